@@ -1,0 +1,893 @@
+//! Metadata records (§7): the ABI descriptor, clocks, stream and event classes, environment.
+//!
+//! Each record is an envelope (`kind`, `flags`, `body_len`) and a body. Bodies are parsed with
+//! binrw from a cursor over exactly `body_len` bytes, so a malformed record cannot overrun into
+//! the next one and unknown trailing fields (added by a later minor version) are ignored.
+
+use alloc::{borrow::Cow, boxed::Box, collections::BTreeSet, string::String, vec, vec::Vec};
+
+use binrw::{
+    binrw,
+    io::{Cursor, Read, Seek, Write},
+    BinRead, BinResult, BinWrite, Endian,
+};
+
+use crate::{
+    marker::{self, MarkerArg, MarkerError},
+    types::{code, is_identifier, EnumMapping, Field, IntType, TypeDesc, MAX_NESTING_DEPTH},
+    Abi, ByteOrder,
+};
+
+/// Record kinds (§7.3–§7.9).
+pub mod kind {
+    /// TRACE: the ABI descriptor.
+    pub const TRACE: u16 = 1;
+    /// CLOCK.
+    pub const CLOCK: u16 = 2;
+    /// STREAM_CLASS.
+    pub const STREAM_CLASS: u16 = 3;
+    /// EVENT_CLASS.
+    pub const EVENT_CLASS: u16 = 4;
+    /// ENV.
+    pub const ENV: u16 = 5;
+}
+
+/// Length of the record envelope (§7.2).
+pub const ENVELOPE_LEN: usize = 8;
+
+/// The TRACE record (§7.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TraceInfo {
+    /// Trace UUID, equal to every packet's.
+    pub uuid: [u8; 16],
+    /// The writer's ABI.
+    pub abi: Abi,
+    /// OS (kernel) name, e.g. `Linux`.
+    pub os_name: String,
+    /// OS release, e.g. `6.1.0-27-cloud-amd64`.
+    pub os_release: String,
+    /// Architecture, e.g. `x86_64`.
+    pub architecture: String,
+    /// Host name.
+    pub hostname: String,
+    /// Tracer name.
+    pub tracer_name: String,
+    /// Tracer version.
+    pub tracer_version: String,
+}
+
+/// The CLOCK record (§7.4).
+#[binrw]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClockClass {
+    /// Clock ID, unique within the trace.
+    pub id: u32,
+    /// Ticks per second.
+    #[br(assert(frequency != 0, MetadataErrorKind::ZeroFrequency))]
+    pub frequency: u64,
+    /// Nanoseconds since the Unix epoch at tick 0.
+    pub offset_ns: i64,
+    /// Uncertainty in ticks.
+    pub precision: u64,
+    /// Name, e.g. `monotonic`.
+    #[br(parse_with = read_name)]
+    #[bw(write_with = write_str)]
+    pub name: String,
+    /// Free text.
+    #[br(parse_with = read_str)]
+    #[bw(write_with = write_str)]
+    pub description: String,
+}
+
+impl ClockClass {
+    /// Nanoseconds since the Unix epoch of tick value `ticks` (§7.4), saturating.
+    pub fn to_unix_ns(&self, ticks: u64) -> i128 {
+        self.offset_ns as i128 + self.ticks_to_ns(ticks) as i128
+    }
+
+    /// Duration in nanoseconds of `ticks` ticks.
+    pub fn ticks_to_ns(&self, ticks: u64) -> u64 {
+        if self.frequency == 1_000_000_000 {
+            return ticks;
+        }
+        let ns = ticks as u128 * 1_000_000_000 / self.frequency.max(1) as u128;
+        u64::try_from(ns).unwrap_or(u64::MAX)
+    }
+}
+
+/// The STREAM_CLASS record (§7.5).
+#[binrw]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamClass {
+    /// Stream class ID, unique within the trace.
+    pub id: u32,
+    /// The clock timestamping its events.
+    pub clock_id: u32,
+    /// Name.
+    #[br(parse_with = read_name)]
+    #[bw(write_with = write_str)]
+    pub name: String,
+}
+
+/// How an event class declares its payload (§7.6).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Layout {
+    /// An explicit field list.
+    Fields(Vec<Field>),
+    /// A marker format string (§8).
+    Marker(String),
+}
+
+impl Layout {
+    /// The `layout_kind` byte.
+    pub fn kind(&self) -> u8 {
+        match self {
+            Layout::Fields(_) => 0,
+            Layout::Marker(_) => 1,
+        }
+    }
+}
+
+/// The EVENT_CLASS record (§7.6).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventClass {
+    /// Event class ID, unique within the trace.
+    pub id: u32,
+    /// Stream class whose streams carry it.
+    pub stream_class_id: u32,
+    /// Syslog severity 0–7, or 255.
+    pub log_level: u8,
+    /// Identity hash as recorded (§7.8).
+    pub identity: u64,
+    /// Event name.
+    pub name: String,
+    /// Payload layout.
+    pub layout: Layout,
+}
+
+/// Log level meaning "unspecified".
+pub const LOG_LEVEL_UNSPECIFIED: u8 = 255;
+
+impl EventClass {
+    /// An event class with its identity hash computed.
+    pub fn new(id: u32, stream_class_id: u32, name: impl Into<String>, layout: Layout) -> EventClass {
+        let name = name.into();
+        let identity = crate::identity_hash(&name, &layout);
+        EventClass { id, stream_class_id, log_level: LOG_LEVEL_UNSPECIFIED, identity, name, layout }
+    }
+
+    /// The payload fields: the declared list, or those the marker format declares.
+    pub fn fields(&self) -> Result<Cow<'_, [Field]>, MarkerError> {
+        match &self.layout {
+            Layout::Fields(fields) => Ok(Cow::Borrowed(fields)),
+            Layout::Marker(format) => {
+                Ok(Cow::Owned(marker::parse(format)?.into_iter().map(|arg| arg.field).collect()))
+            }
+        }
+    }
+
+    /// The marker's arguments with display hints; empty for a field-list class.
+    pub fn marker_args(&self) -> Result<Vec<MarkerArg>, MarkerError> {
+        match &self.layout {
+            Layout::Fields(_) => Ok(Vec::new()),
+            Layout::Marker(format) => marker::parse(format),
+        }
+    }
+
+    /// Whether the recorded identity equals the one computed from name and layout (§7.8).
+    pub fn identity_matches(&self) -> bool {
+        self.identity == crate::identity_hash(&self.name, &self.layout)
+    }
+}
+
+/// An ENV value (§7.9).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EnvValue {
+    /// Text.
+    Str(String),
+    /// Integer.
+    Int(i64),
+}
+
+/// The ENV record (§7.9).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvEntry {
+    /// Key.
+    pub key: String,
+    /// Value.
+    pub value: EnvValue,
+}
+
+/// A metadata record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Record {
+    /// TRACE.
+    Trace(TraceInfo),
+    /// CLOCK.
+    Clock(ClockClass),
+    /// STREAM_CLASS.
+    StreamClass(StreamClass),
+    /// EVENT_CLASS.
+    EventClass(EventClass),
+    /// ENV.
+    Env(EnvEntry),
+    /// A kind this version does not know; skipped (§7.2).
+    Unknown {
+        /// The kind.
+        kind: u16,
+        /// Its body length.
+        body_len: u32,
+    },
+}
+
+/// What is wrong with a metadata record.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MetadataErrorKind {
+    /// The record, or a field in it, runs past its body or the packet content.
+    #[error("record truncated (§7.2)")]
+    Truncated,
+    /// A metadata string is not UTF-8.
+    #[error("string is not valid UTF-8 (§7.2)")]
+    InvalidUtf8,
+    /// A name that must be an identifier, or non-empty, is not.
+    #[error("invalid name {0:?} (§7.2)")]
+    InvalidName(String),
+    /// A field name repeated in one list.
+    #[error("duplicate field name {0:?} (§7.7)")]
+    DuplicateField(String),
+    /// A type code this version does not define.
+    #[error("unknown type code {0:#04x} (§7.7)")]
+    UnknownTypeCode(u8),
+    /// An enumeration over a non-integer type.
+    #[error("enumeration over non-integer type code {0:#04x} (§6.6)")]
+    EnumRepr(u8),
+    /// An array or sequence element that can encode to zero bytes.
+    #[error("array or sequence element type of zero minimum size (§6.7)")]
+    ZeroSizedElement,
+    /// Types nested deeper than the reader limit.
+    #[error("types nested deeper than {MAX_NESTING_DEPTH} levels (§6.7)")]
+    TooDeep,
+    /// A TRACE byte order code other than 0 or 1.
+    #[error("byte order code {0} is neither 0 nor 1 (§7.3)")]
+    ByteOrderCode(u8),
+    /// A C type size other than 1, 2, 4 or 8.
+    #[error("ABI type sizes {0:?} must each be 1, 2, 4 or 8 (§3.2)")]
+    AbiSize([u8; 6]),
+    /// A `layout_kind` other than 0 or 1.
+    #[error("layout kind {0} is neither 0 nor 1 (§7.6)")]
+    LayoutKind(u8),
+    /// A marker format string outside the grammar.
+    #[error("{0}")]
+    Marker(MarkerError),
+    /// A clock of frequency 0.
+    #[error("clock frequency is 0 (§7.4)")]
+    ZeroFrequency,
+    /// An ENV value kind other than 0 or 1.
+    #[error("environment value kind {0} is neither 0 nor 1 (§7.9)")]
+    EnvValueKind(u8),
+    /// A string or list too long for its `u16` prefix (encoding only).
+    #[error("{0} longer than 65535 (§6.7)")]
+    TooLong(&'static str),
+}
+
+impl MetadataErrorKind {
+    /// The specification section the error cites.
+    pub fn section(&self) -> &'static str {
+        match self {
+            MetadataErrorKind::Truncated
+            | MetadataErrorKind::InvalidUtf8
+            | MetadataErrorKind::InvalidName(_) => "7.2",
+            MetadataErrorKind::DuplicateField(_) | MetadataErrorKind::UnknownTypeCode(_) => "7.7",
+            MetadataErrorKind::EnumRepr(_) => "6.6",
+            MetadataErrorKind::ZeroSizedElement
+            | MetadataErrorKind::TooDeep
+            | MetadataErrorKind::TooLong(_) => "6.7",
+            MetadataErrorKind::ByteOrderCode(_) => "7.3",
+            MetadataErrorKind::AbiSize(_) => "3.2",
+            MetadataErrorKind::LayoutKind(_) => "7.6",
+            MetadataErrorKind::Marker(_) => "8.2",
+            MetadataErrorKind::ZeroFrequency => "7.4",
+            MetadataErrorKind::EnvValueKind(_) => "7.9",
+        }
+    }
+}
+
+/// A malformed metadata record, located.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("metadata record (kind {record_kind}) at content offset {offset}: {kind}")]
+pub struct MetadataError {
+    /// Offset of the offending byte, relative to the start of the bytes iterated.
+    pub offset: usize,
+    /// The record's kind.
+    pub record_kind: u16,
+    /// For an EVENT_CLASS record, the event ID it declares, when readable: records of that
+    /// class are then reported as undecodable rather than undeclared.
+    pub event_id: Option<u32>,
+    /// What is wrong.
+    pub kind: MetadataErrorKind,
+}
+
+fn custom<T>(pos: u64, kind: MetadataErrorKind) -> BinResult<T> {
+    Err(binrw::Error::Custom { pos, err: Box::new(kind) })
+}
+
+#[binrw::parser(reader, endian)]
+fn read_str() -> BinResult<String> {
+    let pos = reader.stream_position()?;
+    let len = u16::read_options(reader, endian, ())? as usize;
+    // At most 64 KiB, so allocating before the read is bounded.
+    let mut bytes = vec![0u8; len];
+    reader.read_exact(&mut bytes)?;
+    String::from_utf8(bytes).or_else(|_| custom(pos, MetadataErrorKind::InvalidUtf8))
+}
+
+#[binrw::parser(reader, endian)]
+fn read_name() -> BinResult<String> {
+    let pos = reader.stream_position()?;
+    let name = read_str(reader, endian, ())?;
+    if name.is_empty() {
+        return custom(pos, MetadataErrorKind::InvalidName(name));
+    }
+    Ok(name)
+}
+
+#[binrw::writer(writer, endian)]
+#[allow(clippy::ptr_arg)] // binrw passes the field as `&String`.
+fn write_str(value: &String) -> BinResult<()> {
+    write_bytes_str(value, writer, endian)
+}
+
+fn write_bytes_str<W: Write + Seek>(value: &str, writer: &mut W, endian: Endian) -> BinResult<()> {
+    let len = u16::try_from(value.len()).or_else(|_| custom(0, MetadataErrorKind::TooLong("string")))?;
+    len.write_options(writer, endian, ())?;
+    writer.write_all(value.as_bytes())?;
+    Ok(())
+}
+
+fn read_type<R: Read + Seek>(reader: &mut R, endian: Endian, depth: usize) -> BinResult<TypeDesc> {
+    let pos = reader.stream_position()?;
+    let type_code = u8::read_options(reader, endian, ())?;
+    if let Some(int) = IntType::from_code(type_code) {
+        return Ok(TypeDesc::Int(int));
+    }
+    let compound = matches!(type_code, code::ARRAY | code::SEQUENCE | code::ENUM | code::STRUCT);
+    if compound && depth >= MAX_NESTING_DEPTH {
+        return custom(pos, MetadataErrorKind::TooDeep);
+    }
+    let element = |reader: &mut R| -> BinResult<Box<TypeDesc>> {
+        let element = read_type(reader, endian, depth + 1)?;
+        // ABI sizes are at least 1, so the smallest ABI decides whether an element can be empty.
+        let smallest = Abi {
+            byte_order: ByteOrder::Little,
+            short: 1,
+            int: 1,
+            long: 1,
+            long_long: 1,
+            pointer: 1,
+            size_t: 1,
+        };
+        if element.min_size(&smallest) == 0 {
+            return custom(pos, MetadataErrorKind::ZeroSizedElement);
+        }
+        Ok(Box::new(element))
+    };
+    Ok(match type_code {
+        code::BOOL => TypeDesc::Bool,
+        code::F32 => TypeDesc::F32,
+        code::F64 => TypeDesc::F64,
+        code::STRING => TypeDesc::String,
+        code::BLOB => TypeDesc::Blob,
+        code::ARRAY => {
+            let len = u32::read_options(reader, endian, ())?;
+            TypeDesc::Array { len, element: element(reader)? }
+        }
+        code::SEQUENCE => TypeDesc::Sequence { element: element(reader)? },
+        code::ENUM => {
+            let repr_code = u8::read_options(reader, endian, ())?;
+            let Some(repr) = IntType::from_code(repr_code) else {
+                return custom(pos, MetadataErrorKind::EnumRepr(repr_code));
+            };
+            let count = u16::read_options(reader, endian, ())?;
+            // Grown as entries parse, never sized from the untrusted count.
+            let mut mappings = Vec::new();
+            for _ in 0..count {
+                let label = read_str(reader, endian, ())?;
+                let lo = u64::read_options(reader, endian, ())?;
+                let hi = u64::read_options(reader, endian, ())?;
+                mappings.push(EnumMapping { label, lo, hi });
+            }
+            TypeDesc::Enum { repr, mappings }
+        }
+        code::STRUCT => TypeDesc::Struct(read_fields(reader, endian, depth + 1)?),
+        other => return custom(pos, MetadataErrorKind::UnknownTypeCode(other)),
+    })
+}
+
+fn read_fields<R: Read + Seek>(reader: &mut R, endian: Endian, depth: usize) -> BinResult<Vec<Field>> {
+    let count = u16::read_options(reader, endian, ())?;
+    let mut fields = Vec::new();
+    let mut names = BTreeSet::new();
+    for _ in 0..count {
+        let pos = reader.stream_position()?;
+        let name = read_str(reader, endian, ())?;
+        if !is_identifier(&name) {
+            return custom(pos, MetadataErrorKind::InvalidName(name));
+        }
+        if !names.insert(name.clone()) {
+            return custom(pos, MetadataErrorKind::DuplicateField(name));
+        }
+        let ty = read_type(reader, endian, depth)?;
+        fields.push(Field { name, ty });
+    }
+    Ok(fields)
+}
+
+fn write_count<W: Write + Seek>(
+    count: usize,
+    what: &'static str,
+    writer: &mut W,
+    endian: Endian,
+) -> BinResult<()> {
+    let count = u16::try_from(count).or_else(|_| custom(0, MetadataErrorKind::TooLong(what)))?;
+    count.write_options(writer, endian, ())
+}
+
+fn write_type<W: Write + Seek>(ty: &TypeDesc, writer: &mut W, endian: Endian) -> BinResult<()> {
+    ty.code().write_options(writer, endian, ())?;
+    match ty {
+        TypeDesc::Array { len, element } => {
+            len.write_options(writer, endian, ())?;
+            write_type(element, writer, endian)
+        }
+        TypeDesc::Sequence { element } => write_type(element, writer, endian),
+        TypeDesc::Enum { repr, mappings } => {
+            repr.code().write_options(writer, endian, ())?;
+            write_count(mappings.len(), "enumeration", writer, endian)?;
+            for mapping in mappings {
+                write_bytes_str(&mapping.label, writer, endian)?;
+                mapping.lo.write_options(writer, endian, ())?;
+                mapping.hi.write_options(writer, endian, ())?;
+            }
+            Ok(())
+        }
+        TypeDesc::Struct(fields) => write_fields(fields, writer, endian),
+        _ => Ok(()),
+    }
+}
+
+fn write_fields<W: Write + Seek>(fields: &[Field], writer: &mut W, endian: Endian) -> BinResult<()> {
+    write_count(fields.len(), "field list", writer, endian)?;
+    for field in fields {
+        write_bytes_str(&field.name, writer, endian)?;
+        write_type(&field.ty, writer, endian)?;
+    }
+    Ok(())
+}
+
+/// Writes the name, layout kind and layout: the part of EVENT_CLASS the identity hash covers.
+pub(crate) fn write_identity_part<W: Write + Seek>(
+    name: &str,
+    layout: &Layout,
+    writer: &mut W,
+    endian: Endian,
+) -> BinResult<()> {
+    write_bytes_str(name, writer, endian)?;
+    layout.kind().write_options(writer, endian, ())?;
+    match layout {
+        Layout::Fields(fields) => write_fields(fields, writer, endian),
+        Layout::Marker(format) => write_bytes_str(format, writer, endian),
+    }
+}
+
+impl BinRead for TraceInfo {
+    type Args<'a> = ();
+
+    fn read_options<R: Read + Seek>(reader: &mut R, endian: Endian, _: ()) -> BinResult<Self> {
+        let uuid = <[u8; 16]>::read_options(reader, endian, ())?;
+        let pos = reader.stream_position()?;
+        let order_code = u8::read_options(reader, endian, ())?;
+        let Some(byte_order) = ByteOrder::from_code(order_code) else {
+            return custom(pos, MetadataErrorKind::ByteOrderCode(order_code));
+        };
+        let pos = reader.stream_position()?;
+        let [short, int, long, long_long, pointer, size_t] = <[u8; 6]>::read_options(reader, endian, ())?;
+        let abi = Abi { byte_order, short, int, long, long_long, pointer, size_t };
+        if !abi.is_valid() {
+            return custom(pos, MetadataErrorKind::AbiSize(abi.sizes()));
+        }
+        let mut text = || read_str(reader, endian, ());
+        Ok(TraceInfo {
+            uuid,
+            abi,
+            os_name: text()?,
+            os_release: text()?,
+            architecture: text()?,
+            hostname: text()?,
+            tracer_name: text()?,
+            tracer_version: text()?,
+        })
+    }
+}
+
+impl BinWrite for TraceInfo {
+    type Args<'a> = ();
+
+    fn write_options<W: Write + Seek>(&self, writer: &mut W, endian: Endian, _: ()) -> BinResult<()> {
+        self.uuid.write_options(writer, endian, ())?;
+        self.abi.byte_order.code().write_options(writer, endian, ())?;
+        self.abi.sizes().write_options(writer, endian, ())?;
+        for text in [
+            &self.os_name,
+            &self.os_release,
+            &self.architecture,
+            &self.hostname,
+            &self.tracer_name,
+            &self.tracer_version,
+        ] {
+            write_bytes_str(text, writer, endian)?;
+        }
+        Ok(())
+    }
+}
+
+impl BinRead for EventClass {
+    type Args<'a> = ();
+
+    fn read_options<R: Read + Seek>(reader: &mut R, endian: Endian, _: ()) -> BinResult<Self> {
+        let id = u32::read_options(reader, endian, ())?;
+        let stream_class_id = u32::read_options(reader, endian, ())?;
+        let log_level = u8::read_options(reader, endian, ())?;
+        let pos = reader.stream_position()?;
+        let layout_kind = u8::read_options(reader, endian, ())?;
+        let identity = u64::read_options(reader, endian, ())?;
+        let name = read_name(reader, endian, ())?;
+        let layout = match layout_kind {
+            0 => Layout::Fields(read_fields(reader, endian, 0)?),
+            1 => {
+                let pos = reader.stream_position()?;
+                let format = read_str(reader, endian, ())?;
+                if let Err(error) = marker::parse(&format) {
+                    return custom(pos, MetadataErrorKind::Marker(error));
+                }
+                Layout::Marker(format)
+            }
+            other => return custom(pos, MetadataErrorKind::LayoutKind(other)),
+        };
+        Ok(EventClass { id, stream_class_id, log_level, identity, name, layout })
+    }
+}
+
+impl BinWrite for EventClass {
+    type Args<'a> = ();
+
+    fn write_options<W: Write + Seek>(&self, writer: &mut W, endian: Endian, _: ()) -> BinResult<()> {
+        self.id.write_options(writer, endian, ())?;
+        self.stream_class_id.write_options(writer, endian, ())?;
+        self.log_level.write_options(writer, endian, ())?;
+        self.layout.kind().write_options(writer, endian, ())?;
+        self.identity.write_options(writer, endian, ())?;
+        write_bytes_str(&self.name, writer, endian)?;
+        match &self.layout {
+            Layout::Fields(fields) => write_fields(fields, writer, endian),
+            Layout::Marker(format) => write_bytes_str(format, writer, endian),
+        }
+    }
+}
+
+impl BinRead for EnvEntry {
+    type Args<'a> = ();
+
+    fn read_options<R: Read + Seek>(reader: &mut R, endian: Endian, _: ()) -> BinResult<Self> {
+        let key = read_name(reader, endian, ())?;
+        let pos = reader.stream_position()?;
+        let value = match u8::read_options(reader, endian, ())? {
+            0 => EnvValue::Str(read_str(reader, endian, ())?),
+            1 => EnvValue::Int(i64::read_options(reader, endian, ())?),
+            other => return custom(pos, MetadataErrorKind::EnvValueKind(other)),
+        };
+        Ok(EnvEntry { key, value })
+    }
+}
+
+impl BinWrite for EnvEntry {
+    type Args<'a> = ();
+
+    fn write_options<W: Write + Seek>(&self, writer: &mut W, endian: Endian, _: ()) -> BinResult<()> {
+        write_bytes_str(&self.key, writer, endian)?;
+        match &self.value {
+            EnvValue::Str(text) => {
+                0u8.write_options(writer, endian, ())?;
+                write_bytes_str(text, writer, endian)
+            }
+            EnvValue::Int(value) => {
+                1u8.write_options(writer, endian, ())?;
+                value.write_options(writer, endian, ())
+            }
+        }
+    }
+}
+
+impl Record {
+    /// The record's kind code.
+    pub fn kind(&self) -> u16 {
+        match self {
+            Record::Trace(_) => kind::TRACE,
+            Record::Clock(_) => kind::CLOCK,
+            Record::StreamClass(_) => kind::STREAM_CLASS,
+            Record::EventClass(_) => kind::EVENT_CLASS,
+            Record::Env(_) => kind::ENV,
+            Record::Unknown { kind, .. } => *kind,
+        }
+    }
+
+    /// Appends the record, envelope included, to `out` in `order`.
+    /// `Unknown` records are written with a zero-filled body of their length.
+    pub fn encode(&self, order: ByteOrder, out: &mut Vec<u8>) -> Result<(), MetadataErrorKind> {
+        let start = out.len();
+        let mut cursor = Cursor::new(&mut *out);
+        cursor.set_position(start as u64);
+        let endian = order.binrw();
+        let header = (self.kind(), 0u16, 0u32);
+        let written = header.write_options(&mut cursor, endian, ()).and_then(|()| match self {
+            Record::Trace(trace) => trace.write_options(&mut cursor, endian, ()),
+            Record::Clock(clock) => clock.write_options(&mut cursor, endian, ()),
+            Record::StreamClass(stream) => stream.write_options(&mut cursor, endian, ()),
+            Record::EventClass(event) => event.write_options(&mut cursor, endian, ()),
+            Record::Env(env) => env.write_options(&mut cursor, endian, ()),
+            Record::Unknown { body_len, .. } => {
+                vec![0u8; *body_len as usize].write_options(&mut cursor, endian, ())
+            }
+        });
+        if let Err(error) = written {
+            out.truncate(start);
+            return Err(match error.custom_err::<MetadataErrorKind>() {
+                Some(kind) => kind.clone(),
+                None => MetadataErrorKind::TooLong("record"),
+            });
+        }
+        let body_len = out.len() - start - ENVELOPE_LEN;
+        let Ok(body_len) = u32::try_from(body_len) else {
+            out.truncate(start);
+            return Err(MetadataErrorKind::TooLong("record"));
+        };
+        out[start + 4..start + 8].copy_from_slice(&order.u32_bytes(body_len));
+        Ok(())
+    }
+
+    fn decode_body(kind: u16, body: &[u8], order: ByteOrder) -> BinResult<Record> {
+        let mut cursor = Cursor::new(body);
+        let endian = order.binrw();
+        Ok(match kind {
+            kind::TRACE => Record::Trace(TraceInfo::read_options(&mut cursor, endian, ())?),
+            kind::CLOCK => Record::Clock(ClockClass::read_options(&mut cursor, endian, ())?),
+            kind::STREAM_CLASS => Record::StreamClass(StreamClass::read_options(&mut cursor, endian, ())?),
+            kind::EVENT_CLASS => Record::EventClass(EventClass::read_options(&mut cursor, endian, ())?),
+            kind::ENV => Record::Env(EnvEntry::read_options(&mut cursor, endian, ())?),
+            other => Record::Unknown { kind: other, body_len: body.len() as u32 },
+        })
+    }
+}
+
+/// Iterates the records in a metadata packet's content (the bytes after its header).
+///
+/// A record whose body is malformed yields an error and iteration goes on with the next record;
+/// an envelope that runs past the content yields an error and ends iteration.
+#[derive(Debug, Clone)]
+pub struct RecordIter<'a> {
+    content: &'a [u8],
+    position: usize,
+    order: ByteOrder,
+}
+
+impl<'a> RecordIter<'a> {
+    /// Records in `content`, written in `order`.
+    pub fn new(content: &'a [u8], order: ByteOrder) -> Self {
+        RecordIter { content, position: 0, order }
+    }
+}
+
+impl Iterator for RecordIter<'_> {
+    /// The record's offset in the content, and the record.
+    type Item = Result<(usize, Record), MetadataError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let start = self.position;
+        let rest = self.content.get(start..).filter(|rest| !rest.is_empty())?;
+        let envelope = rest
+            .get(..ENVELOPE_LEN)
+            .map(|bytes| (self.order.read_u16(bytes), self.order.read_u32(&bytes[4..])));
+        let (record_kind, body) = match envelope {
+            Some((Some(record_kind), Some(body_len))) => {
+                (record_kind, rest.get(ENVELOPE_LEN..).and_then(|after| after.get(..body_len as usize)))
+            }
+            _ => (0, None),
+        };
+        let Some(body) = body else {
+            self.position = self.content.len();
+            return Some(Err(MetadataError {
+                offset: start,
+                record_kind,
+                event_id: None,
+                kind: MetadataErrorKind::Truncated,
+            }));
+        };
+        self.position = start + ENVELOPE_LEN + body.len();
+        let body_start = start + ENVELOPE_LEN;
+        Some(Record::decode_body(record_kind, body, self.order).map(|record| (start, record)).map_err(
+            |error| {
+                let event_id =
+                    (record_kind == kind::EVENT_CLASS).then(|| self.order.read_u32(body)).flatten();
+                let (offset, kind) = match error.custom_err::<MetadataErrorKind>() {
+                    Some(kind) => (
+                        match &error {
+                            binrw::Error::Custom { pos, .. } => body_start + *pos as usize,
+                            _ => body_start,
+                        },
+                        kind.clone(),
+                    ),
+                    None => (body_start + body.len(), MetadataErrorKind::Truncated),
+                };
+                MetadataError { offset, record_kind, event_id, kind }
+            },
+        ))
+    }
+}
+
+impl core::iter::FusedIterator for RecordIter<'_> {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::AbiInt;
+    use alloc::string::ToString;
+
+    fn sample_event() -> EventClass {
+        EventClass::new(
+            7,
+            0,
+            "sched_switch",
+            Layout::Fields(vec![
+                Field::new("prev_comm", TypeDesc::array(16, TypeDesc::Int(IntType::U8))),
+                Field::new("prev_pid", TypeDesc::Int(IntType::I32)),
+                Field::new(
+                    "state",
+                    TypeDesc::Enum {
+                        repr: IntType::Abi(AbiInt::Long),
+                        mappings: vec![EnumMapping { label: "R".to_string(), lo: 0, hi: 0 }],
+                    },
+                ),
+                Field::new(
+                    "cpus",
+                    TypeDesc::sequence(TypeDesc::Struct(vec![Field::new("id", TypeDesc::Int(IntType::U16))])),
+                ),
+            ]),
+        )
+    }
+
+    fn all_records() -> Vec<Record> {
+        vec![
+            Record::Trace(TraceInfo {
+                uuid: [3; 16],
+                abi: Abi::ilp32(ByteOrder::Big),
+                os_name: "Linux".into(),
+                os_release: "6.1".into(),
+                architecture: "powerpc".into(),
+                hostname: "box".into(),
+                tracer_name: "tracemark".into(),
+                tracer_version: "0.1".into(),
+            }),
+            Record::Clock(ClockClass {
+                id: 1,
+                frequency: 1_000_000_000,
+                offset_ns: -5,
+                precision: 1,
+                name: "monotonic".into(),
+                description: String::new(),
+            }),
+            Record::StreamClass(StreamClass { id: 0, clock_id: 1, name: "kernel".into() }),
+            Record::EventClass(sample_event()),
+            Record::EventClass(EventClass::new(
+                0x1_0000,
+                0,
+                "marker",
+                Layout::Marker("pid %d comm %s".into()),
+            )),
+            Record::Env(EnvEntry { key: "cpus".into(), value: EnvValue::Int(4) }),
+            Record::Env(EnvEntry { key: "kernel".into(), value: EnvValue::Str("x".into()) }),
+            Record::Unknown { kind: 0x8001, body_len: 3 },
+        ]
+    }
+
+    #[test]
+    fn every_record_round_trips_in_both_orders() {
+        for order in [ByteOrder::Little, ByteOrder::Big] {
+            let mut content = Vec::new();
+            for record in all_records() {
+                record.encode(order, &mut content).unwrap();
+            }
+            let decoded: Vec<Record> = RecordIter::new(&content, order).map(|item| item.unwrap().1).collect();
+            assert_eq!(decoded, all_records());
+        }
+    }
+
+    #[test]
+    fn a_malformed_body_is_reported_and_the_next_record_still_read() {
+        let order = ByteOrder::Little;
+        let mut content = Vec::new();
+        Record::EventClass(sample_event()).encode(order, &mut content).unwrap();
+        let bad_code_at = content.iter().rposition(|&byte| byte == code::U16).unwrap();
+        content[bad_code_at] = 0x7E;
+        Record::StreamClass(StreamClass { id: 0, clock_id: 1, name: "k".into() })
+            .encode(order, &mut content)
+            .unwrap();
+        let items: Vec<_> = RecordIter::new(&content, order).collect();
+        assert_eq!(items.len(), 2);
+        let error = items[0].clone().unwrap_err();
+        assert_eq!(error.kind, MetadataErrorKind::UnknownTypeCode(0x7E));
+        assert_eq!((error.offset, error.event_id), (bad_code_at, Some(7)));
+        assert!(matches!(items[1], Ok((_, Record::StreamClass(_)))));
+    }
+
+    #[test]
+    fn hostile_records_fail_without_allocation_or_panic() {
+        let order = ByteOrder::Big;
+        // A body_len past the content ends iteration with a truncation.
+        let mut content = vec![0, 4, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 1, 2];
+        let items: Vec<_> = RecordIter::new(&content, order).collect();
+        assert_eq!(items.len(), 1);
+        assert_eq!(items[0].clone().unwrap_err().kind, MetadataErrorKind::Truncated);
+        // 40 nested sequences exceed the depth limit; the writer side does not check it.
+        content.clear();
+        let deep = (0..40).fold(TypeDesc::Int(IntType::U8), |inner, _| TypeDesc::sequence(inner));
+        let class = EventClass::new(1, 0, "e", Layout::Fields(vec![Field::new("f", deep)]));
+        Record::EventClass(class).encode(order, &mut content).unwrap();
+        let error = RecordIter::new(&content, order).next().unwrap().unwrap_err();
+        assert_eq!(error.kind, MetadataErrorKind::TooDeep);
+        // A sequence of empty structs would loop without consuming input.
+        let mut zero = Vec::new();
+        let empty = EventClass::new(
+            1,
+            0,
+            "e",
+            Layout::Fields(vec![Field::new("f", TypeDesc::sequence(TypeDesc::Struct(vec![])))]),
+        );
+        Record::EventClass(empty).encode(order, &mut zero).unwrap();
+        assert_eq!(
+            RecordIter::new(&zero, order).next().unwrap().unwrap_err().kind,
+            MetadataErrorKind::ZeroSizedElement
+        );
+    }
+
+    #[test]
+    fn names_are_validated() {
+        let order = ByteOrder::Little;
+        for (name, expected) in [("1bad", "1bad"), ("dup", "dup")] {
+            let fields = if name == "dup" {
+                vec![Field::new("dup", TypeDesc::Bool), Field::new("dup", TypeDesc::Bool)]
+            } else {
+                vec![Field::new(name, TypeDesc::Bool)]
+            };
+            let mut content = Vec::new();
+            Record::EventClass(EventClass::new(1, 0, "e", Layout::Fields(fields)))
+                .encode(order, &mut content)
+                .unwrap();
+            let error = RecordIter::new(&content, order).next().unwrap().unwrap_err();
+            assert!(error.kind.to_string().contains(expected), "{error}");
+        }
+    }
+
+    #[test]
+    fn clock_conversion_uses_frequency_and_offset() {
+        let clock = ClockClass {
+            id: 0,
+            frequency: 3_000_000_000,
+            offset_ns: 1_000,
+            precision: 0,
+            name: "tsc".into(),
+            description: String::new(),
+        };
+        assert_eq!(clock.ticks_to_ns(3_000), 1_000);
+        assert_eq!(clock.to_unix_ns(u64::MAX), 1_000 + (u64::MAX as i128 / 3));
+    }
+}
