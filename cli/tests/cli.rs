@@ -1,0 +1,100 @@
+//! The `tracemark` command end to end: demo, then info and dump on what it wrote.
+
+use std::{path::Path, process::Command};
+
+fn tracemark(args: &[&str]) -> (i32, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_tracemark")).args(args).output().expect("tracemark runs");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+fn events_written(demo_stdout: &str) -> u64 {
+    let line = demo_stdout.lines().find(|line| line.contains(" events from ")).expect("summary line");
+    line.split_whitespace().next().unwrap().parse().unwrap()
+}
+
+fn demo(path: &Path, extra: &[&str]) -> u64 {
+    let mut args = vec!["demo", path.to_str().unwrap(), "--threads", "3", "--iterations", "700"];
+    args.extend_from_slice(extra);
+    let (code, stdout, stderr) = tracemark(&args);
+    assert_eq!(code, 0, "demo failed: {stdout}{stderr}");
+    assert!(stdout.contains("read back"), "{stdout}");
+    events_written(&stdout)
+}
+
+#[test]
+fn dump_prints_every_event_the_demo_wrote() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, extra) in
+        [("dir", &[][..]), ("file.tmk", &["--single-file"][..]), ("foreign", &["--foreign-abi"][..])]
+    {
+        let path = dir.path().join(name);
+        let written = demo(&path, extra);
+        // 3 threads x 700 iterations: switch + enter + exit, a receive every 4th, a marker every 100th.
+        assert_eq!(written, 3 * (700 * 3 + 175 + 7));
+
+        let (code, text, stderr) = tracemark(&["dump", path.to_str().unwrap()]);
+        assert_eq!(code, 0, "{stderr}");
+        assert!(stderr.is_empty(), "no diagnostics expected: {stderr}");
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len() as u64, written);
+        assert!(lines
+            .iter()
+            .all(|line| line.starts_with('[') && line.contains(" cpu ") && line.ends_with(" }")));
+        for class in ["sched_switch", "sys_enter", "sys_exit", "net_receive", "work_done"] {
+            assert!(lines.iter().any(|line| line.contains(&format!(" {class}: {{"))), "no {class}");
+        }
+        assert!(text.contains("prev_state = Interruptible (1)"), "enum labels are printed");
+        assert!(text.contains("source = { addr = [10, 0, 0, "), "nested structs are printed");
+        assert!(text.contains("worker = \""), "marker strings are printed");
+
+        let (code, json, _) = tracemark(&["dump", "--json", path.to_str().unwrap()]);
+        assert_eq!(code, 0);
+        let mut previous = 0u64;
+        let mut count = 0u64;
+        for line in json.lines() {
+            let event: serde_json::Value = serde_json::from_str(line).expect("each line is JSON");
+            let timestamp = event["timestamp"].as_u64().unwrap();
+            assert!(timestamp >= previous, "events are in time order");
+            previous = timestamp;
+            count += 1;
+        }
+        assert_eq!(count, written);
+    }
+}
+
+#[test]
+fn info_describes_the_abi_streams_and_classes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("foreign");
+    demo(&path, &["--foreign-abi"]);
+    let (code, info, stderr) = tracemark(&["info", path.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    let order = if cfg!(target_endian = "little") { "big-endian" } else { "little-endian" };
+    assert!(
+        info.contains(&format!("abi        {order}; short 2 int 4 long 4 long long 8 pointer 4 size_t 4")),
+        "{info}"
+    );
+    assert!(info.contains("streams    3"), "{info}");
+    assert!(info.contains("marker \"item %u took_ns %llu worker %s\""), "{info}");
+    let (code, json, _) = tracemark(&["info", "--json", path.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    let summary: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(summary["streams"].as_array().map(Vec::len), Some(3));
+}
+
+#[test]
+fn unreadable_input_exits_with_status_2_and_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let junk = dir.path().join("junk");
+    std::fs::write(&junk, b"this is not a trace at all, just text").unwrap();
+    let (code, _, stderr) = tracemark(&["dump", junk.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("tracemark:"), "{stderr}");
+    let (code, _, stderr) = tracemark(&["info", dir.path().join("missing").to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(!stderr.is_empty());
+}

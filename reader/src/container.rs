@@ -1,0 +1,205 @@
+//! Containers (§9): a directory of stream files, a single file, or a buffer in memory.
+//!
+//! Files are memory-mapped by default, and events borrow from the mapped bytes. The one
+//! `unsafe` call of the crate, the mapping itself, is in [`map_file`].
+
+use std::{
+    fs::{self, File},
+    io::Read,
+    path::{Path, PathBuf},
+    sync::Arc,
+};
+
+use crate::error::{NotATrace, OpenError};
+
+/// How files are brought into memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReadMode {
+    /// Memory-map each file (zero-copy, the default). A mapped file **must not be truncated**
+    /// by another process while the [`Trace`](crate::Trace) is alive: on most systems,
+    /// touching mapped pages past the new end kills the process with `SIGBUS`.
+    #[default]
+    Mmap,
+    /// Read each file into an owned buffer: safe against concurrent truncation, at the cost
+    /// of a copy.
+    Read,
+}
+
+/// Options for [`Trace::open_with`](crate::Trace::open_with).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OpenOptions {
+    /// How files are brought into memory.
+    pub read_mode: ReadMode,
+}
+
+/// Which form the container has (§9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ContainerKind {
+    /// A directory of a `metadata` file and `*.tmk` stream files (§9.1).
+    Directory,
+    /// One file holding every packet (§9.2).
+    SingleFile,
+    /// A buffer in memory holding every packet, as in a single file (§9.2).
+    Memory,
+}
+
+/// The role of one file of a container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FileRole {
+    /// The `metadata` file of a directory.
+    Metadata,
+    /// A `*.tmk` stream file of a directory.
+    Stream,
+    /// The single file (or buffer) holding every packet.
+    Single,
+}
+
+/// Bytes of one container file, owned or mapped.
+pub(crate) enum Backing {
+    Empty,
+    Mapped(memmap2::Mmap),
+    Owned(Box<dyn AsRef<[u8]> + Send + Sync>),
+}
+
+impl Backing {
+    pub(crate) fn bytes(&self) -> &[u8] {
+        match self {
+            Backing::Empty => &[],
+            Backing::Mapped(map) => map,
+            Backing::Owned(buffer) => (**buffer).as_ref(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Backing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self {
+            Backing::Empty => "empty",
+            Backing::Mapped(_) => "mapped",
+            Backing::Owned(_) => "owned",
+        };
+        write!(f, "{kind} ({} bytes)", self.bytes().len())
+    }
+}
+
+/// One file of a container.
+#[derive(Debug)]
+pub(crate) struct ContainerFile {
+    pub(crate) name: Arc<str>,
+    pub(crate) role: FileRole,
+    pub(crate) backing: Backing,
+}
+
+impl ContainerFile {
+    pub(crate) fn bytes(&self) -> &[u8] {
+        self.backing.bytes()
+    }
+}
+
+/// The files of a trace, metadata-bearing file first.
+#[derive(Debug)]
+pub(crate) struct Container {
+    pub(crate) kind: ContainerKind,
+    pub(crate) path: String,
+    pub(crate) files: Vec<ContainerFile>,
+}
+
+/// The name used for an in-memory container in diagnostics.
+pub const MEMORY_NAME: &str = "<memory>";
+
+impl Container {
+    pub(crate) fn open(path: &Path, options: OpenOptions) -> Result<Container, OpenError> {
+        let io_error = |source| OpenError::Io { path: path.to_path_buf(), source };
+        let meta = fs::metadata(path).map_err(io_error)?;
+        let display = path.display().to_string();
+        if meta.is_dir() {
+            let mut metadata = None;
+            let mut streams: Vec<(String, PathBuf)> = Vec::new();
+            for entry in fs::read_dir(path).map_err(io_error)? {
+                let entry = entry.map_err(io_error)?;
+                let entry_path = entry.path();
+                // Follow symbolic links: a link to a regular file is a regular file here.
+                let is_file = fs::metadata(&entry_path).map(|meta| meta.is_file()).unwrap_or(false);
+                if !is_file {
+                    continue;
+                }
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if name == "metadata" {
+                    metadata = Some(entry_path);
+                } else if name.ends_with(".tmk") {
+                    streams.push((name, entry_path));
+                }
+            }
+            let Some(metadata) = metadata else {
+                return Err(OpenError::NotATrace { path: display, reason: NotATrace::NoMetadataFile });
+            };
+            // Sorted by name so that the order of iteration does not depend on the directory.
+            streams.sort();
+            let mut files = Vec::with_capacity(streams.len().saturating_add(1));
+            files.push(load_file(&metadata, FileRole::Metadata, options)?);
+            if files.first().is_some_and(|file| file.bytes().is_empty()) {
+                return Err(OpenError::NotATrace { path: display, reason: NotATrace::Empty });
+            }
+            for (_, stream_path) in streams {
+                files.push(load_file(&stream_path, FileRole::Stream, options)?);
+            }
+            Ok(Container { kind: ContainerKind::Directory, path: display, files })
+        } else if meta.is_file() {
+            let file = load_file(path, FileRole::Single, options)?;
+            if file.bytes().is_empty() {
+                return Err(OpenError::NotATrace { path: display, reason: NotATrace::Empty });
+            }
+            Ok(Container { kind: ContainerKind::SingleFile, path: display, files: vec![file] })
+        } else {
+            Err(OpenError::NotATrace { path: display, reason: NotATrace::NotFileOrDirectory })
+        }
+    }
+
+    pub(crate) fn from_buffer(buffer: Box<dyn AsRef<[u8]> + Send + Sync>) -> Result<Container, OpenError> {
+        if (*buffer).as_ref().is_empty() {
+            return Err(OpenError::NotATrace { path: MEMORY_NAME.into(), reason: NotATrace::Empty });
+        }
+        Ok(Container {
+            kind: ContainerKind::Memory,
+            path: MEMORY_NAME.into(),
+            files: vec![ContainerFile {
+                name: Arc::from(MEMORY_NAME),
+                role: FileRole::Single,
+                backing: Backing::Owned(buffer),
+            }],
+        })
+    }
+}
+
+fn load_file(path: &Path, role: FileRole, options: OpenOptions) -> Result<ContainerFile, OpenError> {
+    let io_error = |source| OpenError::Io { path: path.to_path_buf(), source };
+    let mut file = File::open(path).map_err(io_error)?;
+    let len = file.metadata().map_err(io_error)?.len();
+    let backing = if len == 0 {
+        // memmap2 refuses zero-length maps; an empty file is simply empty.
+        Backing::Empty
+    } else {
+        match options.read_mode {
+            ReadMode::Mmap => Backing::Mapped(map_file(&file).map_err(io_error)?),
+            ReadMode::Read => {
+                let mut bytes = Vec::new();
+                file.read_to_end(&mut bytes).map_err(io_error)?;
+                Backing::Owned(Box::new(bytes))
+            }
+        }
+    };
+    Ok(ContainerFile { name: Arc::from(path.display().to_string()), role, backing })
+}
+
+/// Maps `file` read-only. The only `unsafe` code of the crate.
+#[allow(unsafe_code)]
+fn map_file(file: &File) -> std::io::Result<memmap2::Mmap> {
+    // SAFETY: `Mmap::map` is unsafe because the slice it hands out aliases file contents that
+    // another process could modify or truncate while the mapping lives, which Rust's `&[u8]`
+    // cannot express. The contract, documented on `ReadMode::Mmap` and `Trace::open`, is that
+    // trace files are not modified or truncated while a `Trace` maps them (they are written
+    // once, then read). Within that contract the bytes are plain read-only memory; the reader
+    // still treats them as untrusted input and bounds-checks every access. Callers that cannot
+    // guarantee it use `ReadMode::Read`, which copies the file instead.
+    unsafe { memmap2::Mmap::map(file) }
+}

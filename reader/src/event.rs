@@ -1,0 +1,437 @@
+//! Decoded events and field values, borrowing from the trace's bytes and metadata.
+//!
+//! # Serialization
+//!
+//! [`Event`] and [`Value`] implement [`serde::Serialize`]:
+//! - integers as numbers, floats as numbers (a serializer may turn NaN into `null`);
+//! - strings ([`Value::Str`]) as text; bytes that are not valid UTF-8 become U+FFFD
+//!   replacement characters (§6.5): the exact bytes remain available through [`Value::Str`];
+//! - blobs ([`Value::Blob`]) as a string of lowercase hexadecimal digit pairs, e.g. `"00ff10"`;
+//! - arrays and sequences as sequences, structs as maps in field order;
+//! - enumerations as `{"value": n, "label": "NAME"}`, `label` being `null` when no mapping
+//!   matches;
+//! - display hints are not applied: a `%x` marker argument is still a number.
+
+use std::{borrow::Cow, fmt};
+
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, SerializeStruct, Serializer};
+use tracemark_format::{marker::DisplayHint, ClockClass, EventClass};
+
+use crate::stream::StreamId;
+
+/// An integer that keeps its signedness.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Integer {
+    /// From an unsigned type.
+    Unsigned(u64),
+    /// From a signed type.
+    Signed(i64),
+}
+
+impl Integer {
+    /// The value as an `i128`, which holds both kinds exactly.
+    pub fn as_i128(self) -> i128 {
+        match self {
+            Integer::Unsigned(value) => i128::from(value),
+            Integer::Signed(value) => i128::from(value),
+        }
+    }
+}
+
+impl fmt::Display for Integer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Integer::Unsigned(value) => write!(f, "{value}"),
+            Integer::Signed(value) => write!(f, "{value}"),
+        }
+    }
+}
+
+impl Serialize for Integer {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Integer::Unsigned(value) => serializer.serialize_u64(*value),
+            Integer::Signed(value) => serializer.serialize_i64(*value),
+        }
+    }
+}
+
+/// A decoded field value (§6). Byte slices borrow from the trace's bytes; names and labels
+/// borrow from its metadata.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value<'t> {
+    /// `bool`.
+    Bool(bool),
+    /// An unsigned integer of any size, fixed or ABI-sized (§6.2, §6.3).
+    Unsigned(u64),
+    /// A signed integer of any size, sign-extended.
+    Signed(i64),
+    /// `f32`.
+    F32(f32),
+    /// `f64`.
+    F64(f64),
+    /// A string's bytes, without the NUL; not necessarily UTF-8 (§6.5).
+    Str(&'t [u8]),
+    /// A blob's bytes.
+    Blob(&'t [u8]),
+    /// A fixed-length array.
+    Array(Vec<Value<'t>>),
+    /// A counted sequence.
+    Sequence(Vec<Value<'t>>),
+    /// An enumeration value and its label (the first matching mapping, §6.6).
+    Enum {
+        /// The underlying integer.
+        value: Integer,
+        /// The label, if a mapping matches.
+        label: Option<&'t str>,
+    },
+    /// A struct's fields, in order.
+    Struct(Vec<(&'t str, Value<'t>)>),
+}
+
+impl<'t> Value<'t> {
+    /// The value as a `u64`: unsigned integers, non-negative signed integers, enumerations.
+    pub fn as_u64(&self) -> Option<u64> {
+        match self {
+            Value::Unsigned(value) | Value::Enum { value: Integer::Unsigned(value), .. } => Some(*value),
+            Value::Signed(value) | Value::Enum { value: Integer::Signed(value), .. } => {
+                u64::try_from(*value).ok()
+            }
+            _ => None,
+        }
+    }
+
+    /// The value as an `i64`: signed integers, unsigned ones that fit, enumerations.
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Value::Signed(value) | Value::Enum { value: Integer::Signed(value), .. } => Some(*value),
+            Value::Unsigned(value) | Value::Enum { value: Integer::Unsigned(value), .. } => {
+                i64::try_from(*value).ok()
+            }
+            _ => None,
+        }
+    }
+
+    /// A string's text, with replacement characters for invalid UTF-8.
+    pub fn as_str(&self) -> Option<Cow<'t, str>> {
+        match self {
+            Value::Str(bytes) => Some(String::from_utf8_lossy(bytes)),
+            _ => None,
+        }
+    }
+
+    /// A struct member by name.
+    pub fn field(&self, name: &str) -> Option<&Value<'t>> {
+        match self {
+            Value::Struct(fields) => find(fields, name),
+            _ => None,
+        }
+    }
+
+    /// The elements of an array or sequence.
+    pub fn elements(&self) -> Option<&[Value<'t>]> {
+        match self {
+            Value::Array(values) | Value::Sequence(values) => Some(values),
+            _ => None,
+        }
+    }
+
+    /// Displays the value with a marker display hint (§8.2): `Hex` as `0x1f`, `Octal` as
+    /// `017`, `Char` as `'a'`. The hint applies to integers; other values display naturally.
+    pub fn display(&self, hint: DisplayHint) -> HintedValue<'_, 't> {
+        HintedValue { value: self, hint }
+    }
+}
+
+fn find<'a, 't>(fields: &'a [(&'t str, Value<'t>)], name: &str) -> Option<&'a Value<'t>> {
+    fields.iter().find(|(field, _)| *field == name).map(|(_, value)| value)
+}
+
+/// A [`Value`] with a display hint; see [`Value::display`].
+#[derive(Debug, Clone, Copy)]
+pub struct HintedValue<'a, 't> {
+    value: &'a Value<'t>,
+    hint: DisplayHint,
+}
+
+fn write_char(f: &mut fmt::Formatter<'_>, code: u64) -> fmt::Result {
+    match u8::try_from(code) {
+        Ok(byte) if byte.is_ascii_graphic() || byte == b' ' => write!(f, "'{}'", byte as char),
+        Ok(byte) => write!(f, "'\\x{byte:02x}'"),
+        Err(_) => write!(f, "{code}"),
+    }
+}
+
+impl fmt::Display for HintedValue<'_, '_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let bits = match self.value {
+            Value::Unsigned(value) => *value,
+            Value::Signed(value) => *value as u64,
+            other => return write!(f, "{other}"),
+        };
+        match self.hint {
+            DisplayHint::Natural => write!(f, "{}", self.value),
+            DisplayHint::Hex => write!(f, "{bits:#x}"),
+            DisplayHint::Octal if bits == 0 => f.write_str("0"),
+            DisplayHint::Octal => write!(f, "0{bits:o}"),
+            DisplayHint::Char => write_char(f, bits),
+        }
+    }
+}
+
+fn write_list<'t>(f: &mut fmt::Formatter<'_>, values: &[Value<'t>]) -> fmt::Result {
+    f.write_str("[")?;
+    for (index, value) in values.iter().enumerate() {
+        if index > 0 {
+            f.write_str(", ")?;
+        }
+        write!(f, "{value}")?;
+    }
+    f.write_str("]")
+}
+
+/// Writes `name = value, ...` for a field list.
+pub(crate) fn write_fields(
+    f: &mut fmt::Formatter<'_>,
+    fields: &[(&str, Value<'_>)],
+    hints: Option<&[DisplayHint]>,
+) -> fmt::Result {
+    for (index, (name, value)) in fields.iter().enumerate() {
+        if index > 0 {
+            f.write_str(", ")?;
+        }
+        match hints.and_then(|hints| hints.get(index)) {
+            Some(hint) => write!(f, "{name} = {}", value.display(*hint))?,
+            None => write!(f, "{name} = {value}")?,
+        }
+    }
+    Ok(())
+}
+
+impl fmt::Display for Value<'_> {
+    /// Natural text: strings quoted (invalid UTF-8 replaced), blobs as `<N bytes: hex>`,
+    /// structs as `{ a = 1, b = 2 }`, enumerations as `LABEL (n)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Bool(value) => write!(f, "{value}"),
+            Value::Unsigned(value) => write!(f, "{value}"),
+            Value::Signed(value) => write!(f, "{value}"),
+            Value::F32(value) => write!(f, "{value}"),
+            Value::F64(value) => write!(f, "{value}"),
+            Value::Str(bytes) => write!(f, "{:?}", String::from_utf8_lossy(bytes)),
+            Value::Blob(bytes) => write!(f, "<{} bytes: {}>", bytes.len(), Hex(bytes)),
+            Value::Array(values) | Value::Sequence(values) => write_list(f, values),
+            Value::Enum { value, label: Some(label) } => write!(f, "{label} ({value})"),
+            Value::Enum { value, label: None } => write!(f, "{value}"),
+            Value::Struct(fields) => {
+                f.write_str("{ ")?;
+                write_fields(f, fields, None)?;
+                f.write_str(" }")
+            }
+        }
+    }
+}
+
+/// Lowercase hexadecimal digit pairs.
+struct Hex<'a>(&'a [u8]);
+
+impl fmt::Display for Hex<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.iter().try_for_each(|byte| write!(f, "{byte:02x}"))
+    }
+}
+
+pub(crate) struct FieldsJson<'a, 't>(pub(crate) &'a [(&'t str, Value<'t>)]);
+
+impl Serialize for FieldsJson<'_, '_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (name, value) in self.0 {
+            map.serialize_entry(name, value)?;
+        }
+        map.end()
+    }
+}
+
+impl Serialize for Value<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Value::Bool(value) => serializer.serialize_bool(*value),
+            Value::Unsigned(value) => serializer.serialize_u64(*value),
+            Value::Signed(value) => serializer.serialize_i64(*value),
+            Value::F32(value) => serializer.serialize_f32(*value),
+            Value::F64(value) => serializer.serialize_f64(*value),
+            Value::Str(bytes) => serializer.serialize_str(&String::from_utf8_lossy(bytes)),
+            Value::Blob(bytes) => serializer.collect_str(&Hex(bytes)),
+            Value::Array(values) | Value::Sequence(values) => {
+                let mut seq = serializer.serialize_seq(Some(values.len()))?;
+                for value in values {
+                    seq.serialize_element(value)?;
+                }
+                seq.end()
+            }
+            Value::Enum { value, label } => {
+                let mut map = serializer.serialize_struct("Enum", 2)?;
+                map.serialize_field("value", value)?;
+                map.serialize_field("label", label)?;
+                map.end()
+            }
+            Value::Struct(fields) => FieldsJson(fields).serialize(serializer),
+        }
+    }
+}
+
+/// A decoded event record (§1.4).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event<'t> {
+    pub(crate) class: &'t EventClass,
+    pub(crate) hints: Option<&'t [DisplayHint]>,
+    pub(crate) clock: Option<&'t ClockClass>,
+    pub(crate) timestamp: u64,
+    pub(crate) stream: StreamId,
+    pub(crate) sequence: u64,
+    pub(crate) file: &'t str,
+    pub(crate) offset: u64,
+    pub(crate) record: &'t [u8],
+    pub(crate) fields: Vec<(&'t str, Value<'t>)>,
+}
+
+impl<'t> Event<'t> {
+    /// The event class name.
+    pub fn name(&self) -> &'t str {
+        &self.class.name
+    }
+
+    /// The event class ID.
+    pub fn id(&self) -> u32 {
+        self.class.id
+    }
+
+    /// The event class, as declared in the metadata.
+    pub fn class(&self) -> &'t EventClass {
+        self.class
+    }
+
+    /// The timestamp in clock ticks, reconstructed as §5.5 says.
+    pub fn timestamp(&self) -> u64 {
+        self.timestamp
+    }
+
+    /// The clock of the event's stream class, when declared.
+    pub fn clock(&self) -> Option<&'t ClockClass> {
+        self.clock
+    }
+
+    /// The timestamp in nanoseconds since the Unix epoch, through the stream class's clock
+    /// (§7.4); `None` when the stream class or its clock is not declared.
+    pub fn unix_ns(&self) -> Option<i128> {
+        self.clock.map(|clock| clock.to_unix_ns(self.timestamp))
+    }
+
+    /// The stream: class ID and instance ID (the CPU, by convention).
+    pub fn stream(&self) -> StreamId {
+        self.stream
+    }
+
+    /// The sequence number of the packet holding the record.
+    pub fn packet_sequence(&self) -> u64 {
+        self.sequence
+    }
+
+    /// The container file holding the record.
+    pub fn file(&self) -> &'t str {
+        self.file
+    }
+
+    /// Byte offset of the record (its event header) in its file.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// The record's bytes, event header and payload.
+    pub fn record_bytes(&self) -> &'t [u8] {
+        self.record
+    }
+
+    /// The payload fields, in declared order.
+    pub fn fields(&self) -> &[(&'t str, Value<'t>)] {
+        &self.fields
+    }
+
+    /// A field by name.
+    pub fn field(&self, name: &str) -> Option<&Value<'t>> {
+        find(&self.fields, name)
+    }
+
+    /// For a marker event (§8), the display hint of each field, parallel to
+    /// [`fields`](Self::fields); `None` for a field-list event class.
+    pub fn display_hints(&self) -> Option<&'t [DisplayHint]> {
+        self.hints
+    }
+
+    /// Takes the fields out of the event.
+    pub fn into_fields(self) -> Vec<(&'t str, Value<'t>)> {
+        self.fields
+    }
+}
+
+impl fmt::Display for Event<'_> {
+    /// One line: `[timestamp] stream C/I name: field = value, ...`, marker fields displayed
+    /// with their hints.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "[{}] {} {}: ", self.timestamp, self.stream, self.name())?;
+        write_fields(f, &self.fields, self.hints)
+    }
+}
+
+impl Serialize for Event<'_> {
+    /// `{"name", "id", "timestamp", "unix_ns" (or null), "stream_class", "stream_instance",
+    /// "fields": {...}}`. `unix_ns` is an `i64` when it fits (until the year 2262), else `i128`.
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut event = serializer.serialize_struct("Event", 7)?;
+        event.serialize_field("name", self.name())?;
+        event.serialize_field("id", &self.id())?;
+        event.serialize_field("timestamp", &self.timestamp)?;
+        match self.unix_ns() {
+            Some(ns) => match i64::try_from(ns) {
+                Ok(ns) => event.serialize_field("unix_ns", &ns)?,
+                Err(_) => event.serialize_field("unix_ns", &ns)?,
+            },
+            None => event.serialize_field("unix_ns", &None::<i64>)?,
+        }
+        event.serialize_field("stream_class", &self.stream.class)?;
+        event.serialize_field("stream_instance", &self.stream.instance)?;
+        event.serialize_field("fields", &FieldsJson(&self.fields))?;
+        event.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_serialize_as_documented() {
+        let value = Value::Struct(vec![
+            ("s", Value::Str(b"ok\xff")),
+            ("b", Value::Blob(&[0, 0xAB])),
+            ("e", Value::Enum { value: Integer::Signed(-1), label: Some("NEG") }),
+            ("a", Value::Array(vec![Value::Unsigned(1), Value::Signed(-2)])),
+        ]);
+        let json = serde_json::to_string(&value).unwrap();
+        assert_eq!(json, r#"{"s":"ok�","b":"00ab","e":{"value":-1,"label":"NEG"},"a":[1,-2]}"#);
+    }
+
+    #[test]
+    fn hints_change_the_display_only() {
+        assert_eq!(Value::Unsigned(31).display(DisplayHint::Hex).to_string(), "0x1f");
+        assert_eq!(Value::Unsigned(15).display(DisplayHint::Octal).to_string(), "017");
+        assert_eq!(Value::Unsigned(97).display(DisplayHint::Char).to_string(), "'a'");
+        assert_eq!(Value::Signed(-1).display(DisplayHint::Natural).to_string(), "-1");
+        assert_eq!(Value::Str(b"x").display(DisplayHint::Hex).to_string(), "\"x\"");
+        assert_eq!(
+            Value::Struct(vec![("a", Value::Bool(true)), ("b", Value::Blob(&[1]))]).to_string(),
+            "{ a = true, b = <1 bytes: 01> }"
+        );
+    }
+}

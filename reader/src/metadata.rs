@@ -1,0 +1,480 @@
+//! The metadata registry (§7): every metadata packet read before any data (§7.10).
+//!
+//! Per-record problems become diagnostics and the rest of the metadata is kept; only a
+//! trace without a usable TRACE record cannot be read at all.
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    fmt,
+    sync::Arc,
+};
+
+use tracemark_format::{
+    marker::DisplayHint,
+    metadata::{kind, MetadataErrorKind},
+    Abi, ByteOrder, ClockClass, EnvEntry, EnvValue, EventClass, HeaderError, Layout, MetadataError, Record,
+    RecordIter, StreamClass, TraceInfo, VERSION_MINOR,
+};
+
+use crate::{
+    container::Container,
+    decode::Plan,
+    diagnostic::{Declaration, Diagnostic, DiagnosticKind},
+    error::{NotATrace, OpenError, SUPPORTED_MAJOR_VERSIONS},
+    packet::{CrcStatus, RawPacket, Walked},
+};
+
+/// A wire format version (§11).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Version {
+    /// Major version: this reader supports 1.
+    pub major: u8,
+    /// Minor version.
+    pub minor: u8,
+}
+
+impl Version {
+    /// Whether the trace is of a newer minor version than this reader knows (§11.2): it is
+    /// still read, ignoring what this reader does not know.
+    pub fn is_newer_than_reader(&self) -> bool {
+        self.minor > VERSION_MINOR
+    }
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.major, self.minor)
+    }
+}
+
+/// An event class with its compiled payload plan.
+#[derive(Debug)]
+pub(crate) struct ClassEntry {
+    pub(crate) class: EventClass,
+    pub(crate) hints: Option<Vec<DisplayHint>>,
+    pub(crate) plan: Plan,
+}
+
+/// What the metadata says about an event class ID.
+pub(crate) enum Lookup<'m> {
+    Found(&'m ClassEntry),
+    Undecodable,
+    Undeclared,
+}
+
+/// Everything the metadata stream declares.
+#[derive(Debug)]
+pub struct Metadata {
+    trace: TraceInfo,
+    order: ByteOrder,
+    version: Version,
+    clocks: BTreeMap<u32, ClockClass>,
+    stream_classes: BTreeMap<u32, StreamClass>,
+    classes: BTreeMap<u32, ClassEntry>,
+    undecodable: BTreeSet<u32>,
+    env: Vec<EnvEntry>,
+    packets: usize,
+}
+
+impl Metadata {
+    /// The TRACE record: UUID, ABI and the writer's description (§7.3).
+    pub fn trace_info(&self) -> &TraceInfo {
+        &self.trace
+    }
+
+    /// The writer's ABI descriptor (§3).
+    pub fn abi(&self) -> &Abi {
+        &self.trace.abi
+    }
+
+    /// The trace byte order (§2).
+    pub fn byte_order(&self) -> ByteOrder {
+        self.order
+    }
+
+    /// The trace UUID (§4.6).
+    pub fn uuid(&self) -> [u8; 16] {
+        self.trace.uuid
+    }
+
+    /// The wire format version of the packet holding the TRACE record (§11).
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    /// Clocks, by ID.
+    pub fn clocks(&self) -> impl Iterator<Item = &ClockClass> + '_ {
+        self.clocks.values()
+    }
+
+    /// A clock by ID.
+    pub fn clock(&self, id: u32) -> Option<&ClockClass> {
+        self.clocks.get(&id)
+    }
+
+    /// Stream classes, by ID.
+    pub fn stream_classes(&self) -> impl Iterator<Item = &StreamClass> + '_ {
+        self.stream_classes.values()
+    }
+
+    /// A stream class by ID.
+    pub fn stream_class(&self, id: u32) -> Option<&StreamClass> {
+        self.stream_classes.get(&id)
+    }
+
+    /// The clock of a stream class, when both are declared.
+    pub fn stream_clock(&self, stream_class: u32) -> Option<&ClockClass> {
+        self.stream_class(stream_class).and_then(|class| self.clock(class.clock_id))
+    }
+
+    /// Event classes that decode, by ID.
+    pub fn event_classes(&self) -> impl Iterator<Item = &EventClass> + '_ {
+        self.classes.values().map(|entry| &entry.class)
+    }
+
+    /// An event class by ID.
+    pub fn event_class(&self, id: u32) -> Option<&EventClass> {
+        self.classes.get(&id).map(|entry| &entry.class)
+    }
+
+    /// For a marker event class, the display hints of its fields (§8.2).
+    pub fn display_hints(&self, id: u32) -> Option<&[DisplayHint]> {
+        self.classes.get(&id).and_then(|entry| entry.hints.as_deref())
+    }
+
+    /// IDs of event classes whose declaration failed to parse (§7.7): their records are
+    /// reported, not decoded.
+    pub fn undecodable_event_ids(&self) -> impl Iterator<Item = u32> + '_ {
+        self.undecodable.iter().copied()
+    }
+
+    /// The environment, in first-declaration order, a repeated key holding its last value
+    /// (§7.9).
+    pub fn env(&self) -> &[EnvEntry] {
+        &self.env
+    }
+
+    /// An environment value by key.
+    pub fn env_value(&self, key: &str) -> Option<&EnvValue> {
+        self.env.iter().find(|entry| entry.key == key).map(|entry| &entry.value)
+    }
+
+    /// Metadata packets read.
+    pub fn packet_count(&self) -> usize {
+        self.packets
+    }
+
+    pub(crate) fn lookup(&self, id: u32) -> Lookup<'_> {
+        match self.classes.get(&id) {
+            Some(entry) => Lookup::Found(entry),
+            None if self.undecodable.contains(&id) => Lookup::Undecodable,
+            None => Lookup::Undeclared,
+        }
+    }
+}
+
+/// A metadata packet and the file it is in.
+struct Located<'a> {
+    raw: &'a RawPacket,
+    name: &'a Arc<str>,
+    bytes: &'a [u8],
+}
+
+impl Located<'_> {
+    fn diagnostic(&self, kind: DiagnosticKind, content_offset: Option<usize>) -> Diagnostic {
+        let offset = match content_offset {
+            Some(relative) => self.raw.content_offset().saturating_add(relative as u64),
+            None => self.raw.offset as u64,
+        };
+        let mut diagnostic = Diagnostic::new(kind, self.name.clone(), offset);
+        diagnostic.sequence = Some(self.raw.header.sequence);
+        diagnostic
+    }
+
+    fn records(&self) -> RecordIter<'_> {
+        RecordIter::new(self.raw.content(self.bytes), self.raw.order)
+    }
+}
+
+/// The first header problem of a file, as a header error.
+fn first_header_error(walked: &[Walked]) -> HeaderError {
+    walked
+        .iter()
+        .find_map(|item| match item {
+            Walked::Problem(diagnostic) => match diagnostic.kind {
+                DiagnosticKind::BadHeader(error) => Some(error),
+                DiagnosticKind::TruncatedPacket { available, .. } => {
+                    Some(HeaderError::Truncated { available: available as usize })
+                }
+                _ => None,
+            },
+            Walked::Packet(_) => None,
+        })
+        .unwrap_or(HeaderError::Truncated { available: 0 })
+}
+
+/// Builds the registry from every metadata packet of `container` (§7.10), returning it with
+/// the diagnostics found.
+pub(crate) fn build(
+    container: &Container,
+    walked: &[Vec<Walked>],
+) -> Result<(Metadata, Vec<Diagnostic>), OpenError> {
+    let path = || container.path.clone();
+    let first_file = walked.first().map(Vec::as_slice).unwrap_or(&[]);
+    // §11.3: the first metadata packet's major version decides whether the trace is readable.
+    if let Some(Walked::Problem(diagnostic)) = first_file.first() {
+        if let (0, DiagnosticKind::BadHeader(HeaderError::UnsupportedMajor { found })) =
+            (diagnostic.offset, &diagnostic.kind)
+        {
+            return Err(OpenError::UnsupportedVersion {
+                path: path(),
+                found: *found,
+                supported: SUPPORTED_MAJOR_VERSIONS,
+            });
+        }
+    }
+    let all_packets = || {
+        walked.iter().zip(&container.files).flat_map(|(items, file)| {
+            items.iter().filter_map(move |item| match item {
+                Walked::Packet(raw) => Some(Located { raw, name: &file.name, bytes: file.bytes() }),
+                Walked::Problem(_) => None,
+            })
+        })
+    };
+    if all_packets().next().is_none() {
+        return Err(OpenError::NotATrace {
+            path: path(),
+            reason: NotATrace::NoPacket { first_error: first_header_error(first_file) },
+        });
+    }
+    let packets: Vec<Located<'_>> = all_packets().filter(|packet| packet.raw.header.is_metadata()).collect();
+    if packets.is_empty() {
+        return Err(OpenError::NotATrace { path: path(), reason: NotATrace::NoMetadataPacket });
+    }
+
+    let mut diagnostics = Vec::new();
+    // Packets whose CRC fails are reported and not used (§10.3).
+    let mut usable = Vec::with_capacity(packets.len());
+    for (index, packet) in packets.iter().enumerate() {
+        match packet.raw.crc(packet.bytes) {
+            CrcStatus::Mismatch { expected, found } => {
+                diagnostics.push(packet.diagnostic(DiagnosticKind::CrcMismatch { expected, found }, None));
+            }
+            status => {
+                if status == CrcStatus::Unchecked {
+                    diagnostics.push(packet.diagnostic(DiagnosticKind::CrcUnchecked, None));
+                }
+                usable.push(index);
+            }
+        }
+    }
+
+    // The TRACE record gives the ABI and the byte order everything else is checked against.
+    let mut found = None;
+    let mut first_error = None;
+    'search: for &index in &usable {
+        let Some(packet) = packets.get(index) else { continue };
+        for item in packet.records() {
+            match item {
+                Ok((offset, Record::Trace(trace))) => {
+                    found = Some((index, offset, trace));
+                    break 'search;
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    if first_error.is_none() {
+                        let offset = error.offset;
+                        first_error = Some(packet.diagnostic(DiagnosticKind::Metadata(error), Some(offset)));
+                    }
+                }
+            }
+        }
+    }
+    let Some((trace_packet, trace_offset, trace)) = found else {
+        return Err(OpenError::NoTraceRecord {
+            path: path(),
+            first_problem: diagnostics.first().cloned().or(first_error).map(Box::new),
+        });
+    };
+    let Some(trace_located) = packets.get(trace_packet) else {
+        return Err(OpenError::NoTraceRecord { path: path(), first_problem: None });
+    };
+    if trace_packet != 0 || trace_offset != 0 {
+        diagnostics.push(trace_located.diagnostic(DiagnosticKind::TraceRecordNotFirst, Some(trace_offset)));
+    }
+    let order = trace_located.raw.order;
+    if trace.abi.byte_order != order {
+        let kind = DiagnosticKind::ByteOrderMismatch { found: order, expected: trace.abi.byte_order };
+        diagnostics.push(trace_located.diagnostic(kind, Some(trace_offset)));
+    }
+    let header = &trace_located.raw.header;
+    let version = Version { major: header.version_major, minor: header.version_minor };
+
+    let mut builder = Builder {
+        metadata: Metadata {
+            trace,
+            order,
+            version,
+            clocks: BTreeMap::new(),
+            stream_classes: BTreeMap::new(),
+            classes: BTreeMap::new(),
+            undecodable: BTreeSet::new(),
+            env: Vec::new(),
+            packets: packets.len(),
+        },
+        stream_class_at: BTreeMap::new(),
+        diagnostics,
+    };
+    for &index in &usable {
+        let Some(packet) = packets.get(index) else { continue };
+        builder.packet(packet, index == trace_packet, trace_offset);
+    }
+    builder.check_clocks();
+    Ok((builder.metadata, builder.diagnostics))
+}
+
+struct Builder {
+    metadata: Metadata,
+    /// Where each stream class was declared, to report an undeclared clock.
+    stream_class_at: BTreeMap<u32, Diagnostic>,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Builder {
+    fn packet(&mut self, packet: &Located<'_>, holds_trace: bool, trace_offset: usize) {
+        let expected_order = self.metadata.order;
+        if packet.raw.order != expected_order {
+            // The TRACE packet's own mismatch with its record was reported already.
+            if !holds_trace {
+                let kind =
+                    DiagnosticKind::ByteOrderMismatch { found: packet.raw.order, expected: expected_order };
+                self.diagnostics.push(packet.diagnostic(kind, None));
+                return;
+            }
+        }
+        if packet.raw.header.trace_uuid != self.metadata.trace.uuid {
+            let kind = DiagnosticKind::ForeignUuid { found: packet.raw.header.trace_uuid };
+            self.diagnostics.push(packet.diagnostic(kind, None));
+            // The packet holding TRACE defines the UUID; its header is wrong, not its records.
+            if !holds_trace {
+                return;
+            }
+        }
+        let content_cut = packet.raw.content_cut();
+        for item in packet.records() {
+            match item {
+                Ok((offset, record)) => {
+                    if holds_trace && offset == trace_offset {
+                        continue;
+                    }
+                    self.record(packet, offset, record);
+                }
+                // The end of a truncated packet's content is reported as truncation (§10.4).
+                Err(error) if content_cut && error.kind == MetadataErrorKind::Truncated => {}
+                Err(error) => {
+                    if let Some(id) = error.event_id {
+                        if !self.metadata.classes.contains_key(&id) {
+                            self.metadata.undecodable.insert(id);
+                        }
+                    }
+                    let offset = error.offset;
+                    self.diagnostics.push(packet.diagnostic(DiagnosticKind::Metadata(error), Some(offset)));
+                }
+            }
+        }
+    }
+
+    fn conflict(&mut self, packet: &Located<'_>, offset: usize, what: Declaration, id: u32) {
+        let kind = DiagnosticKind::ConflictingDeclaration { what, id };
+        self.diagnostics.push(packet.diagnostic(kind, Some(offset)));
+    }
+
+    fn record(&mut self, packet: &Located<'_>, offset: usize, record: Record) {
+        match record {
+            Record::Trace(trace) => {
+                if trace != self.metadata.trace {
+                    self.conflict(packet, offset, Declaration::Trace, 0);
+                }
+            }
+            Record::Clock(clock) => match self.metadata.clocks.get(&clock.id) {
+                Some(existing) if *existing == clock => {}
+                Some(_) => self.conflict(packet, offset, Declaration::Clock, clock.id),
+                None => {
+                    self.metadata.clocks.insert(clock.id, clock);
+                }
+            },
+            Record::StreamClass(class) => match self.metadata.stream_classes.get(&class.id) {
+                Some(existing) if *existing == class => {}
+                Some(_) => self.conflict(packet, offset, Declaration::StreamClass, class.id),
+                None => {
+                    let kind =
+                        DiagnosticKind::UndeclaredClock { stream_class: class.id, clock_id: class.clock_id };
+                    self.stream_class_at.insert(class.id, packet.diagnostic(kind, Some(offset)));
+                    self.metadata.stream_classes.insert(class.id, class);
+                }
+            },
+            Record::EventClass(class) => self.event_class(packet, offset, class),
+            Record::Env(entry) => {
+                match self.metadata.env.iter_mut().find(|existing| existing.key == entry.key) {
+                    Some(existing) => existing.value = entry.value,
+                    None => self.metadata.env.push(entry),
+                }
+            }
+            Record::Unknown { .. } => {}
+        }
+    }
+
+    fn event_class(&mut self, packet: &Located<'_>, offset: usize, class: EventClass) {
+        let id = class.id;
+        if let Some(existing) = self.metadata.classes.get(&id) {
+            if existing.class != class {
+                self.conflict(packet, offset, Declaration::EventClass, id);
+            }
+            return;
+        }
+        if self.metadata.undecodable.contains(&id) {
+            self.conflict(packet, offset, Declaration::EventClass, id);
+            return;
+        }
+        if !class.identity_matches() {
+            let computed = tracemark_format::identity_hash(&class.name, &class.layout);
+            let kind = DiagnosticKind::IdentityMismatch { id, recorded: class.identity, computed };
+            self.diagnostics.push(packet.diagnostic(kind, Some(offset)));
+        }
+        let abi = self.metadata.trace.abi;
+        let compiled = match &class.layout {
+            Layout::Fields(fields) => Plan::compile(fields, &abi).map(|plan| (plan, None)),
+            Layout::Marker(_) => match class.marker_args() {
+                Ok(args) => {
+                    let hints = args.iter().map(|arg| arg.hint).collect();
+                    let fields: Vec<_> = args.into_iter().map(|arg| arg.field).collect();
+                    Plan::compile(&fields, &abi).map(|plan| (plan, Some(hints)))
+                }
+                // The format crate validates format strings while parsing; kept for safety.
+                Err(error) => Err(MetadataErrorKind::Marker(error)),
+            },
+        };
+        match compiled {
+            Ok((plan, hints)) => {
+                self.metadata.classes.insert(id, ClassEntry { class, hints, plan });
+            }
+            Err(kind) => {
+                let error =
+                    MetadataError { offset, record_kind: kind::EVENT_CLASS, event_id: Some(id), kind };
+                self.diagnostics.push(packet.diagnostic(DiagnosticKind::Metadata(error), Some(offset)));
+                self.metadata.undecodable.insert(id);
+            }
+        }
+    }
+
+    /// Stream classes naming a clock that no CLOCK record declares (§7.5).
+    fn check_clocks(&mut self) {
+        for (id, class) in &self.metadata.stream_classes {
+            if !self.metadata.clocks.contains_key(&class.clock_id) {
+                if let Some(diagnostic) = self.stream_class_at.remove(id) {
+                    self.diagnostics.push(diagnostic);
+                }
+            }
+        }
+    }
+}

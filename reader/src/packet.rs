@@ -1,0 +1,247 @@
+//! Packet walking (§9.3), resynchronisation after a bad header (§10.6), truncation (§10.4)
+//! and the packet CRC (§4.4).
+
+use std::sync::Arc;
+
+use tracemark_format::{crc::packet_crc, ByteOrder, HeaderError, PacketHeader, PACKET_HEADER_LEN};
+
+use crate::diagnostic::{Diagnostic, DiagnosticKind};
+
+/// Packets and headers are sized and searched in multiples of this (§4.2, §10.6).
+const ALIGN: usize = 8;
+
+/// A packet found in a container file, its header decoded and validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RawPacket {
+    /// Index of the file in the container.
+    pub(crate) file: usize,
+    /// Offset of the packet in the file.
+    pub(crate) offset: usize,
+    pub(crate) header: PacketHeader,
+    pub(crate) order: ByteOrder,
+    /// Bytes of the packet present in the file (`packet_size` unless truncated).
+    pub(crate) available: usize,
+}
+
+/// The outcome of checking a packet's CRC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CrcStatus {
+    /// `HAS_CRC` is clear.
+    Absent,
+    /// The CRC matches.
+    Valid,
+    /// The CRC does not match.
+    Mismatch { expected: u32, found: u32 },
+    /// The content is cut short by truncation, so the CRC cannot be computed.
+    Unchecked,
+}
+
+impl RawPacket {
+    /// The packet's bytes present in `file`.
+    pub(crate) fn bytes<'a>(&self, file: &'a [u8]) -> &'a [u8] {
+        file.get(self.offset..).and_then(|rest| rest.get(..self.available)).unwrap_or(&[])
+    }
+
+    /// `content_size`, as a `usize`.
+    fn content_size(&self) -> usize {
+        self.header.content_size as usize
+    }
+
+    /// Whether the file ends before the packet's content does.
+    pub(crate) fn content_cut(&self) -> bool {
+        self.available < self.content_size()
+    }
+
+    /// The records region `[header_len, content_size)`, cut to the bytes present.
+    pub(crate) fn content<'a>(&self, file: &'a [u8]) -> &'a [u8] {
+        let bytes = self.bytes(file);
+        let end = self.content_size().min(bytes.len());
+        bytes.get(self.header.header_len as usize..end).unwrap_or(&[])
+    }
+
+    /// Offset of the records region in the file.
+    pub(crate) fn content_offset(&self) -> u64 {
+        (self.offset as u64).saturating_add(u64::from(self.header.header_len))
+    }
+
+    /// Checks the CRC (§4.4).
+    pub(crate) fn crc(&self, file: &[u8]) -> CrcStatus {
+        if !self.header.flags.has_crc() {
+            return CrcStatus::Absent;
+        }
+        match packet_crc(self.bytes(file), self.content_size()) {
+            None => CrcStatus::Unchecked,
+            Some(found) if found == self.header.crc32 => CrcStatus::Valid,
+            Some(found) => CrcStatus::Mismatch { expected: self.header.crc32, found },
+        }
+    }
+}
+
+/// One thing found while walking a file: a packet, or a problem between packets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Walked {
+    Packet(RawPacket),
+    Problem(Diagnostic),
+}
+
+/// The first offset at or after `from`, stepping by 8 bytes, where a valid header starts.
+fn find_header(bytes: &[u8], from: usize) -> Option<usize> {
+    let mut at = from;
+    loop {
+        let rest = bytes.get(at..)?;
+        if rest.len() < PACKET_HEADER_LEN {
+            return None;
+        }
+        if PacketHeader::decode(rest).is_ok() {
+            return Some(at);
+        }
+        at = at.checked_add(ALIGN)?;
+    }
+}
+
+fn round_up(value: usize) -> usize {
+    value.checked_next_multiple_of(ALIGN).unwrap_or(usize::MAX)
+}
+
+/// Walks the packets of one container file by `packet_size` (§9.3).
+///
+/// A bad header is reported and followed by a search for the next valid header at 8-byte
+/// steps (§10.6). A packet running past the end of the file is reported as truncated (§10.4);
+/// when its content is complete, the bytes after the content are searched for further
+/// packets, so that a damaged `packet_size` does not hide the rest of the file.
+pub(crate) fn walk(bytes: &[u8], file: usize, name: &Arc<str>) -> Vec<Walked> {
+    let mut found = Vec::new();
+    let problem = |kind, offset: usize| Walked::Problem(Diagnostic::new(kind, name.clone(), offset as u64));
+    let mut at = 0usize;
+    while let Some(rest) = bytes.get(at..).filter(|rest| !rest.is_empty()) {
+        let (header, order) = match PacketHeader::decode(rest) {
+            Ok(decoded) => decoded,
+            Err(HeaderError::Truncated { available }) if PacketHeader::detect_byte_order(rest).is_ok() => {
+                // A header cut by the end of the file: a truncated packet (§10.4).
+                let kind = DiagnosticKind::TruncatedPacket {
+                    available: available as u64,
+                    needed: PACKET_HEADER_LEN as u64,
+                };
+                found.push(problem(kind, at));
+                break;
+            }
+            Err(error) => {
+                found.push(problem(DiagnosticKind::BadHeader(error), at));
+                let next = at.checked_add(ALIGN).and_then(|from| find_header(bytes, from));
+                let resumed = next.unwrap_or(bytes.len());
+                let kind = DiagnosticKind::Resynchronized {
+                    skipped_bytes: resumed.saturating_sub(at) as u64,
+                    found_header: next.is_some(),
+                };
+                found.push(problem(kind, at));
+                at = resumed;
+                continue;
+            }
+        };
+        let packet_size = header.packet_size as usize;
+        if packet_size <= rest.len() {
+            found.push(Walked::Packet(RawPacket { file, offset: at, header, order, available: packet_size }));
+            // `packet_size >= header_len >= 80`, as validated, so this always advances.
+            at = at.saturating_add(packet_size.max(ALIGN));
+            continue;
+        }
+        // The packet runs past the end of the file.
+        let content_end = (header.content_size as usize).min(rest.len());
+        let next = if (header.content_size as usize) <= rest.len() {
+            find_header(bytes, at.saturating_add(round_up(content_end)))
+        } else {
+            None
+        };
+        let available = next.map_or(rest.len(), |next| next.saturating_sub(at));
+        let kind =
+            DiagnosticKind::TruncatedPacket { available: available as u64, needed: packet_size as u64 };
+        found.push(problem(kind, at));
+        found.push(Walked::Packet(RawPacket { file, offset: at, header, order, available }));
+        match next {
+            Some(next) => {
+                let kind = DiagnosticKind::Resynchronized {
+                    skipped_bytes: next.saturating_sub(at.saturating_add(content_end)) as u64,
+                    found_header: true,
+                };
+                found.push(problem(kind, at.saturating_add(content_end)));
+                at = next;
+            }
+            None => break,
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn packet(order: ByteOrder, content: usize, size: usize) -> Vec<u8> {
+        let header = PacketHeader {
+            content_size: content as u32,
+            packet_size: size as u32,
+            ..PacketHeader::new_data([1; 16], 0, 0)
+        };
+        let mut bytes = vec![0u8; size];
+        let mut fixed = [0u8; PACKET_HEADER_LEN];
+        header.encode(order, &mut fixed);
+        bytes[..PACKET_HEADER_LEN].copy_from_slice(&fixed);
+        bytes
+    }
+
+    fn name() -> Arc<str> {
+        Arc::from("f")
+    }
+
+    #[test]
+    fn walks_by_packet_size_and_resyncs_after_garbage() {
+        let mut file = packet(ByteOrder::Little, 80, 96);
+        file.extend_from_slice(&[0xEE; 24]);
+        file.extend(packet(ByteOrder::Big, 88, 88));
+        let walked = walk(&file, 0, &name());
+        assert_eq!(walked.len(), 4, "{walked:?}");
+        assert!(
+            matches!(&walked[1], Walked::Problem(d) if matches!(d.kind, DiagnosticKind::BadHeader(_)) && d.offset == 96)
+        );
+        assert!(
+            matches!(&walked[2], Walked::Problem(d) if d.kind == DiagnosticKind::Resynchronized { skipped_bytes: 24, found_header: true })
+        );
+        assert!(matches!(&walked[3], Walked::Packet(p) if p.offset == 120 && p.order == ByteOrder::Big));
+    }
+
+    #[test]
+    fn truncation_and_trailing_garbage_are_reported() {
+        let mut file = packet(ByteOrder::Little, 80, 160);
+        file.truncate(100);
+        let walked = walk(&file, 0, &name());
+        assert!(
+            matches!(&walked[0], Walked::Problem(d) if d.kind == DiagnosticKind::TruncatedPacket { available: 100, needed: 160 })
+        );
+        assert!(matches!(&walked[1], Walked::Packet(p) if p.available == 100 && !p.content_cut()));
+        assert_eq!(walked.len(), 2);
+
+        let mut file = packet(ByteOrder::Little, 80, 80);
+        file.extend_from_slice(&[0x55; 13]);
+        let walked = walk(&file, 0, &name());
+        assert!(
+            matches!(&walked[2], Walked::Problem(d) if d.kind == DiagnosticKind::Resynchronized { skipped_bytes: 13, found_header: false })
+        );
+
+        assert!(walk(&[], 0, &name()).is_empty());
+    }
+
+    #[test]
+    fn an_oversized_packet_size_does_not_hide_later_packets() {
+        let mut first = packet(ByteOrder::Little, 80, 96);
+        first[68..72].copy_from_slice(&4096u32.to_le_bytes());
+        first.extend(packet(ByteOrder::Little, 80, 80));
+        let walked = walk(&first, 0, &name());
+        let packets: Vec<_> = walked
+            .iter()
+            .filter_map(
+                |item| if let Walked::Packet(p) = item { Some((p.offset, p.available)) } else { None },
+            )
+            .collect();
+        assert_eq!(packets, [(0, 96), (96, 80)]);
+    }
+}

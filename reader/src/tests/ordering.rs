@@ -1,0 +1,288 @@
+//! Merge order, per-stream iteration, containers, and where diagnostics appear.
+
+use tracemark_format::{Abi, ByteOrder, Field, IntType, TypeDesc};
+
+use super::*;
+use crate::{ContainerKind, OpenOptions, ReadMode, StreamId};
+
+fn builder() -> TraceBuilder {
+    TraceBuilder::new(Abi::lp64(ByteOrder::Little)).class(
+        1,
+        "tick",
+        vec![Field::new("n", TypeDesc::Int(IntType::U32))],
+    )
+}
+
+fn payload(n: u32) -> Vec<u8> {
+    Payload::new(ByteOrder::Little).u32(n).done()
+}
+
+/// Stream 0/0 and 0/1, two packets each, timestamps interleaved with ties.
+fn two_streams(builder: &TraceBuilder) -> (Vec<u8>, Vec<Vec<u8>>) {
+    let cpu0 = [
+        builder.packet(0, 0, 0, 100).event(1, 100, &payload(0)).event(1, 120, &payload(1)).build(builder),
+        builder.packet(0, 0, 1, 130).event(1, 140, &payload(2)).event(1, 160, &payload(3)).build(builder),
+    ];
+    let cpu1 = [
+        builder.packet(0, 1, 0, 90).event(1, 110, &payload(10)).event(1, 120, &payload(11)).build(builder),
+        builder.packet(0, 1, 1, 125).event(1, 150, &payload(12)).build(builder),
+    ];
+    (builder.metadata_packet(), vec![cpu0.concat(), cpu1.concat()])
+}
+
+#[test]
+fn streams_merge_in_timestamp_order_with_ties_by_stream() {
+    let builder = builder();
+    let (metadata, streams) = two_streams(&builder);
+    // Interleave the streams' packets in the single file.
+    let packets_cpu1 = &streams[1];
+    let mut bytes = metadata;
+    bytes.extend_from_slice(packets_cpu1);
+    bytes.extend_from_slice(&streams[0]);
+    let trace = Trace::from_bytes(bytes).unwrap();
+    let order: Vec<_> = events(&trace)
+        .iter()
+        .map(|event| {
+            (event.timestamp(), event.stream().instance, event.field("n").unwrap().as_u64().unwrap())
+        })
+        .collect();
+    assert_eq!(
+        order,
+        [(100, 0, 0), (110, 1, 10), (120, 0, 1), (120, 1, 11), (140, 0, 2), (150, 1, 12), (160, 0, 3)]
+    );
+    assert_eq!(
+        trace.stream_ids().collect::<Vec<_>>(),
+        [StreamId { class: 0, instance: 0 }, StreamId { class: 0, instance: 1 }]
+    );
+    let cpu1: Vec<_> = trace
+        .stream(StreamId { class: 0, instance: 1 })
+        .unwrap()
+        .filter_map(Item::event)
+        .map(|event| event.timestamp())
+        .collect();
+    assert_eq!(cpu1, [110, 120, 150]);
+    assert!(trace.stream(StreamId { class: 9, instance: 0 }).is_none());
+    assert_eq!(trace.streams().count(), 2);
+}
+
+#[test]
+fn directory_and_single_file_give_the_same_events() {
+    let builder = builder();
+    let (metadata, streams) = two_streams(&builder);
+    let dir = temp_dir("dir");
+    std::fs::write(dir.join("metadata"), &metadata).unwrap();
+    std::fs::write(dir.join("stream-0-0.tmk"), &streams[0]).unwrap();
+    std::fs::write(dir.join("stream-0-1.tmk"), &streams[1]).unwrap();
+    std::fs::write(dir.join("README"), b"ignored").unwrap();
+    std::fs::write(dir.join("empty.tmk"), b"").unwrap();
+    std::fs::create_dir(dir.join("sub.tmk")).unwrap();
+    let single = dir.join("single.trace");
+    std::fs::write(&single, [metadata.clone(), streams[0].clone(), streams[1].clone()].concat()).unwrap();
+
+    let from_dir = Trace::open(&dir).unwrap();
+    let from_file = Trace::open(&single).unwrap();
+    let read_file = Trace::open_with(&single, OpenOptions { read_mode: ReadMode::Read }).unwrap();
+    let from_memory = Trace::from_bytes([metadata, streams[0].clone(), streams[1].clone()].concat()).unwrap();
+    assert_eq!(from_dir.kind(), ContainerKind::Directory);
+    assert_eq!(from_file.kind(), ContainerKind::SingleFile);
+    assert_eq!(from_memory.kind(), ContainerKind::Memory);
+    let expected = collect(from_dir.events());
+    assert_eq!(expected.len(), 7);
+    assert!(expected.iter().all(|item| matches!(item, Seen::Event { .. })), "{expected:?}");
+    assert_eq!(collect(from_file.events()), expected);
+    assert_eq!(collect(read_file.events()), expected);
+    assert_eq!(collect(from_memory.events()), expected);
+    let event = events(&from_dir).remove(0);
+    assert!(event.file().ends_with("stream-0-0.tmk"), "{}", event.file());
+    assert_eq!(event.offset(), 80);
+
+    // An empty trace file and a directory without metadata are not traces.
+    std::fs::write(dir.join("empty.trace"), b"").unwrap();
+    assert!(matches!(
+        Trace::open(dir.join("empty.trace")),
+        Err(crate::OpenError::NotATrace { reason: crate::NotATrace::Empty, .. })
+    ));
+    std::fs::remove_file(dir.join("metadata")).unwrap();
+    assert!(matches!(
+        Trace::open(&dir),
+        Err(crate::OpenError::NotATrace { reason: crate::NotATrace::NoMetadataFile, .. })
+    ));
+    assert!(matches!(Trace::open(dir.join("missing")), Err(crate::OpenError::Io { .. })));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn discarded_events_and_gaps_are_reported_just_before_the_packet_events() {
+    let builder = builder();
+    let mut bytes = builder.metadata_packet();
+    // Stream 0/0: first packet seq 1 (one missing), then seq 4 (two missing) with 5 discards.
+    bytes.extend(builder.packet(0, 0, 1, 100).event(1, 100, &payload(0)).end(105).build(&builder));
+    bytes.extend(builder.packet(0, 0, 4, 200).event(1, 210, &payload(1)).discarded(5).build(&builder));
+    // Stream 0/1: an event between them, and a non-increasing sequence number.
+    bytes.extend(builder.packet(0, 1, 0, 150).event(1, 150, &payload(2)).build(&builder));
+    bytes.extend(builder.packet(0, 1, 0, 300).event(1, 300, &payload(3)).build(&builder));
+    let trace = Trace::from_bytes(bytes).unwrap();
+    let seen: Vec<String> = collect(trace.events())
+        .into_iter()
+        .map(|item| match item {
+            Seen::Event { timestamp, .. } => format!("event {timestamp}"),
+            Seen::Diagnostic(kind) => format!("{kind:?}"),
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            "PacketGap { missing: 1 }",
+            "event 100",
+            "event 150",
+            "PacketGap { missing: 2 }",
+            "DiscardedEvents { count: 5, from_ts: Some(105), to_ts: 210 }",
+            "event 210",
+            "SequenceNotIncreasing { previous: 0, found: 0 }",
+            "event 300",
+        ]
+    );
+    let diagnostic = diagnostics(&trace).remove(2);
+    assert_eq!(diagnostic.stream, Some(StreamId { class: 0, instance: 0 }));
+    assert_eq!(diagnostic.sequence, Some(4));
+    assert_eq!(diagnostic.section, "10.1");
+    assert_eq!(diagnostic.file.as_ref(), crate::MEMORY_NAME);
+    let line = diagnostic.to_string();
+    assert!(
+        line.starts_with("<memory>@0x")
+            && line.contains("stream 0/0 seq 4: 5 events discarded")
+            && line.ends_with("[§10.1]")
+            && !line.contains('\n'),
+        "{line}"
+    );
+}
+
+#[test]
+fn timestamp_violations_are_reported_and_events_still_delivered() {
+    let builder = builder();
+    let mut bytes = builder.metadata_packet();
+    let mut packet = builder.packet(0, 0, 0, 100).event(1, 150, &payload(0));
+    // An extended record going back in time (§5.5).
+    packet = packet.raw(&{
+        let mut header = [0u8; 20];
+        header[..8].copy_from_slice(&(0xFFFFu64 << 48).to_le_bytes());
+        header[8..12].copy_from_slice(&1u32.to_le_bytes());
+        header[12..20].copy_from_slice(&120u64.to_le_bytes());
+        header
+    });
+    packet = packet.raw(&payload(1));
+    bytes.extend(packet.end(140).build(&builder));
+    // A packet starting before the previous ended (§4.5).
+    bytes.extend(builder.packet(0, 0, 1, 130).event(1, 200, &payload(2)).build(&builder));
+    let trace = Trace::from_bytes(bytes).unwrap();
+    let kinds: Vec<_> = collect(trace.events())
+        .into_iter()
+        .map(|item| match item {
+            Seen::Event { timestamp, .. } => format!("event {timestamp}"),
+            Seen::Diagnostic(kind) => format!("{kind:?}"),
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "TimestampOutsidePacket { timestamp: 150, end: 140 }",
+            "event 150",
+            "TimestampBackwards { previous: 150, found: 120 }",
+            "event 120",
+            "PacketOverlap { previous_end: 140, begin: 130 }",
+            "event 200",
+        ]
+    );
+}
+
+#[test]
+fn directory_damage_stays_with_its_file_and_stream() {
+    let builder = builder();
+    let (metadata, streams) = two_streams(&builder);
+    let dir = temp_dir("damage");
+    // Garbage after the metadata packet, and after the last packet of stream 0/1.
+    std::fs::write(dir.join("metadata"), [metadata, vec![0xEE; 16]].concat()).unwrap();
+    std::fs::write(dir.join("stream-0-0.tmk"), &streams[0]).unwrap();
+    std::fs::write(dir.join("stream-0-1.tmk"), [streams[1].clone(), vec![0xEE; 24]].concat()).unwrap();
+    let trace = Trace::open(&dir).unwrap();
+    let open: Vec<_> = trace.diagnostics().iter().map(|diagnostic| diagnostic.kind.name()).collect();
+    assert_eq!(open, ["BadHeader", "Resynchronized"]);
+    assert!(trace.diagnostics()[0].file.ends_with("metadata"));
+    // The merged iteration starts with the metadata file's problems.
+    let merged = collect(trace.events());
+    assert!(matches!(merged[0], Seen::Diagnostic(DiagnosticKind::BadHeader(_))));
+    // Stream 0/1's trailing garbage is reported by its own iterator, after its events.
+    let cpu1 = collect(trace.stream(StreamId { class: 0, instance: 1 }).unwrap());
+    let names: Vec<_> = cpu1
+        .iter()
+        .map(|item| match item {
+            Seen::Event { .. } => "event",
+            Seen::Diagnostic(kind) => kind.name(),
+        })
+        .collect();
+    assert_eq!(names, ["event", "event", "event", "BadHeader", "Resynchronized"]);
+    let last =
+        trace.stream(StreamId { class: 0, instance: 1 }).unwrap().last().unwrap().diagnostic().unwrap();
+    assert!(last.file.ends_with("stream-0-1.tmk"));
+    let json = serde_json::to_value(&last).unwrap();
+    assert_eq!(json["kind"], "Resynchronized");
+    assert_eq!(json["section"], "10.6");
+    assert_eq!(json["offset"], streams[1].len());
+    assert_eq!(json["message"], "skipped 24 bytes to the end of the file: no valid packet header");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn traces_and_items_can_cross_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Trace>();
+    assert_send_sync::<crate::Diagnostic>();
+    assert_send_sync::<Item<'static>>();
+}
+
+/// Rough throughput: `cargo test --release -p tracemark-reader throughput -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn throughput() {
+    let builder = TraceBuilder::new(Abi::lp64(ByteOrder::Little)).class(
+        1,
+        "sched_switch",
+        vec![
+            Field::new("prev_comm", TypeDesc::String),
+            Field::new("prev_pid", TypeDesc::Int(IntType::I32)),
+            Field::new("prev_state", TypeDesc::Int(IntType::Abi(tracemark_format::types::AbiInt::Long))),
+            Field::new("next_pid", TypeDesc::Int(IntType::I32)),
+        ],
+    );
+    let payload = Payload::new(ByteOrder::Little).string(b"kworker/0:1").u32(42).u64(1).u32(7).done();
+    let mut bytes = builder.metadata_packet();
+    let mut timestamp = 1000u64;
+    for sequence in 0..2000u64 {
+        for cpu in 0..4u32 {
+            let mut packet = builder.packet(0, cpu, sequence, timestamp);
+            for _ in 0..128 {
+                timestamp += 3;
+                packet = packet.event(1, timestamp, &payload);
+            }
+            bytes.extend(packet.build(&builder));
+        }
+    }
+    let size = bytes.len();
+    let start = std::time::Instant::now();
+    let trace = Trace::from_bytes(bytes).unwrap();
+    let opened = start.elapsed();
+    let mut count = 0usize;
+    for item in trace.events() {
+        if let Item::Event(event) = item {
+            count += event.fields().len();
+        }
+    }
+    let elapsed = start.elapsed();
+    let events = count / 4;
+    println!(
+        "{events} events, {} MB: open {opened:?}, total {elapsed:?}: {:.1} M events/s, {:.0} MB/s",
+        size / 1_000_000,
+        events as f64 / elapsed.as_secs_f64() / 1e6,
+        size as f64 / elapsed.as_secs_f64() / 1e6
+    );
+}

@@ -1,0 +1,145 @@
+//! An open trace: its container, metadata and stream index.
+
+use std::path::Path;
+
+use crate::{
+    container::{Container, ContainerKind, OpenOptions},
+    error::OpenError,
+    merge::Events,
+    metadata::{self, Metadata, Version},
+    packet,
+    stream::{self, StreamId, StreamIndex, StreamIter},
+    summary::{StreamSummary, Summary},
+    Diagnostic,
+};
+
+/// An open trace (§1.1): its files, its metadata, and its data packets indexed by stream.
+///
+/// Opening reads the packet headers of every file and all the metadata (§7.10); events are
+/// decoded lazily by the iterators, borrowing from the trace's bytes.
+#[derive(Debug)]
+pub struct Trace {
+    pub(crate) container: Container,
+    metadata: Metadata,
+    streams: Vec<StreamIndex>,
+    /// Metadata diagnostics, then container diagnostics attached to no data packet.
+    diagnostics: Vec<Diagnostic>,
+    /// How many of `diagnostics` are the metadata's.
+    metadata_diagnostics: usize,
+}
+
+impl Trace {
+    /// Opens a trace directory (§9.1) or single file (§9.2), memory-mapping its files.
+    ///
+    /// The files must not be truncated or modified while the trace is open (see
+    /// [`ReadMode::Mmap`](crate::ReadMode::Mmap)); use [`Trace::open_with`] and
+    /// [`ReadMode::Read`](crate::ReadMode::Read) when that cannot be guaranteed.
+    pub fn open(path: impl AsRef<Path>) -> Result<Trace, OpenError> {
+        Trace::open_with(path, OpenOptions::default())
+    }
+
+    /// Opens a trace directory or single file with options.
+    pub fn open_with(path: impl AsRef<Path>, options: OpenOptions) -> Result<Trace, OpenError> {
+        Trace::build(Container::open(path.as_ref(), options)?)
+    }
+
+    /// Reads a trace in single-file form (§9.2) from bytes in memory.
+    pub fn from_bytes(bytes: Vec<u8>) -> Result<Trace, OpenError> {
+        Trace::from_buffer(bytes)
+    }
+
+    /// Reads a trace in single-file form from any buffer: a `Vec<u8>`, a `&'static [u8]`,
+    /// an `Arc<[u8]>`, a memory map, …
+    pub fn from_buffer<B: AsRef<[u8]> + Send + Sync + 'static>(buffer: B) -> Result<Trace, OpenError> {
+        Trace::build(Container::from_buffer(Box::new(buffer))?)
+    }
+
+    fn build(container: Container) -> Result<Trace, OpenError> {
+        let walked: Vec<_> = container
+            .files
+            .iter()
+            .enumerate()
+            .map(|(index, file)| packet::walk(file.bytes(), index, &file.name))
+            .collect();
+        let (metadata, mut diagnostics) = metadata::build(&container, &walked)?;
+        let index = stream::index(&container, &walked, &metadata);
+        diagnostics.extend(index.metadata_file);
+        let metadata_diagnostics = diagnostics.len();
+        diagnostics.extend(index.unattached);
+        Ok(Trace { container, metadata, streams: index.streams, diagnostics, metadata_diagnostics })
+    }
+
+    /// The metadata: TRACE record and ABI, clocks, stream and event classes, environment.
+    pub fn metadata(&self) -> &Metadata {
+        &self.metadata
+    }
+
+    /// The wire format version (§11); see [`Version::is_newer_than_reader`].
+    pub fn version(&self) -> Version {
+        self.metadata.version()
+    }
+
+    /// The container's form.
+    pub fn kind(&self) -> ContainerKind {
+        self.container.kind
+    }
+
+    /// The path opened, or `<memory>`.
+    pub fn path(&self) -> &str {
+        &self.container.path
+    }
+
+    /// Diagnostics found while opening: problems in the metadata, then container problems
+    /// (bad headers, foreign packets, …) attached to no data packet. [`Trace::events`]
+    /// delivers them too (the former first, the latter last); per-stream iterators do not.
+    pub fn diagnostics(&self) -> &[Diagnostic] {
+        &self.diagnostics
+    }
+
+    /// Every event of every stream, in timestamp order, with diagnostics in place.
+    pub fn events(&self) -> Events<'_> {
+        let (prelude, trailing) =
+            self.diagnostics.split_at(self.metadata_diagnostics.min(self.diagnostics.len()));
+        Events::new(prelude, self.streams.iter().map(|stream| StreamIter::new(self, stream)), trailing)
+    }
+
+    /// The streams holding data packets, ordered by (class, instance).
+    pub fn stream_ids(&self) -> impl Iterator<Item = StreamId> + '_ {
+        self.streams.iter().map(|stream| stream.id)
+    }
+
+    /// One stream's events in record order, with its diagnostics; `None` if the trace has no
+    /// data packet of that stream.
+    pub fn stream(&self, id: StreamId) -> Option<StreamIter<'_>> {
+        self.streams.iter().find(|stream| stream.id == id).map(|stream| StreamIter::new(self, stream))
+    }
+
+    /// Every stream's own iterator, ordered by (class, instance).
+    pub fn streams(&self) -> impl Iterator<Item = StreamIter<'_>> + '_ {
+        self.streams.iter().map(|stream| StreamIter::new(self, stream))
+    }
+
+    /// What an `info` command shows, from the metadata and the packet headers (no event is
+    /// decoded).
+    pub fn summary(&self) -> Summary<'_> {
+        let streams = self
+            .streams
+            .iter()
+            .map(|stream| {
+                let headers = stream.packets.iter().map(|entry| &entry.raw.header);
+                StreamSummary {
+                    id: stream.id,
+                    name: self.metadata.stream_class(stream.id.class).map(|class| class.name.as_str()),
+                    packets: stream.packets.len(),
+                    bytes: stream.packets.iter().map(|entry| entry.raw.available as u64).sum(),
+                    discarded: headers.clone().map(|header| header.events_discarded).max().unwrap_or(0),
+                    first_sequence: headers.clone().map(|header| header.sequence).min(),
+                    last_sequence: headers.clone().map(|header| header.sequence).max(),
+                    begin: headers.clone().map(|header| header.timestamp_begin).min(),
+                    end: headers.map(|header| header.timestamp_end).max(),
+                }
+            })
+            .collect();
+        Summary::new(self, streams)
+    }
+}
