@@ -5,6 +5,7 @@
 //! strings, arrays, sequences, an enumeration, a nested struct and a format-string marker.
 
 use std::{
+    io::Write,
     path::{Path, PathBuf},
     process::ExitCode,
     time::Instant,
@@ -184,11 +185,10 @@ pub fn run(args: &DemoArgs) -> CliResult {
         if args.single_file { "single file" } else { "directory" }
     );
     println!(
-        "  {} events from {} threads in {:.1} ms ({:.0} ns/event), {} discarded",
+        "  {} events from {} threads in {:.1} ms (threads, recording and flush), {} discarded",
         summary.events_written,
         args.threads,
         elapsed.as_secs_f64() * 1e3,
-        elapsed.as_nanos() as f64 / summary.events_written.max(1) as f64,
         summary.events_discarded
     );
     println!(
@@ -215,18 +215,13 @@ pub fn run(args: &DemoArgs) -> CliResult {
 fn read_back(path: &Path, show: usize) -> Result<u64, Box<dyn std::error::Error>> {
     let trace = Trace::open(path)?;
     let mut count = 0u64;
+    let mut stdout = std::io::stdout().lock();
     for item in trace.events() {
         match item {
             Item::Event(event) => {
                 if (count as usize) < show {
-                    let fields: Vec<String> =
-                        event.fields().iter().map(|(name, value)| format!("{name} = {value}")).collect();
-                    println!(
-                        "    cpu {} {}: {{ {} }}",
-                        event.stream().instance,
-                        event.name(),
-                        fields.join(", ")
-                    );
+                    write!(stdout, "    ")?;
+                    crate::dump::write_text(&mut stdout, &event, false)?;
                 }
                 count += 1;
             }

@@ -60,7 +60,8 @@ pub fn run(args: &DumpArgs) -> CliResult {
     Ok(ExitCode::SUCCESS)
 }
 
-fn write_text(out: &mut impl Write, event: &Event<'_>, ticks: bool) -> io::Result<()> {
+/// Writes one event as `[time] cpu N name: { field = value, ... }`.
+pub fn write_text(out: &mut impl Write, event: &Event<'_>, ticks: bool) -> io::Result<()> {
     match event.unix_ns() {
         Some(ns) if !ticks => write!(out, "[{}]", WallClock(ns))?,
         _ => write!(out, "[{}]", event.timestamp())?,

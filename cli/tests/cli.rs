@@ -50,6 +50,7 @@ fn dump_prints_every_event_the_demo_wrote() {
         assert!(text.contains("prev_state = Interruptible (1)"), "enum labels are printed");
         assert!(text.contains("source = { addr = [10, 0, 0, "), "nested structs are printed");
         assert!(text.contains("worker = \""), "marker strings are printed");
+        assert!(text.contains("skbaddr = 0x"), "pointers are printed in hexadecimal");
 
         let (code, json, _) = tracemark(&["dump", "--json", path.to_str().unwrap()]);
         assert_eq!(code, 0);

@@ -363,8 +363,8 @@ impl<'t> Event<'t> {
         find(&self.fields, name)
     }
 
-    /// For a marker event (§8), the display hint of each field, parallel to
-    /// [`fields`](Self::fields); `None` for a field-list event class.
+    /// The display hint of each field, parallel to [`fields`](Self::fields): a marker's
+    /// conversions (§8.2), or hexadecimal for pointers; `None` when every field is natural.
     pub fn display_hints(&self) -> Option<&'t [DisplayHint]> {
         self.hints
     }

@@ -12,8 +12,8 @@ use std::{
 use tracemark_format::{
     marker::DisplayHint,
     metadata::{kind, MetadataErrorKind},
-    Abi, ByteOrder, ClockClass, EnvEntry, EnvValue, EventClass, HeaderError, Layout, MetadataError, Record,
-    RecordIter, StreamClass, TraceInfo, VERSION_MINOR,
+    Abi, AbiInt, ByteOrder, ClockClass, EnvEntry, EnvValue, EventClass, Field, HeaderError, IntType, Layout,
+    MetadataError, Record, RecordIter, StreamClass, TraceInfo, TypeDesc, VERSION_MINOR,
 };
 
 use crate::{
@@ -137,7 +137,8 @@ impl Metadata {
         self.classes.get(&id).map(|entry| &entry.class)
     }
 
-    /// For a marker event class, the display hints of its fields (§8.2).
+    /// Display hints of an event class's top-level fields: a marker's conversions (§8.2), or
+    /// hexadecimal for the pointer fields of a field list; `None` when every field is natural.
     pub fn display_hints(&self, id: u32) -> Option<&[DisplayHint]> {
         self.classes.get(&id).and_then(|entry| entry.hints.as_deref())
     }
@@ -443,7 +444,7 @@ impl Builder {
         }
         let abi = self.metadata.trace.abi;
         let compiled = match &class.layout {
-            Layout::Fields(fields) => Plan::compile(fields, &abi).map(|plan| (plan, None)),
+            Layout::Fields(fields) => Plan::compile(fields, &abi).map(|plan| (plan, pointer_hints(fields))),
             Layout::Marker(_) => match class.marker_args() {
                 Ok(args) => {
                     let hints = args.iter().map(|arg| arg.hint).collect();
@@ -477,4 +478,15 @@ impl Builder {
             }
         }
     }
+}
+
+/// Hexadecimal for pointer fields, as C programmers print them; `None` when there are none.
+fn pointer_hints(fields: &[Field]) -> Option<Vec<DisplayHint>> {
+    let is_pointer = |field: &Field| field.ty == TypeDesc::Int(IntType::Abi(AbiInt::Pointer));
+    fields.iter().any(is_pointer).then(|| {
+        fields
+            .iter()
+            .map(|field| if is_pointer(field) { DisplayHint::Hex } else { DisplayHint::Natural })
+            .collect()
+    })
 }
