@@ -6,13 +6,17 @@
 # Leaves trace directories (§9.1) in OUTDIR/{native,s390x,armhf,powerpc,
 # kmod}, each but kmod with the harness's expected.jsonl beside the trace
 # files.  Every trace is decoded by probe/tools/tmkdecode.py and compared
-# with expected.jsonl.  Exits non-zero on the first failure.
+# with expected.jsonl.  OUTDIR/overwrite is a flight-recorder (overwrite
+# mode) snapshot trace with written.jsonl, checked by
+# tools/check_overwrite.py (its sequence gaps are intended, §10.2).
+# Exits non-zero on the first failure.
 #
 # Environment:
 #   TMK_SKIP_KMOD=1   skip the kernel module build and qemu boot test
 #   TMK_NO_APT=1      do not install packages (fail if missing)
 #   TMK_RUST_CHECK=1  also decode with the Rust tracemark-reader (needs cargo)
-#                     and compare field by field with expected.jsonl
+#                     and compare field by field with expected.jsonl, and run
+#                     the Rust binding's tests (cargo test -p tracemark-probe)
 set -euo pipefail
 
 OUT=${1:?usage: probe/ci.sh OUTDIR}
@@ -95,6 +99,32 @@ run "$HERE/build/native-san/stress" "$OUT/.stress"
 run python3 "$HERE/tools/check_stress.py" "$OUT/.stress"
 rm -rf "$OUT/.stress"
 
+# ---- overwrite (flight-recorder) mode -------------------------------------------------
+step "overwrite mode: scripted flight recorder, snapshots"
+CHECK_OW="python3 $HERE/tools/check_overwrite.py"
+rm -rf "$OUT/overwrite" "$OUT/.overwrite2"
+run "$HERE/build/native/harness" --overwrite "$OUT/overwrite"
+run $CHECK_OW "$OUT/overwrite"
+run $CHECK_OW "$OUT/overwrite/mid" --partial
+run "$HERE/build/native/harness" --overwrite "$OUT/.overwrite2" > /dev/null
+run diff -r "$OUT/overwrite" "$OUT/.overwrite2"
+rm -rf "$OUT/.overwrite2"
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	run "$HERE/build/native-san/harness" --overwrite "$OUT/.overwrite-san" > /dev/null
+run diff -r "$OUT/overwrite" "$OUT/.overwrite-san"
+rm -rf "$OUT/.overwrite-san"
+
+step "overwrite mode: stress, live snapshots while writers and 'interrupts' run"
+for build in native native-san; do
+	rm -rf "$OUT/.stress-ow"
+	run "$HERE/build/$build/stress" --overwrite "$OUT/.stress-ow"
+	run $CHECK_OW "$OUT/.stress-ow"
+	for mid in "$OUT/.stress-ow"/mid-*; do
+		[ -d "$mid" ] && run $CHECK_OW "$mid" --partial
+	done
+	rm -rf "$OUT/.stress-ow"
+done
+
 # ---- foreign ABIs under qemu-user ---------------------------------------------------
 for spec in s390x:s390x-linux-gnu:s390x armhf:arm-linux-gnueabihf:arm \
             powerpc:powerpc-linux-gnu:ppc; do
@@ -105,6 +135,11 @@ for spec in s390x:s390x-linux-gnu:s390x armhf:arm-linux-gnueabihf:arm \
 	run "qemu-$qarch-static" -L "/usr/$triple" "$HERE/build/$triple/harness" \
 		"$OUT/$name"
 	check_trace "$OUT/$name"
+	rm -rf "$OUT/.overwrite-$name"
+	run "qemu-$qarch-static" -L "/usr/$triple" "$HERE/build/$triple/harness" \
+		--overwrite "$OUT/.overwrite-$name" > /dev/null
+	run $CHECK_OW "$OUT/.overwrite-$name"
+	rm -rf "$OUT/.overwrite-$name"
 done
 
 # ---- kernel module + boot test -----------------------------------------------------------
@@ -166,6 +201,8 @@ EOF
 	if [ -d "$OUT/kmod" ]; then
 		run "$RJ" "$OUT/kmod" > /dev/null
 	fi
+	step "Rust binding of the C core (probe/rust): cargo test -p tracemark-probe"
+	run cargo test -q --manifest-path "$HERE/../Cargo.toml" -p tracemark-probe
 fi
 
 step "all probe checks passed"

@@ -8,78 +8,95 @@
 
 #define TMK_MARKER_MAX_STRINGS 16
 
+/*
+ * Where the arguments come from: a va_list (tmk_marker_write) or an
+ * array (tmk_marker_write_argv, for callers that cannot build a va_list,
+ * such as a foreign-language binding).  Both go through the same sizing
+ * and storing code below.
+ */
+struct marker_src {
+	va_list *ap;
+	const union tmk_marker_arg *argv;
+	uint32_t i;
+};
+
+/* Next argument as @T: va_arg of the promoted type @T, or argv's @M. */
+#define NEXT_ARG(src, T, M)						\
+	((src)->argv ? (T)(src)->argv[(src)->i++].M : va_arg(*(src)->ap, T))
+
 /* Consume one argument for a pair; return its encoded size, store it if
  * @c is not NULL.  String sizes come from pass 1 (@strsz) so that pass 2
  * writes exactly what was reserved even if the string changed. */
-static int marker_arg(const struct tmk_fmt_pair *pr, va_list *ap,
+static int marker_arg(const struct tmk_fmt_pair *pr, struct marker_src *src,
 		      struct tmk_cursor *c, uint32_t *strsz)
 {
 	switch (pr->code) {
 	case TMK_T_I8: {
-		int8_t v = (int8_t)va_arg(*ap, int);
+		int8_t v = (int8_t)NEXT_ARG(src, int, i);
 
 		if (c)
 			tmk_put_i8(c, v);
 		return 1;
 	}
 	case TMK_T_U8: {
-		uint8_t v = (uint8_t)va_arg(*ap, unsigned int);
+		uint8_t v = (uint8_t)NEXT_ARG(src, unsigned int, u);
 
 		if (c)
 			tmk_put_u8(c, v);
 		return 1;
 	}
 	case TMK_T_SHORT: {
-		short v = (short)va_arg(*ap, int);
+		short v = (short)NEXT_ARG(src, int, i);
 
 		if (c)
 			tmk_put_short(c, v);
 		return sizeof(short);
 	}
 	case TMK_T_USHORT: {
-		unsigned short v = (unsigned short)va_arg(*ap, unsigned int);
+		unsigned short v = (unsigned short)NEXT_ARG(src, unsigned int,
+							    u);
 
 		if (c)
 			tmk_put_ushort(c, v);
 		return sizeof(short);
 	}
 	case TMK_T_INT: {
-		int v = va_arg(*ap, int);
+		int v = NEXT_ARG(src, int, i);
 
 		if (c)
 			tmk_put_int(c, v);
 		return sizeof(int);
 	}
 	case TMK_T_UINT: {
-		unsigned int v = va_arg(*ap, unsigned int);
+		unsigned int v = NEXT_ARG(src, unsigned int, u);
 
 		if (c)
 			tmk_put_uint(c, v);
 		return sizeof(int);
 	}
 	case TMK_T_LONG: {
-		long v = va_arg(*ap, long);
+		long v = NEXT_ARG(src, long, i);
 
 		if (c)
 			tmk_put_long(c, v);
 		return sizeof(long);
 	}
 	case TMK_T_ULONG: {
-		unsigned long v = va_arg(*ap, unsigned long);
+		unsigned long v = NEXT_ARG(src, unsigned long, u);
 
 		if (c)
 			tmk_put_ulong(c, v);
 		return sizeof(long);
 	}
 	case TMK_T_LLONG: {
-		long long v = va_arg(*ap, long long);
+		long long v = NEXT_ARG(src, long long, i);
 
 		if (c)
 			tmk_put_llong(c, v);
 		return sizeof(long long);
 	}
 	case TMK_T_ULLONG: {
-		unsigned long long v = va_arg(*ap, unsigned long long);
+		unsigned long long v = NEXT_ARG(src, unsigned long long, u);
 
 		if (c)
 			tmk_put_ullong(c, v);
@@ -89,35 +106,35 @@ static int marker_arg(const struct tmk_fmt_pair *pr, va_list *ap,
 	case TMK_T_SSIZE_T: {
 		/* %z and %t: size_t-sized; the signed reading of the same
 		 * bits is the reader's business (§6.3). */
-		size_t v = va_arg(*ap, size_t);
+		size_t v = NEXT_ARG(src, size_t, u);
 
 		if (c)
 			tmk_put_size(c, v);
 		return sizeof(size_t);
 	}
 	case TMK_T_I64: {
-		int64_t v = va_arg(*ap, int64_t);
+		int64_t v = NEXT_ARG(src, int64_t, i);
 
 		if (c)
 			tmk_put_i64(c, v);
 		return 8;
 	}
 	case TMK_T_U64: {
-		uint64_t v = va_arg(*ap, uint64_t);
+		uint64_t v = NEXT_ARG(src, uint64_t, u);
 
 		if (c)
 			tmk_put_u64(c, v);
 		return 8;
 	}
 	case TMK_T_POINTER: {
-		const void *v = va_arg(*ap, const void *);
+		const void *v = NEXT_ARG(src, const void *, p);
 
 		if (c)
 			tmk_put_ptr(c, v);
 		return sizeof(void *);
 	}
 	case TMK_T_STRING: {
-		const char *s = va_arg(*ap, const char *);
+		const char *s = NEXT_ARG(src, const char *, s);
 
 		if (!c) {
 			*strsz = tmk_strsize(s);
@@ -127,9 +144,17 @@ static int marker_arg(const struct tmk_fmt_pair *pr, va_list *ap,
 		return (int)*strsz;
 	}
 	case TMK_T_F64:
+		/* argv: IEEE bits, no floating point needed (kernel too). */
+		if (src->argv) {
+			uint64_t bits = src->argv[src->i++].u;
+
+			if (c)
+				tmk_put_f64_bits(c, bits);
+			return 8;
+		}
 #ifdef TMK_HAVE_FLOAT
 	{
-		double v = va_arg(*ap, double);
+		double v = va_arg(*src->ap, double);
 
 		if (c)
 			tmk_put_f64(c, v);
@@ -142,11 +167,19 @@ static int marker_arg(const struct tmk_fmt_pair *pr, va_list *ap,
 		return -TMK_EINVAL;
 	}
 }
+#undef NEXT_ARG
 
-int tmk_marker_vwrite(struct tmk_rb *rb, const struct tmk_event_class *ec,
-		      va_list ap)
+/*
+ * Both passes.  With @ap, va_copy()s are taken per pass; with @argv,
+ * exactly @nargs arguments must match the format's pairs, which pass 1
+ * checks before anything is read in pass 2.
+ */
+static int marker_write(struct tmk_rb *rb, const struct tmk_event_class *ec,
+			va_list *ap, const union tmk_marker_arg *argv,
+			uint32_t nargs)
 {
 	uint32_t strsz[TMK_MARKER_MAX_STRINGS];
+	struct marker_src src = { .argv = argv };
 	struct tmk_fmt_pair pr;
 	struct tmk_rb_ctx ctx;
 	uint64_t total = 0;
@@ -156,13 +189,20 @@ int tmk_marker_vwrite(struct tmk_rb *rb, const struct tmk_event_class *ec,
 	int r, ret;
 
 	/* Pass 1: size. */
-	va_copy(aq, ap);
+	if (!argv) {
+		va_copy(aq, *ap);
+		src.ap = &aq;
+	}
 	while ((r = tmk_fmt_next(ec->format, &pos, &pr)) == 1) {
 		if (pr.code == TMK_T_STRING && ns == TMK_MARKER_MAX_STRINGS) {
 			r = -TMK_EINVAL;
 			break;
 		}
-		ret = marker_arg(&pr, &aq, NULL, &strsz[ns]);
+		if (argv && src.i == nargs) {
+			r = -TMK_EINVAL;	/* fewer arguments than pairs */
+			break;
+		}
+		ret = marker_arg(&pr, &src, NULL, &strsz[ns]);
 		if (ret < 0) {
 			r = ret;
 			break;
@@ -171,9 +211,12 @@ int tmk_marker_vwrite(struct tmk_rb *rb, const struct tmk_event_class *ec,
 			ns++;
 		total += (uint64_t)ret;
 	}
-	va_end(aq);
+	if (!argv)
+		va_end(aq);
 	if (r < 0)
 		return r;
+	if (argv && src.i != nargs)
+		return -TMK_EINVAL;		/* more arguments than pairs */
 	if (total > 0xFFFFFFFFu)
 		return -TMK_E2BIG;
 
@@ -184,15 +227,43 @@ int tmk_marker_vwrite(struct tmk_rb *rb, const struct tmk_event_class *ec,
 	/* Pass 2: store. */
 	pos = 0;
 	ns = 0;
-	va_copy(aq, ap);
+	src.i = 0;
+	if (!argv) {
+		va_copy(aq, *ap);
+		src.ap = &aq;
+	}
 	while (tmk_fmt_next(ec->format, &pos, &pr) == 1) {
-		marker_arg(&pr, &aq, &ctx.c, &strsz[ns]);
+		marker_arg(&pr, &src, &ctx.c, &strsz[ns]);
 		if (pr.code == TMK_T_STRING)
 			ns++;
 	}
-	va_end(aq);
+	if (!argv)
+		va_end(aq);
 	tmk_rb_commit(&ctx);
 	return 0;
+}
+
+int tmk_marker_vwrite(struct tmk_rb *rb, const struct tmk_event_class *ec,
+		      va_list ap)
+{
+	va_list aq;
+	int ret;
+
+	/* A va_list parameter may be an array type: work on a local copy so
+	 * that its address has the type marker_write() expects. */
+	va_copy(aq, ap);
+	ret = marker_write(rb, ec, &aq, NULL, 0);
+	va_end(aq);
+	return ret;
+}
+
+int tmk_marker_write_argv(struct tmk_rb *rb, const struct tmk_event_class *ec,
+			  const union tmk_marker_arg *argv, uint32_t nargs)
+{
+	static const union tmk_marker_arg none[1];
+
+	/* No pairs, no arguments: still take the argv path. */
+	return marker_write(rb, ec, NULL, argv ? argv : none, argv ? nargs : 0);
 }
 
 int tmk_marker_write(struct tmk_rb *rb, const struct tmk_event_class *ec, ...)

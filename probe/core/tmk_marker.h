@@ -16,4 +16,19 @@ int tmk_marker_vwrite(struct tmk_rb *rb, const struct tmk_event_class *ec,
 		      va_list ap);
 int tmk_marker_write(struct tmk_rb *rb, const struct tmk_event_class *ec, ...);
 
+/*
+ * The same from an array, one element per pair of the format: integers in
+ * @i (signed conversions) or @u (unsigned, %c), %s in @s, %p in @p, and
+ * %f/%e/%g as the IEEE 754 bits of the double in @u.  @nargs must equal
+ * the number of pairs (-TMK_EINVAL otherwise, nothing recorded).
+ */
+union tmk_marker_arg {
+	int64_t i;
+	uint64_t u;
+	const char *s;
+	const void *p;
+};
+int tmk_marker_write_argv(struct tmk_rb *rb, const struct tmk_event_class *ec,
+			  const union tmk_marker_arg *argv, uint32_t nargs);
+
 #endif /* TMK_MARKER_H */

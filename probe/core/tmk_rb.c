@@ -1,6 +1,14 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-/* Per-CPU packet ring buffer, discard mode.  See tmk_rb.h for the design. */
+/* Per-CPU packet ring buffer, discard or overwrite mode.  See tmk_rb.h. */
 #include "tmk_rb.h"
+
+/* Bit 0 of @consumed: the oldest sub-buffer is owned (overwrite mode). */
+#define RB_BUSY 1ul
+
+static inline unsigned long cons_pos(unsigned long consumed)
+{
+	return consumed & ~RB_BUSY;
+}
 
 static bool is_pow2(unsigned long x)
 {
@@ -33,6 +41,7 @@ int tmk_rb_init(struct tmk_rb *rb, const struct tmk_rb_config *cfg,
 	rb->stream_class_id = cfg->stream_class_id;
 	rb->stream_instance_id = stream_instance_id;
 	rb->pkt_flags = cfg->crc ? TMK_PKT_FLAG_HAS_CRC : 0;
+	rb->overwrite = cfg->overwrite;
 	tmk_memcpy(rb->uuid, uuid, 16);
 	return 0;
 }
@@ -60,10 +69,43 @@ static inline uint8_t *sb_mem(const struct tmk_rb *rb, uint32_t idx)
 /* May a packet be opened at @pkt (a sub-buffer boundary)? */
 static inline bool sb_free(const struct tmk_rb *rb, unsigned long pkt)
 {
-	/* Acquire: pairs with the release in tmk_rb_put_packet(), so the
-	 * reset commit counter and lap are seen before we reuse it. */
-	return pkt - tmk_atomic_ulong_read_acquire(&rb->consumed) <
+	/* Acquire: pairs with the release in tmk_rb_put_packet() and
+	 * rb_reclaim(), so the reset commit counter and lap are seen before
+	 * we reuse it. */
+	return pkt - cons_pos(tmk_atomic_ulong_read_acquire(&rb->consumed)) <
 	       rb->buf_size;
+}
+
+/*
+ * Overwrite mode: make the sub-buffer at @next free by giving back the
+ * oldest packet, which sits there, as the consumer would.  1: @next is
+ * free now (retry the reservation); 0: it cannot be freed now - the
+ * oldest packet is still being committed, or the consumer or another
+ * writer owns it - so the caller drops its event; -1: @consumed moved
+ * under us, retry.
+ */
+static int rb_reclaim(struct tmk_rb *rb, unsigned long next)
+{
+	unsigned long cons = tmk_atomic_ulong_read_acquire(&rb->consumed);
+	uint32_t idx;
+
+	if (next - cons_pos(cons) < rb->buf_size)
+		return 1;
+	if (cons & RB_BUSY)
+		return 0;
+	idx = sb_index(rb, cons);
+	if (tmk_atomic_ulong_read_acquire(&rb->commit[idx]) != rb->subbuf_size)
+		return 0;
+	/* Own it (full barrier): from here no consumer or snapshot may
+	 * trust its bytes, and no other writer reclaims it. */
+	if (!tmk_atomic_ulong_cmpxchg(&rb->consumed, cons, cons | RB_BUSY))
+		return -1;
+	tmk_atomic_ulong_set(&rb->commit[idx], 0);
+	rb->lap[idx]++;
+	tmk_atomic64_inc(&rb->overwritten);
+	/* Release: the reset counter and lap before anyone opens it. */
+	tmk_atomic_ulong_set_release(&rb->consumed, cons + rb->subbuf_size);
+	return 1;
 }
 
 static inline void sb_commit(struct tmk_rb *rb, uint32_t idx,
@@ -124,6 +166,7 @@ int tmk_rb_reserve(struct tmk_rb *rb, struct tmk_rb_ctx *ctx, uint32_t id,
 	unsigned int act;
 
 	do {
+retry:
 		old = tmk_atomic_ulong_read(&rb->offset);
 		ts = tmk_clock_read();
 		in_sb = (uint32_t)(old & mask);
@@ -158,6 +201,9 @@ int tmk_rb_reserve(struct tmk_rb *rb, struct tmk_rb_ctx *ctx, uint32_t id,
 		if (TMK_PKT_HEADER_LEN + need > sb)
 			goto drop_too_big;
 		if (!sb_free(rb, next)) {
+			/* Flight recorder: overwrite the oldest packet. */
+			if (rb->overwrite && rb_reclaim(rb, next))
+				goto retry;
 			if (!(act & ACT_CLOSE))
 				goto drop_full;
 			/* Close the full packet anyway so the consumer gets
@@ -215,16 +261,24 @@ void tmk_rb_flush(struct tmk_rb *rb)
 	uint64_t ts;
 	uint32_t in_sb;
 
-	do {
+	for (;;) {
 		old = tmk_atomic_ulong_read(&rb->offset);
 		in_sb = (uint32_t)(old & mask);
 		ts = tmk_clock_read();
-		if (!in_sb && (tmk_atomic64_read(&rb->discarded) ==
-			       tmk_atomic64_read(&rb->discarded_closed) ||
-			       !sb_free(rb, old)))
-			return;		/* nothing to close or report */
+		if (!in_sb) {
+			if (tmk_atomic64_read(&rb->discarded) ==
+			    tmk_atomic64_read(&rb->discarded_closed))
+				return;		/* nothing to close or report */
+			if (!sb_free(rb, old)) {
+				if (rb->overwrite && rb_reclaim(rb, old))
+					continue;
+				return;		/* reported later */
+			}
+		}
 		new = old - in_sb + rb->subbuf_size;
-	} while (!tmk_atomic_ulong_cmpxchg(&rb->offset, old, new));
+		if (tmk_atomic_ulong_cmpxchg(&rb->offset, old, new))
+			break;
+	}
 	if (!in_sb) {
 		/* An empty packet, opened and closed at once. */
 		rb_open(rb, old, ts);
@@ -236,33 +290,85 @@ void tmk_rb_flush(struct tmk_rb *rb)
 
 int tmk_rb_get_packet(struct tmk_rb *rb, const uint8_t **pkt, uint32_t *len)
 {
-	unsigned long cons = tmk_atomic_ulong_read(&rb->consumed);
-	uint32_t idx = sb_index(rb, cons);
-	uint8_t *p = sb_mem(rb, idx);
+	unsigned long cons;
+	uint32_t idx;
 
-	/* Acquire: pairs with the release of every commit, so all of the
-	 * packet's bytes are visible once the count is complete. */
-	if (tmk_atomic_ulong_read_acquire(&rb->commit[idx]) != rb->subbuf_size)
-		return -TMK_EAGAIN;
-	if (!rb->cur_sealed) {
-		tmk_pkt_seal(p);
-		rb->cur_sealed = true;
+	if (!rb->held) {
+again:
+		cons = tmk_atomic_ulong_read_acquire(&rb->consumed);
+		if (cons & RB_BUSY)
+			return -TMK_EAGAIN;	/* a writer is reclaiming it */
+		idx = sb_index(rb, cons);
+		/* Acquire: pairs with the release of every commit, so all
+		 * of the packet's bytes are visible once the count is
+		 * complete. */
+		if (tmk_atomic_ulong_read_acquire(&rb->commit[idx]) !=
+		    rb->subbuf_size)
+			return -TMK_EAGAIN;
+		/* Overwrite mode: own the sub-buffer, or a writer may
+		 * reclaim it while we read (and seal) it in place. */
+		if (rb->overwrite &&
+		    !tmk_atomic_ulong_cmpxchg(&rb->consumed, cons,
+					      cons | RB_BUSY))
+			goto again;
+		tmk_pkt_seal(sb_mem(rb, idx));
+		rb->held = true;
 	}
-	*pkt = p;
+	cons = cons_pos(tmk_atomic_ulong_read(&rb->consumed));
+	*pkt = sb_mem(rb, sb_index(rb, cons));
 	*len = (uint32_t)rb->subbuf_size;
 	return 0;
 }
 
 void tmk_rb_put_packet(struct tmk_rb *rb)
 {
-	unsigned long cons = tmk_atomic_ulong_read(&rb->consumed);
+	unsigned long cons = cons_pos(tmk_atomic_ulong_read(&rb->consumed));
 	uint32_t idx = sb_index(rb, cons);
 
 	tmk_atomic_ulong_set(&rb->commit[idx], 0);
 	rb->lap[idx]++;
-	rb->cur_sealed = false;
-	/* Release: writers see the reset counter and lap before reuse. */
+	rb->held = false;
+	/* Release: writers see the reset counter and lap before reuse; the
+	 * store also clears RB_BUSY. */
 	tmk_atomic_ulong_set_release(&rb->consumed, cons + rb->subbuf_size);
+}
+
+uint32_t tmk_rb_snapshot(struct tmk_rb *rb, uint8_t *dst, uint32_t max)
+{
+	const unsigned long sb = rb->subbuf_size;
+	unsigned long cons, end, p, now;
+	uint32_t n = 0, idx;
+	uint8_t *copy;
+
+	cons = cons_pos(tmk_atomic_ulong_read_acquire(&rb->consumed));
+	/* Packets before the sub-buffer of @offset are closed; the one at
+	 * it is open or not opened yet. */
+	end = tmk_atomic_ulong_read(&rb->offset) & ~(sb - 1);
+	if (end - cons > rb->buf_size)	/* writers lapped us meanwhile */
+		cons = end - rb->buf_size;
+	for (p = cons; p != end && n < max; p += sb) {
+		idx = sb_index(rb, p);
+		/* Acquire: the packet's bytes are visible if complete.  The
+		 * count belongs to the packet at @p, not an older lap: a
+		 * reclaim resets it before @consumed passes the older one. */
+		if (tmk_atomic_ulong_read_acquire(&rb->commit[idx]) != sb)
+			continue;		/* still being written */
+		copy = dst + (unsigned long)n * sb;
+		tmk_memcpy(copy, sb_mem(rb, idx), sb);
+		/* Seqlock-style validation: a writer owns @consumed (full
+		 * barrier) before it writes into a reclaimed sub-buffer, so
+		 * if after the copy @consumed has not passed @p and nobody
+		 * else owns @p, the copy is the packet at @p, whole. */
+		tmk_smp_rmb();
+		now = tmk_atomic_ulong_read(&rb->consumed);
+		if (p - cons_pos(now) >= rb->buf_size)
+			continue;		/* reclaimed during the copy */
+		if (cons_pos(now) == p && (now & RB_BUSY) && !rb->held)
+			continue;		/* being reclaimed */
+		tmk_pkt_seal(copy);
+		n++;
+	}
+	return n;
 }
 
 int tmk_chan_init(struct tmk_chan *ch, const struct tmk_rb_config *cfg,

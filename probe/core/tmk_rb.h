@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT OR Apache-2.0 */
 /*
- * tmk_rb.h - per-CPU ring buffer of packets, discard mode.
+ * tmk_rb.h - per-CPU ring buffer of packets, discard or overwrite mode.
  *
  * Design (after lttng-modules' lib/ringbuffer, own code):
  *
@@ -34,6 +34,29 @@
  *    sub-buffer is not yet given back, the event is dropped and counted
  *    (§10.1), never overwriting: discard mode.
  *
+ *  - Overwrite (flight-recorder) mode, cfg->overwrite: a writer that
+ *    needs the sub-buffer of the oldest unconsumed packet gives that
+ *    packet back itself, as the consumer would have (lttng's overwrite
+ *    mode pushes its consumer position the same way).  Ownership of the
+ *    oldest sub-buffer is bit 0 of @consumed (RB_BUSY, free because
+ *    positions are multiples of subbuf_size): whoever sets it with a
+ *    cmpxchg - a writer reclaiming, or the consumer reading the packet -
+ *    owns that sub-buffer until it stores the next position, which
+ *    clears the bit.  A writer that finds the bit set, or the oldest
+ *    packet not yet fully committed (a nested writer is still in it),
+ *    cannot wait (it may be an NMI) and drops its event, counted as in
+ *    discard mode.  Sequence numbers keep counting through reclaimed
+ *    packets, so a reader sees the overwritten ones as a §10.2 gap;
+ *    tmk_rb_overwritten() counts them.
+ *
+ *  - tmk_rb_snapshot() copies the complete packets still held, oldest
+ *    first, without consuming them and without stopping writers: it
+ *    copies a packet, then re-reads @consumed (after a read barrier) and
+ *    keeps the copy only if the packet was not reclaimed meanwhile - a
+ *    seqlock-style read; the copy is sealed (CRC, zero padding) outside
+ *    the ring.  A packet reclaimed during its copy is left out, which the
+ *    reader sees as one more gap.
+ *
  * Concurrency contract: any number of nested contexts of one CPU (task,
  * softirq, irq, NMI) may reserve/commit on that CPU's buffer; threads of
  * a userspace harness may share one buffer too (all updates are atomic
@@ -49,6 +72,7 @@ struct tmk_rb_config {
 	uint32_t nr_subbufs;		/* power of two, >= 2 */
 	uint32_t stream_class_id;
 	bool crc;			/* set HAS_CRC and fill crc32 */
+	bool overwrite;			/* flight recorder: see above */
 };
 
 struct tmk_rb {
@@ -65,10 +89,13 @@ struct tmk_rb {
 	tmk_atomic64_t discarded;
 	/* Its value in the last packet closed (a lower bound, see flush). */
 	tmk_atomic64_t discarded_closed;
+	/* Overwrite mode: packets reclaimed by writers, never consumed. */
+	tmk_atomic64_t overwritten;
 
-	/* Consumer position (start of the oldest packet not given back). */
+	/* Consumer position (start of the oldest packet not given back),
+	 * | RB_BUSY while that packet's sub-buffer is owned (overwrite). */
 	tmk_atomic_ulong_t consumed TMK_CACHELINE_ALIGNED;
-	bool cur_sealed;		/* consumer-private */
+	bool held;			/* consumer-private: got, not put */
 
 	/* Constant after tmk_rb_init(). */
 	uint8_t *mem;
@@ -80,6 +107,7 @@ struct tmk_rb {
 	uint32_t stream_class_id;
 	uint32_t stream_instance_id;
 	uint32_t pkt_flags;
+	bool overwrite;
 	uint8_t uuid[16];
 };
 
@@ -118,14 +146,31 @@ void tmk_rb_flush(struct tmk_rb *rb);
 /*
  * Consumer: the next complete packet, in sequence order, sealed (CRC,
  * zeroed padding).  0 with *pkt and *len set, or -TMK_EAGAIN if none yet.
- * tmk_rb_put_packet() gives it back.
+ * tmk_rb_put_packet() gives it back.  In overwrite mode writers cannot
+ * reclaim a packet between get and put (they drop instead), so put it
+ * back soon.
  */
 int tmk_rb_get_packet(struct tmk_rb *rb, const uint8_t **pkt, uint32_t *len);
 void tmk_rb_put_packet(struct tmk_rb *rb);
 
+/*
+ * Consumer: copy the complete packets the buffer holds (not yet given
+ * back or overwritten), oldest first, into @dst, at most @max packets of
+ * subbuf_size bytes; each copy is sealed.  Nothing is consumed and
+ * writers keep running (see the design above).  Returns the number of
+ * packets copied.  Call tmk_rb_flush() first to include the open packet.
+ * Not concurrently with get/put on the same buffer (one consumer).
+ */
+uint32_t tmk_rb_snapshot(struct tmk_rb *rb, uint8_t *dst, uint32_t max);
+
 static inline uint64_t tmk_rb_discarded(const struct tmk_rb *rb)
 {
 	return tmk_atomic64_read(&rb->discarded);
+}
+
+static inline uint64_t tmk_rb_overwritten(const struct tmk_rb *rb)
+{
+	return tmk_atomic64_read(&rb->overwritten);
 }
 
 /* ---- A channel: one buffer per CPU --------------------------------------- */

@@ -9,6 +9,12 @@
  *                                          {"name","cpu","ts","fields"}
  *   OUT/expected-summary.json              discards and packets per stream
  *
+ * harness --overwrite OUT runs a flight-recorder script instead (ring
+ * buffers in overwrite mode, see run_overwrite()) and writes
+ * OUT/written.jsonl (every event recorded, same format), the snapshot
+ * trace in OUT, a mid-run snapshot trace in OUT/mid and
+ * OUT/overwrite-summary.json, for tools/check_overwrite.py.
+ *
  * The clock is fake (a counter the script advances), the UUID fixed and
  * the CPU a thread-local the script sets, so the output is byte-for-byte
  * reproducible on one ABI.  Values that depend on the ABI (long,
@@ -867,6 +873,132 @@ static void self_test_metadata(void)
 			die("good format refused: '%s'", good_fmts[i]);
 }
 
+/* ---- flight recorder -------------------------------------------------------- */
+
+static FILE *open_out(const char *dir, const char *name);
+
+static void write_snapshot(FILE *f, unsigned int cpu, uint8_t *buf,
+			   unsigned long long *nr)
+{
+	uint32_t n = tmk_rb_snapshot(&chan.bufs[cpu], buf, NR_SUBBUFS);
+
+	if (fwrite(buf, SUBBUF_SIZE, n, f) != n)
+		die("write snapshot: %s", strerror(errno));
+	*nr = n;
+}
+
+static void write_metadata(const char *dir)
+{
+	FILE *f = open_out(dir, "metadata");
+	size_t mlen = tmk_meta_stream_len(&meta);
+
+	if (fwrite(meta_mem, 1, mlen, f) != mlen || fclose(f))
+		die("write metadata");
+}
+
+/*
+ * Overwrite mode (tmk_rb.h): nothing consumes CPUs 0 and 2, so their
+ * writers keep overwriting their oldest packets; CPU 1 has a consumer
+ * that drains now and then, sometimes too late.  A snapshot of CPU 2 is
+ * taken mid-run (OUT/mid); at the end every CPU is flushed, CPU 1
+ * drained, and the snapshot of every CPU appended to its stream file.
+ * check_overwrite.py then proves every decoded event is exactly one of
+ * written.jsonl and every missing one lies in a sequence gap (§10.2).
+ */
+static void run_overwrite(const char *out)
+{
+	const struct tmk_rb_config cfg = {
+		.subbuf_size = SUBBUF_SIZE,
+		.nr_subbufs = NR_SUBBUFS,
+		.stream_class_id = 0,
+		.crc = true,
+		.overwrite = true,
+	};
+	unsigned long long snap_pkts[NR_CPUS], mid_pkts = 0;
+	uint64_t ts = UINT64_C(2000000000);
+	static uint8_t snap[NR_SUBBUFS * SUBBUF_SIZE];
+	char mid[4096];
+	unsigned int cpu, k;
+	FILE *f, *sum;
+
+	if (tmk_chan_init(&chan, &cfg, trace_uuid, NR_CPUS))
+		die("channel init");
+	for (cpu = 0; cpu < NR_CPUS; cpu++) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "stream-0-%u.tmk", cpu);
+		stream_f[cpu] = open_out(out, name);
+	}
+	expected_f = open_out(out, "written.jsonl");
+	snprintf(mid, sizeof(mid), "%s/mid", out);
+	if (mkdir(mid, 0755) && errno != EEXIST)
+		die("mkdir %s: %s", mid, strerror(errno));
+
+	for (k = 0; k < 700; k++) {
+		cpu = (k * 7 + k / 5) % NR_CPUS;
+		ts += 1 + (k * 37) % 1000;
+		switch (k % 7) {
+		case 0: ev_fixed(cpu, ts, k); break;
+		case 1: ev_abi(cpu, ts, k); break;
+		case 2: ev_var(cpu, ts, k); break;
+		case 3: ev_switch(cpu, ts, k); break;
+		case 4: ev_empty(cpu, ts); break;
+		case 5: ev_marker(cpu, ts, k); break;
+		default: ev_big_id(cpu, ts, 0xB0000000u + k); break;
+		}
+		/* The consumer of CPU 1 keeps up early, then falls behind. */
+		if (k % (k < 300 ? 10 : 150) == 9)
+			drain(1);
+		if (k == 400) {
+			f = open_out(mid, "stream-0-2.tmk");
+			write_snapshot(f, 2, snap, &mid_pkts);
+			if (fclose(f))
+				die("close mid snapshot");
+		}
+	}
+
+	fake_now = ts + 1000;
+	for (cpu = 0; cpu < NR_CPUS; cpu++)
+		tmk_rb_flush(&chan.bufs[cpu]);
+	drain(1);
+	for (cpu = 0; cpu < NR_CPUS; cpu++) {
+		write_snapshot(stream_f[cpu], cpu, snap, &snap_pkts[cpu]);
+		if (fclose(stream_f[cpu]))
+			die("close stream");
+	}
+	write_metadata(out);
+	write_metadata(mid);
+
+	sum = open_out(out, "overwrite-summary.json");
+	fprintf(sum, "{\"streams\":[");
+	for (cpu = 0; cpu < NR_CPUS; cpu++) {
+		const struct tmk_rb *rb = &chan.bufs[cpu];
+
+		fprintf(sum, "%s{\"cpu\":%u,\"written\":%llu,\"dropped\":%llu,"
+			"\"discarded\":%" PRIu64 ",\"overwritten\":%" PRIu64
+			",\"consumed_packets\":%llu,\"snapshot_packets\":%llu}",
+			cpu ? "," : "", cpu, events_ok[cpu],
+			events_dropped[cpu], tmk_rb_discarded(rb),
+			tmk_rb_overwritten(rb), packets_out[cpu],
+			snap_pkts[cpu]);
+		printf("cpu %u: %llu events, %llu dropped, %" PRIu64
+		       " packets overwritten, %llu consumed, %llu in the "
+		       "snapshot\n", cpu, events_ok[cpu], events_dropped[cpu],
+		       tmk_rb_overwritten(rb), packets_out[cpu], snap_pkts[cpu]);
+		/* The scenario must exercise what it claims to. */
+		if (cpu != 1 && !tmk_rb_overwritten(rb))
+			die("cpu %u: nothing was overwritten", cpu);
+		if (tmk_rb_discarded(rb) != events_dropped[cpu])
+			die("cpu %u: discard counter mismatch", cpu);
+	}
+	fprintf(sum, "],\"mid_snapshot_packets\":%llu}\n", mid_pkts);
+	if (!tmk_rb_overwritten(&chan.bufs[1]) || !packets_out[1])
+		die("cpu 1: expected both consumed and overwritten packets");
+	if (fclose(sum) || fclose(expected_f))
+		die("close");
+	tmk_chan_destroy(&chan);
+}
+
 /* ---- main ---------------------------------------------------------------- */
 
 static FILE *open_out(const char *dir, const char *name)
@@ -896,8 +1028,11 @@ int main(int argc, char **argv)
 	FILE *f, *sum;
 	size_t mlen;
 
-	if (argc != 2)
-		die("usage: harness OUTDIR");
+	bool overwrite = argc == 3 && !strcmp(argv[1], "--overwrite");
+
+	if (argc != 2 && !overwrite)
+		die("usage: harness [--overwrite] OUTDIR");
+	argv += overwrite;
 	if (mkdir(argv[1], 0755) && errno != EEXIST)
 		die("mkdir %s: %s", argv[1], strerror(errno));
 
@@ -905,6 +1040,10 @@ int main(int argc, char **argv)
 	tmk_shim_set_clock(fake_clock);
 	tmk_shim_nr_cpus = NR_CPUS;
 	setup_metadata();
+	if (overwrite) {
+		run_overwrite(argv[1]);
+		return 0;
+	}
 	if (tmk_chan_init(&chan, &cfg, trace_uuid, NR_CPUS))
 		die("channel init");
 	for (cpu = 0; cpu < NR_CPUS; cpu++) {

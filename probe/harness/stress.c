@@ -14,6 +14,13 @@
  * per-writer counts, which tools/check_stress.py checks against the
  * decoded trace: every recorded event present once, per-writer sequence
  * numbers increasing, discards accounted for.
+ *
+ * stress --overwrite OUT: the same writers on buffers in overwrite mode
+ * (flight recorder).  The consumer drains only buffer 1, and only now and
+ * then; meanwhile it takes snapshots of both buffers while the writers
+ * run, writing three of them to OUT/mid-<n>/.  At the end every buffer is
+ * flushed, buffer 1 drained and each buffer's snapshot appended to its
+ * stream file.  tools/check_overwrite.py checks the result.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -56,6 +63,10 @@ static const uint8_t uuid[16] = { 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x47,
 				  0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee,
 				  0xff, 0x01 };
 static volatile int writers_done;
+static bool overwrite;
+static const char *outdir;
+static unsigned int mid_written;
+static uint64_t mid_taken;
 
 struct writer {
 	pthread_t th;
@@ -110,8 +121,14 @@ static void *writer_main(void *arg)
 	struct writer *w = arg;
 	uint64_t seq;
 
+	sigset_t alrm;
+
 	self = w;
 	tmk_shim_cur_cpu = w->buf;
+	/* Only writers take the "interrupt" (main blocks it, see main). */
+	sigemptyset(&alrm);
+	sigaddset(&alrm, SIGALRM);
+	pthread_sigmask(SIG_UNBLOCK, &alrm, NULL);
 	for (seq = 0; seq < EVENTS; seq++) {
 		volatile unsigned int spin;
 
@@ -144,12 +161,52 @@ static void drain(unsigned int b)
 	}
 }
 
+static int enc_clock(struct tmk_sink *s, const void *arg);
+static int enc_sc(struct tmk_sink *s, const void *arg);
+
+/* Snapshot every buffer while the writers run; keep some on disk. */
+static void snapshot_all(bool keep)
+{
+	static uint8_t snap[NR_SUBBUFS * SUBBUF_SIZE];
+	char path[4096];
+	unsigned int b;
+	uint32_t n;
+	FILE *f;
+
+	if (keep) {
+		snprintf(path, sizeof(path), "%s/mid-%u", outdir, mid_written);
+		if (mkdir(path, 0755) && errno != EEXIST)
+			abort();
+	}
+	for (b = 0; b < NR_BUFS; b++) {
+		n = tmk_rb_snapshot(&chan.bufs[b], snap, NR_SUBBUFS);
+		mid_taken++;
+		if (!keep)
+			continue;
+		snprintf(path, sizeof(path), "%s/mid-%u/stream-0-%u.tmk",
+			 outdir, mid_written, b);
+		f = fopen(path, "wb");
+		if (!f || fwrite(snap, SUBBUF_SIZE, n, f) != n || fclose(f))
+			abort();
+	}
+	if (keep)
+		mid_written++;
+}
+
 static void *consumer_main(void *arg)
 {
 	struct timespec nap = { 0, 20000 };
 	unsigned int b, round = 0;
 
 	(void)arg;
+	while (overwrite &&
+	       !__atomic_load_n(&writers_done, __ATOMIC_ACQUIRE)) {
+		/* Buffer 1 has a slow consumer; buffer 0 none. */
+		if (++round % 8 == 0)
+			drain(1);
+		snapshot_all(round % 64 == 32 && mid_written < 3);
+		nanosleep(&nap, NULL);
+	}
 	while (!__atomic_load_n(&writers_done, __ATOMIC_ACQUIRE)) {
 		/* Every 16th round, dawdle: let the writers overrun. */
 		if (++round % 16 == 0)
@@ -181,10 +238,12 @@ static int enc_sc(struct tmk_sink *s, const void *arg)
 
 int main(int argc, char **argv)
 {
-	const struct tmk_rb_config cfg = {
+	struct tmk_rb_config cfg = {
 		.subbuf_size = SUBBUF_SIZE, .nr_subbufs = NR_SUBBUFS,
 		.stream_class_id = 0, .crc = true,
 	};
+	static uint8_t snap[NR_SUBBUFS * SUBBUF_SIZE];
+	uint64_t snap_pkts[NR_BUFS] = { 0 };
 	struct tmk_trace_desc td = {
 		.os_name = "Linux", .os_release = "stress",
 		.architecture = "native", .hostname = "stress",
@@ -198,10 +257,14 @@ int main(int argc, char **argv)
 	unsigned int i;
 	FILE *f;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: stress OUTDIR\n");
+	overwrite = argc == 3 && !strcmp(argv[1], "--overwrite");
+	if (argc != 2 && !overwrite) {
+		fprintf(stderr, "usage: stress [--overwrite] OUTDIR\n");
 		return 1;
 	}
+	argv += overwrite;
+	outdir = argv[1];
+	cfg.overwrite = overwrite;
 	if (mkdir(argv[1], 0755) && errno != EEXIST)
 		return 1;
 	memcpy(td.uuid, uuid, 16);
@@ -228,6 +291,13 @@ int main(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGALRM, &sa, NULL);
 
+	/* A process-directed SIGALRM goes to the main thread when it does not
+	 * block it, and main only waits in pthread_join: block it here (the
+	 * consumer inherits that) so it lands in a writer, mid-reservation. */
+	sigemptyset(&sa.sa_mask);
+	sigaddset(&sa.sa_mask, SIGALRM);
+	pthread_sigmask(SIG_BLOCK, &sa.sa_mask, NULL);
+	sigemptyset(&sa.sa_mask);
 	pthread_create(&cons, NULL, consumer_main, NULL);
 	for (i = 0; i < NR_WRITERS; i++) {
 		writers[i].id = i;
@@ -243,16 +313,30 @@ int main(int argc, char **argv)
 	pthread_join(cons, NULL);
 	for (i = 0; i < NR_BUFS; i++) {
 		tmk_rb_flush(&chan.bufs[i]);
-		drain(i);
+		if (!overwrite || i == 1)
+			drain(i);
+		if (overwrite) {
+			snap_pkts[i] = tmk_rb_snapshot(&chan.bufs[i], snap,
+						       NR_SUBBUFS);
+			if (fwrite(snap, SUBBUF_SIZE, snap_pkts[i], files[i]) !=
+			    snap_pkts[i])
+				return 1;
+		}
 		fclose(files[i]);
 	}
 
-	snprintf(path, sizeof(path), "%s/metadata", argv[1]);
-	f = fopen(path, "wb");
-	if (!f || fwrite(meta_mem, 1, tmk_meta_stream_len(&meta), f) !=
-		  tmk_meta_stream_len(&meta))
-		return 1;
-	fclose(f);
+	for (i = 0; i <= mid_written; i++) {
+		if (i < mid_written)
+			snprintf(path, sizeof(path), "%s/mid-%u/metadata",
+				 argv[1], i);
+		else
+			snprintf(path, sizeof(path), "%s/metadata", argv[1]);
+		f = fopen(path, "wb");
+		if (!f || fwrite(meta_mem, 1, tmk_meta_stream_len(&meta), f) !=
+			  tmk_meta_stream_len(&meta))
+			return 1;
+		fclose(f);
+	}
 
 	snprintf(path, sizeof(path), "%s/stress.json", argv[1]);
 	f = fopen(path, "w");
@@ -265,7 +349,13 @@ int main(int argc, char **argv)
 			",\"irq_dropped\":%" PRIu64 "}", i ? "," : "", i,
 			writers[i].buf, writers[i].ok, writers[i].dropped,
 			writers[i].irq_ok, writers[i].irq_dropped);
-	fprintf(f, "],\"discarded\":[");
+	fprintf(f, "],\"overwrite\":%s,\"overwritten\":[%" PRIu64 ",%" PRIu64
+		"],\"consumed\":[%" PRIu64 ",%" PRIu64 "],\"snapshot\":[%" PRIu64
+		",%" PRIu64 "],\"mid_snapshots\":%u,\"snapshots_taken\":%" PRIu64,
+		overwrite ? "true" : "false", tmk_rb_overwritten(&chan.bufs[0]),
+		tmk_rb_overwritten(&chan.bufs[1]), packets[0], packets[1],
+		snap_pkts[0], snap_pkts[1], mid_written, mid_taken);
+	fprintf(f, ",\"discarded\":[");
 	for (i = 0; i < NR_BUFS; i++)
 		fprintf(f, "%s%" PRIu64, i ? "," : "",
 			tmk_rb_discarded(&chan.bufs[i]));
@@ -276,6 +366,12 @@ int main(int argc, char **argv)
 		       "%" PRIu64 " irq ok, %" PRIu64 " irq dropped\n", i,
 		       writers[i].ok, writers[i].dropped, writers[i].irq_ok,
 		       writers[i].irq_dropped);
+	if (overwrite)
+		printf("overwritten packets %" PRIu64 " / %" PRIu64 ", consumed %"
+		       PRIu64 " / %" PRIu64 ", %" PRIu64 " snapshots taken, %u kept\n",
+		       tmk_rb_overwritten(&chan.bufs[0]),
+		       tmk_rb_overwritten(&chan.bufs[1]), packets[0], packets[1],
+		       mid_taken, mid_written);
 	tmk_chan_destroy(&chan);
 	return 0;
 }

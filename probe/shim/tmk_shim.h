@@ -11,6 +11,7 @@
  *   - tmk_likely()/tmk_unlikely(), TMK_CACHELINE_ALIGNED;
  *   - tmk_atomic_ulong_t: read, read_acquire, set, set_release,
  *     cmpxchg (full barrier), add_return_release;
+ *   - tmk_smp_rmb(): read barrier (loads before it, before loads after);
  *   - tmk_atomic_u32_t: read, set (single-copy atomic, no ordering);
  *   - tmk_atomic64_t: inc, read, set (64-bit even on 32-bit targets, because
  *     SPEC §4 makes the discard counter 64-bit);

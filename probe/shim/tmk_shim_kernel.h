@@ -73,6 +73,11 @@ tmk_atomic_ulong_add_return_release(tmk_atomic_ulong_t *a, unsigned long v)
 	return (unsigned long)atomic_long_add_return_release((long)v, a);
 }
 
+static inline void tmk_smp_rmb(void)
+{
+	smp_rmb();
+}
+
 static inline uint32_t tmk_atomic_u32_read(const tmk_atomic_u32_t *a)
 {
 	return (uint32_t)atomic_read(a);

@@ -60,6 +60,12 @@ tmk_atomic_ulong_add_return_release(tmk_atomic_ulong_t *a, unsigned long v)
 	return __atomic_add_fetch(&a->v, v, __ATOMIC_RELEASE);
 }
 
+/* Order earlier plain loads before later loads (a seqlock's read side). */
+static inline void tmk_smp_rmb(void)
+{
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+}
+
 static inline uint32_t tmk_atomic_u32_read(const tmk_atomic_u32_t *a)
 {
 	return __atomic_load_n(&a->v, __ATOMIC_RELAXED);
