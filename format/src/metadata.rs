@@ -726,7 +726,8 @@ impl Iterator for RecordIter<'_> {
                         },
                         kind.clone(),
                     ),
-                    None => (body_start + body.len(), MetadataErrorKind::Truncated),
+                    // Fields ran past `body_len`: point at that length field, inside this record.
+                    None => (start + 4, MetadataErrorKind::Truncated),
                 };
                 MetadataError { offset, record_kind, event_id, kind }
             },
