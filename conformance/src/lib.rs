@@ -1,5 +1,16 @@
-//! Conformance harness: scripted scenarios with exact expected values, written by a writer and
-//! checked, event by event and field by field, against what the reader decodes.
+//! Conformance: the rules a valid trace obeys, checkable on any trace, and the harness that
+//! checks every writer against the reader by those rules.
+//!
+//! - [`requirements`]: every MUST of `spec/SPEC.md` (and each other rule a tool checks) has a
+//!   stable ID, `R-4.2-1`, tagged in the text and listed in `spec/requirements.toml`.
+//! - [`check`]: `tracemark check`: the reader's diagnostics mapped to requirements, plus the
+//!   rules the reader's API cannot see, checked on the container's bytes ([`walk`]).
+//! - [`vectors`]: traces generated from declarative cases, with the events and findings they
+//!   must give, checked in under `conformance/vectors/`.
+//! - [`harness`]: the scripted scenarios every writer runs (the Rust writer, the C probe
+//!   writer) and the comparison with a harness's `expected.jsonl`.
+//! - [`sweep`]: every byte change and truncation of the valid vectors, read without panic,
+//!   with untouched packets delivered and the damage reported.
 //!
 //! A [`Scenario`] declares event classes (any field layout) and a sequence of events with
 //! their values, CPUs and timestamps. [`rust_writer`] writes it with `tracemark-writer`;
@@ -20,10 +31,17 @@
 //! compare::check(&scenario, &trace).unwrap();
 //! ```
 #![deny(missing_docs)]
+#![deny(unsafe_code)]
 
+pub mod check;
 pub mod compare;
 pub mod encode;
+pub mod harness;
+pub mod requirements;
 pub mod rust_writer;
 mod scenario;
+pub mod sweep;
+pub mod vectors;
+pub mod walk;
 
 pub use scenario::{ClassSpec, EventSpec, Scenario, Val};

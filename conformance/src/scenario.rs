@@ -84,7 +84,11 @@ impl Default for Scenario {
             abi: Abi::lp64(ByteOrder::Little),
             packet_size: 4096,
             crc: true,
-            uuid: *b"tracemark-scnrio",
+            // A fixed version 4 UUID, as §4.6 asks of a trace (`tracemark check` warns otherwise).
+            uuid: [
+                0x74, 0x72, 0x61, 0x63, 0x65, 0x6d, 0x41, 0x72, 0x8b, 0x2d, 0x73, 0x63, 0x6e, 0x72, 0x69,
+                0x6f,
+            ],
             first_event_id: 0,
             classes: Vec::new(),
             events: Vec::new(),

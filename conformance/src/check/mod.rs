@@ -1,0 +1,704 @@
+//! `tracemark check`: every rule of the specification applied to one trace, each violation
+//! located and named by its requirement ID (`spec/requirements.toml`).
+//!
+//! A check is two passes. The reader decodes the trace; each of its diagnostics is mapped to
+//! the requirement it shows broken ([`map`]). Independently, the container files are walked
+//! with the format crate alone for the rules the reader's API cannot see: zero padding, the CRC
+//! field of a packet without CRC, reserved bits, reserved log levels, metadata order in the
+//! single-file form, … ([`rules`]). Decoded events are checked against their packets on the
+//! way (an event class carried by another stream class, strings that are not UTF-8).
+//!
+//! Every finding has a [`Severity`]: an **error** breaks a MUST (or a rule stated without a
+//! keyword); a **warning** breaks a SHOULD; a **notice** reports loss the trace records as the
+//! specification asks (discarded events, overwritten packets) or a consequence of an error
+//! already reported. A trace is valid when it has no error.
+//!
+//! ```
+//! use tracemark_conformance::{check, rust_writer, ClassSpec, EventSpec, Scenario, Val};
+//! use tracemark_format::{Field, IntType, TypeDesc};
+//!
+//! let scenario = Scenario {
+//!     classes: vec![ClassSpec::new("tick", vec![Field::new("n", TypeDesc::Int(IntType::U32))])],
+//!     events: vec![EventSpec { class: 0, cpu: 0, timestamp: 10, values: vec![Val::U(7)] }],
+//!     ..Scenario::default()
+//! };
+//! let mut bytes = rust_writer::single_file(&scenario).unwrap();
+//! let report = check::check(&check::Source::bytes("tick.tmk", bytes.clone())).unwrap();
+//! assert!(report.is_valid() && report.events == 1);
+//!
+//! let last = bytes.len() - 1;
+//! bytes[last] ^= 1; // padding of the data packet: SHOULD be zero (§4.2)
+//! let report = check::check(&check::Source::bytes("tick.tmk", bytes)).unwrap();
+//! assert!(report.is_valid());
+//! assert_eq!(report.findings[0].requirement, "R-4.2-4");
+//! ```
+
+pub mod map;
+pub mod rules;
+
+use std::{
+    collections::{BTreeMap, HashMap, HashSet},
+    fmt, fs, io,
+    path::{Path, PathBuf},
+    sync::Arc,
+};
+
+use serde::Serialize;
+use tracemark_reader::{ContainerKind, Event, Item, NotATrace, OpenError, StreamId, Trace, Value, Version};
+
+use self::rules::Facts;
+
+/// How serious a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Loss the trace records as it should, or a consequence of an error reported already.
+    Notice,
+    /// A SHOULD not followed.
+    Warning,
+    /// A MUST (or a keyword-less rule) broken: the trace is not valid.
+    Error,
+}
+
+impl Severity {
+    /// `error`, `warning` or `notice`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Notice => "notice",
+        }
+    }
+}
+
+/// One violation (or notice), located (§10.7).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// The requirement ID, e.g. `R-4.4-1`.
+    pub requirement: &'static str,
+    /// How serious it is.
+    pub severity: Severity,
+    /// The rule that found it: `reader/<DiagnosticKind>` or a rule of [`rules::RULES`].
+    pub rule: &'static str,
+    /// The container file, as opened.
+    pub file: String,
+    /// Byte offset in `file`.
+    pub offset: u64,
+    /// The stream, when known.
+    #[serde(serialize_with = "serialize_stream")]
+    pub stream: Option<StreamId>,
+    /// The packet sequence number, when known.
+    pub sequence: Option<u64>,
+    /// One line of explanation.
+    pub message: String,
+}
+
+fn serialize_stream<S: serde::Serializer>(
+    stream: &Option<StreamId>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match stream {
+        Some(stream) => {
+            use serde::ser::SerializeStruct;
+            let mut map = serializer.serialize_struct("Stream", 2)?;
+            map.serialize_field("class", &stream.class)?;
+            map.serialize_field("instance", &stream.instance)?;
+            map.end()
+        }
+        None => serializer.serialize_none(),
+    }
+}
+
+impl Finding {
+    /// The section of the requirement, e.g. `4.4`.
+    pub fn section(&self) -> &str {
+        section_of(self.requirement)
+    }
+}
+
+/// `4.4` for `R-4.4-1`.
+pub fn section_of(requirement: &str) -> &str {
+    requirement.get(2..).and_then(|rest| rest.rsplit_once('-')).map_or("", |(section, _)| section)
+}
+
+impl fmt::Display for Finding {
+    /// `error R-4.4-1 FILE@0x1f0 stream 0/1 packet 3: message [§4.4]`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {} {}@{:#x}", self.severity.name(), self.requirement, self.file, self.offset)?;
+        if let Some(stream) = self.stream {
+            write!(f, " stream {stream}")?;
+        }
+        if let Some(sequence) = self.sequence {
+            write!(f, " packet {sequence}")?;
+        }
+        write!(f, ": {} [§{}]", self.message, self.section())
+    }
+}
+
+/// Most findings kept per requirement and file; the rest are counted (a writer that gets one
+/// rule wrong gets it wrong in every packet).
+pub const MAX_FINDINGS_PER_RULE_AND_FILE: usize = 20;
+
+/// Findings beyond [`MAX_FINDINGS_PER_RULE_AND_FILE`] for one requirement in one file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Suppressed {
+    /// The requirement.
+    pub requirement: &'static str,
+    /// The file.
+    pub file: String,
+    /// How many more findings there were.
+    pub count: u64,
+    /// Their severity.
+    pub severity: Severity,
+}
+
+/// The result of checking a trace the reader could open (or that broke the rules in a way
+/// that keeps it from being decoded, such as a missing TRACE record).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    /// The path checked, or the name given to bytes.
+    pub path: String,
+    /// Whether the reader decoded the trace; `false` when the metadata is unusable, and then
+    /// only the findings explain why.
+    pub readable: bool,
+    /// Findings, ordered by file, offset and requirement.
+    pub findings: Vec<Finding>,
+    /// Findings not listed, by requirement and file.
+    pub suppressed: Vec<Suppressed>,
+    /// Events decoded.
+    pub events: u64,
+    /// Streams with data packets.
+    pub streams: usize,
+    /// Packets with a valid header, metadata included.
+    pub packets: u64,
+    /// The wire format version of the trace, when read.
+    #[serde(serialize_with = "serialize_version")]
+    pub version: Option<Version>,
+}
+
+fn serialize_version<S: serde::Serializer>(
+    version: &Option<Version>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match version {
+        Some(version) => serializer.collect_str(version),
+        None => serializer.serialize_none(),
+    }
+}
+
+impl Report {
+    /// Findings of `severity`, counted (suppressed ones included).
+    pub fn count(&self, severity: Severity) -> u64 {
+        let listed = self.findings.iter().filter(|finding| finding.severity == severity).count() as u64;
+        let suppressed: u64 =
+            self.suppressed.iter().filter(|entry| entry.severity == severity).map(|entry| entry.count).sum();
+        listed + suppressed
+    }
+
+    /// Whether no error was found.
+    pub fn is_valid(&self) -> bool {
+        self.count(Severity::Error) == 0
+    }
+
+    /// The summary line: `PATH: valid|INVALID: N errors, N warnings, N notices; N events …`.
+    pub fn summary(&self) -> String {
+        let plural = |count: u64, word: &str| format!("{count} {word}{}", if count == 1 { "" } else { "s" });
+        let verdict = if !self.readable {
+            "INVALID (not decodable)"
+        } else if self.is_valid() {
+            "valid"
+        } else {
+            "INVALID"
+        };
+        format!(
+            "{}: {verdict}: {}, {}, {}; {} in {}, {}",
+            self.path,
+            plural(self.count(Severity::Error), "error"),
+            plural(self.count(Severity::Warning), "warning"),
+            plural(self.count(Severity::Notice), "notice"),
+            plural(self.events, "event"),
+            plural(self.streams as u64, "stream"),
+            plural(self.packets, "packet"),
+        )
+    }
+}
+
+/// Why a trace could not be checked at all.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Unreadable {
+    /// The path, or the name given to bytes.
+    pub path: String,
+    /// The requirement the input breaks, when it is a trace this reader cannot read (an
+    /// unsupported major version: `R-11.3-1`).
+    pub requirement: Option<&'static str>,
+    /// Where, when known.
+    pub offset: Option<u64>,
+    /// Why.
+    pub message: String,
+}
+
+impl fmt::Display for Unreadable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.requirement, self.offset) {
+            (Some(requirement), Some(offset)) => {
+                write!(f, "{}@{offset:#x}: cannot read: {} ({requirement})", self.path, self.message)
+            }
+            _ => write!(f, "{}: cannot read: {}", self.path, self.message),
+        }
+    }
+}
+
+impl std::error::Error for Unreadable {}
+
+/// What to check.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// A trace directory (§9.1) or single file (§9.2).
+    Path(PathBuf),
+    /// A single-file trace in memory, with the name findings use.
+    Bytes {
+        /// The name used as the file of every finding.
+        name: String,
+        /// The bytes.
+        bytes: Arc<[u8]>,
+    },
+}
+
+impl Source {
+    /// A path.
+    pub fn path(path: impl Into<PathBuf>) -> Source {
+        Source::Path(path.into())
+    }
+
+    /// Bytes in memory, named `name` in findings.
+    pub fn bytes(name: impl Into<String>, bytes: impl Into<Arc<[u8]>>) -> Source {
+        Source::Bytes { name: name.into(), bytes: bytes.into() }
+    }
+
+    fn display(&self) -> String {
+        match self {
+            Source::Path(path) => path.display().to_string(),
+            Source::Bytes { name, .. } => name.clone(),
+        }
+    }
+}
+
+/// The bytes of one container file: mapped, or owned when empty (an empty file cannot be
+/// mapped).
+pub(crate) enum FileBytes {
+    Owned(Vec<u8>),
+    Mapped(memmap2::Mmap),
+}
+
+impl FileBytes {
+    pub(crate) fn bytes(&self) -> &[u8] {
+        match self {
+            FileBytes::Owned(bytes) => bytes,
+            FileBytes::Mapped(map) => map,
+        }
+    }
+}
+
+/// A file's bytes shared between the reader and the raw pass, so a single file is mapped once.
+struct SharedFile(Arc<FileBytes>);
+
+impl AsRef<[u8]> for SharedFile {
+    fn as_ref(&self) -> &[u8] {
+        self.0.bytes()
+    }
+}
+
+/// Maps `path` read-only (an empty file is owned: it cannot be mapped).
+///
+/// Mapped rather than read: `check` of a 146 MB single file took 289 MB of memory when the
+/// reader mapped it and the raw pass read a copy, and 1.6 s; mapped once and shared, half the
+/// memory and no copy (numbers in the conformance report).
+#[allow(unsafe_code)]
+fn load(path: &Path) -> io::Result<FileBytes> {
+    let file = fs::File::open(path)?;
+    if file.metadata()?.len() == 0 {
+        return Ok(FileBytes::Owned(Vec::new()));
+    }
+    // SAFETY: `Mmap::map` is unsafe because the slice aliases file contents another process
+    // could modify or truncate while the mapping lives. The contract is the reader's
+    // (`tracemark_reader::ReadMode::Mmap`): trace files are not modified or truncated while
+    // they are checked. Within it the bytes are read-only memory, and every access to them is
+    // bounds-checked as for any untrusted input.
+    unsafe { memmap2::Mmap::map(&file) }.map(FileBytes::Mapped)
+}
+
+/// The files of a trace directory, named as the reader names them: `metadata` first, then
+/// the `*.tmk` stream files by name (§9.1).
+fn container_files(path: &Path) -> io::Result<Vec<PathBuf>> {
+    let mut metadata = Vec::new();
+    let mut streams = Vec::new();
+    for entry in fs::read_dir(path)? {
+        let entry = entry?;
+        let entry_path = entry.path();
+        if !fs::metadata(&entry_path).map(|meta| meta.is_file()).unwrap_or(false) {
+            continue;
+        }
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name == "metadata" {
+            metadata.push(entry_path);
+        } else if name.ends_with(".tmk") {
+            streams.push((name, entry_path));
+        }
+    }
+    streams.sort();
+    metadata.extend(streams.into_iter().map(|(_, path)| path));
+    Ok(metadata)
+}
+
+/// Checks a trace. See [`check_with`] to see its events too.
+pub fn check(source: &Source) -> Result<Report, Unreadable> {
+    check_with(source, &mut |_| {})
+}
+
+/// Checks a trace, handing every decoded event to `visit` (stream by stream, in record order).
+///
+/// `Err` when nothing can be checked: the path cannot be read, it is not a tracemark trace,
+/// or its major version is not supported (`R-11.3-1`).
+pub fn check_with(source: &Source, visit: &mut dyn FnMut(&Event<'_>)) -> Result<Report, Unreadable> {
+    let path = source.display();
+    let unreadable =
+        |message: String| Unreadable { path: path.clone(), requirement: None, offset: None, message };
+    // The raw pass runs whether or not the reader can decode the trace. A single file is
+    // mapped once and read by both; the reader names it `<memory>`, renamed below.
+    let (opened, facts, memory_name) = match source {
+        Source::Path(trace_path) => {
+            let meta = fs::metadata(trace_path).map_err(|error| unreadable(error.to_string()))?;
+            if meta.is_dir() {
+                let files = container_files(trace_path).map_err(|error| unreadable(error.to_string()))?;
+                let mut facts = Facts::new(false);
+                for file in files {
+                    let bytes =
+                        load(&file).map_err(|error| unreadable(format!("{}: {error}", file.display())))?;
+                    facts.file(&file.display().to_string(), bytes.bytes());
+                }
+                (Trace::open(trace_path), facts, None)
+            } else if meta.is_file() {
+                let bytes = Arc::new(load(trace_path).map_err(|error| unreadable(error.to_string()))?);
+                let mut facts = Facts::new(true);
+                facts.file(&path, bytes.bytes());
+                (Trace::from_buffer(SharedFile(bytes)), facts, Some(path.clone()))
+            } else {
+                return Err(unreadable("neither a regular file nor a directory".into()));
+            }
+        }
+        Source::Bytes { name, bytes } => {
+            let mut facts = Facts::new(true);
+            facts.file(name, bytes);
+            (Trace::from_buffer(bytes.clone()), facts, Some(name.clone()))
+        }
+    };
+    let rename = |file: &str| match &memory_name {
+        Some(name) if file == tracemark_reader::MEMORY_NAME => name.clone(),
+        _ => file.to_string(),
+    };
+    let mut collector = Collector::default();
+    let trace = match opened {
+        Ok(trace) => trace,
+        Err(OpenError::UnsupportedVersion { found, supported, .. }) => {
+            return Err(Unreadable {
+                path,
+                requirement: Some("R-11.3-1"),
+                offset: Some(0),
+                message: format!(
+                    "format major version {found} is not supported; this checker reads major version(s) \
+                     {supported:?}"
+                ),
+            });
+        }
+        Err(OpenError::NoTraceRecord { first_problem, .. }) => {
+            if let Some(diagnostic) = first_problem {
+                collector.push(map::finding(&diagnostic, &facts, &rename));
+            }
+            let file = facts.first_file().unwrap_or_default();
+            collector.push(rules::at_file_start(
+                "R-7.3-1",
+                "no-trace-record",
+                rename(&file),
+                "no usable TRACE metadata record: the ABI and byte order are unknown, nothing can be decoded",
+            ));
+            return Ok(collector.finish(path, false, facts, None, 0, 0));
+        }
+        Err(OpenError::NotATrace { reason: NotATrace::NoMetadataPacket, .. }) => {
+            let file = facts.first_file().unwrap_or_default();
+            collector.push(rules::at_file_start(
+                "R-7.3-1",
+                "no-trace-record",
+                rename(&file),
+                "packets, but no metadata packet: nothing can be decoded",
+            ));
+            return Ok(collector.finish(path, false, facts, None, 0, 0));
+        }
+        Err(OpenError::NotATrace { reason, .. }) => {
+            return Err(unreadable(format!("not a tracemark trace: {reason}")));
+        }
+        Err(error) => return Err(unreadable(error.to_string())),
+    };
+
+    let single_file = trace.kind() != ContainerKind::Directory;
+    for diagnostic in trace.diagnostics() {
+        collector.push(map::finding(diagnostic, &facts, &rename));
+    }
+    let version = trace.version();
+    if version.is_newer_than_reader() {
+        let file = facts.first_file().unwrap_or_default();
+        collector.push(Finding {
+            severity: Severity::Notice,
+            ..rules::at_file_start(
+                "R-11.2-2",
+                "newer-minor",
+                rename(&file),
+                &format!(
+                    "trace format version {version} is newer than this checker's {}.{}: what it adds \
+                     was ignored",
+                    tracemark_format::VERSION_MAJOR,
+                    tracemark_format::VERSION_MINOR
+                ),
+            )
+        });
+    }
+    let mut events = 0u64;
+    let mut event_rules = EventRules::new(single_file);
+    let mut streams = 0usize;
+    for stream in trace.streams() {
+        streams += 1;
+        let mut seen = StreamSeen::default();
+        for item in stream {
+            match item {
+                Item::Event(event) => {
+                    events += 1;
+                    if seen.first(event.id()) {
+                        event_rules.first_in_stream(&event, &rename, &mut collector);
+                    }
+                    event_rules.every(&event, &rename, &mut collector);
+                    visit(&event);
+                }
+                Item::Diagnostic(diagnostic) => collector.push(map::finding(&diagnostic, &facts, &rename)),
+            }
+        }
+    }
+    event_rules.finish(&facts, &mut collector);
+    Ok(collector.finish(path, true, facts, Some(version), events, streams))
+}
+
+/// Event classes already seen in one stream, with the last one cached: streams repeat a few
+/// classes, so most events skip the set.
+#[derive(Default)]
+struct StreamSeen {
+    last: Option<u32>,
+    seen: HashSet<u32>,
+}
+
+impl StreamSeen {
+    fn first(&mut self, id: u32) -> bool {
+        if self.last == Some(id) {
+            return false;
+        }
+        self.last = Some(id);
+        self.seen.insert(id)
+    }
+}
+
+/// Rules on decoded events.
+struct EventRules {
+    single_file: bool,
+    /// Single-file form: the earliest record of each class, (file, offset, stream, sequence).
+    first_use: HashMap<u32, (String, u64, StreamId, u64)>,
+    /// Classes already reported for a string that is not UTF-8.
+    utf8_reported: HashSet<u32>,
+    /// The last class looked up in `utf8_reported`, and the answer.
+    last_reported: Option<(u32, bool)>,
+}
+
+impl EventRules {
+    fn new(single_file: bool) -> EventRules {
+        EventRules {
+            single_file,
+            first_use: HashMap::new(),
+            utf8_reported: HashSet::new(),
+            last_reported: None,
+        }
+    }
+
+    fn first_in_stream(&mut self, event: &Event<'_>, rename: &dyn Fn(&str) -> String, out: &mut Collector) {
+        let class = event.class();
+        if class.stream_class_id != event.stream().class {
+            out.push(Finding {
+                requirement: "R-7.6-1",
+                severity: Severity::Error,
+                rule: "event-stream-class",
+                file: rename(event.file()),
+                offset: event.offset(),
+                stream: Some(event.stream()),
+                sequence: Some(event.packet_sequence()),
+                message: format!(
+                    "record of event class {} ({}), declared for stream class {}, in a stream of class {}",
+                    class.id,
+                    class.name,
+                    class.stream_class_id,
+                    event.stream().class
+                ),
+            });
+        }
+        if self.single_file {
+            let entry = self.first_use.entry(event.id()).or_insert_with(|| {
+                (rename(event.file()), event.offset(), event.stream(), event.packet_sequence())
+            });
+            if event.offset() < entry.1 {
+                *entry = (rename(event.file()), event.offset(), event.stream(), event.packet_sequence());
+            }
+        }
+    }
+
+    fn every(&mut self, event: &Event<'_>, rename: &dyn Fn(&str) -> String, out: &mut Collector) {
+        // Streams repeat classes: the last class's answer spares most events the set lookup.
+        let reported = match self.last_reported {
+            Some((id, reported)) if id == event.id() => reported,
+            _ => {
+                let reported = self.utf8_reported.contains(&event.id());
+                self.last_reported = Some((event.id(), reported));
+                reported
+            }
+        };
+        if reported {
+            return;
+        }
+        if let Some(field) = non_utf8_field(event.fields()) {
+            self.utf8_reported.insert(event.id());
+            self.last_reported = Some((event.id(), true));
+            out.push(Finding {
+                requirement: "R-6.5-1",
+                severity: Severity::Warning,
+                rule: "string-utf8",
+                file: rename(event.file()),
+                offset: event.offset(),
+                stream: Some(event.stream()),
+                sequence: Some(event.packet_sequence()),
+                message: format!(
+                    "string field `{field}` of event class {} ({}) is not UTF-8 (reported once per class)",
+                    event.id(),
+                    event.name()
+                ),
+            });
+        }
+    }
+
+    fn finish(self, facts: &Facts, out: &mut Collector) {
+        if !self.single_file {
+            return;
+        }
+        let mut late: Vec<_> = self
+            .first_use
+            .into_iter()
+            .filter_map(|(id, (file, offset, stream, sequence))| {
+                let declared = facts.class_declared_at(id)?;
+                (declared > offset).then_some((id, file, offset, stream, sequence, declared))
+            })
+            .collect();
+        late.sort_by_key(|entry| entry.2);
+        for (id, file, offset, stream, sequence, declared) in late {
+            out.push(Finding {
+                requirement: "R-7.6-6",
+                severity: Severity::Error,
+                rule: "declared-before-use",
+                file,
+                offset,
+                stream: Some(stream),
+                sequence: Some(sequence),
+                message: format!(
+                    "record of event class {id} before the metadata packet declaring it (at {declared:#x}) in \
+                     the single-file form"
+                ),
+            });
+        }
+    }
+}
+
+/// The name of the first top-level field holding a string (at any depth) that is not UTF-8.
+fn non_utf8_field<'a>(fields: &'a [(&'a str, Value<'_>)]) -> Option<&'a str> {
+    fn bad(value: &Value<'_>) -> bool {
+        match value {
+            Value::Str(bytes) => std::str::from_utf8(bytes).is_err(),
+            Value::Array(values) | Value::Sequence(values) => values.iter().any(bad),
+            Value::Struct(fields) => fields.iter().any(|(_, value)| bad(value)),
+            _ => false,
+        }
+    }
+    fields.iter().find(|(_, value)| bad(value)).map(|(name, _)| *name)
+}
+
+/// Gathers findings, capping each (requirement, file) at [`MAX_FINDINGS_PER_RULE_AND_FILE`].
+#[derive(Default)]
+pub(crate) struct Collector {
+    findings: Vec<Finding>,
+    per_key: HashMap<(&'static str, String), (usize, u64, Severity)>,
+}
+
+impl Collector {
+    pub(crate) fn push(&mut self, finding: Finding) {
+        let entry = self.per_key.entry((finding.requirement, finding.file.clone())).or_insert((
+            0,
+            0,
+            finding.severity,
+        ));
+        if entry.0 < MAX_FINDINGS_PER_RULE_AND_FILE {
+            entry.0 += 1;
+            self.findings.push(finding);
+        } else {
+            entry.1 += 1;
+            entry.2 = entry.2.max(finding.severity);
+        }
+    }
+
+    fn finish(
+        mut self,
+        path: String,
+        readable: bool,
+        facts: Facts,
+        version: Option<Version>,
+        events: u64,
+        streams: usize,
+    ) -> Report {
+        let packets = facts.packets();
+        for finding in facts.into_findings() {
+            self.push(finding);
+        }
+        let mut findings = self.findings;
+        findings.sort_by(|a, b| {
+            (&a.file, a.offset, a.requirement, &a.message).cmp(&(
+                &b.file,
+                b.offset,
+                b.requirement,
+                &b.message,
+            ))
+        });
+        let suppressed: BTreeMap<_, _> = self
+            .per_key
+            .into_iter()
+            .filter(|(_, (_, count, _))| *count > 0)
+            .map(|((requirement, file), (_, count, severity))| ((file, requirement), (count, severity)))
+            .collect();
+        Report {
+            path,
+            readable,
+            findings,
+            suppressed: suppressed
+                .into_iter()
+                .map(|((file, requirement), (count, severity))| Suppressed {
+                    requirement,
+                    file,
+                    count,
+                    severity,
+                })
+                .collect(),
+            events,
+            streams,
+            packets,
+            version,
+        }
+    }
+}
