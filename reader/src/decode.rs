@@ -19,13 +19,43 @@ const MAX_RESERVE: usize = 4096;
 /// An integer's wire shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct IntShape {
-    size: u8,
-    signed: bool,
+    pub(crate) size: u8,
+    pub(crate) signed: bool,
 }
 
 impl IntShape {
     fn new(int: IntType, abi: &Abi) -> IntShape {
         IntShape { size: int.size(abi), signed: int.is_signed() }
+    }
+
+    /// Reads the integer at the start of `bytes`, sign- or zero-extended to 64 bits (the
+    /// bits of an `i64` when signed). `None` when `bytes` is too short.
+    ///
+    /// With eight bytes available, one load and two shifts, whatever the size: the field's
+    /// bytes are moved to the top of a `u64`, then shifted down, arithmetically when signed.
+    #[inline(always)]
+    pub(crate) fn read_bits(self, bytes: &[u8], order: ByteOrder) -> Option<u64> {
+        let shift = 64 - 8 * u32::from(self.size);
+        if let (Some(word), 1..=8) = (bytes.first_chunk::<8>(), self.size) {
+            let top = match order {
+                ByteOrder::Little => u64::from_le_bytes(*word) << shift,
+                ByteOrder::Big => u64::from_be_bytes(*word),
+            };
+            return Some(if self.signed { ((top as i64) >> shift) as u64 } else { top >> shift });
+        }
+        self.read_bits_short(bytes, order)
+    }
+
+    /// [`IntShape::read_bits`] near the end of the content, with fewer than eight bytes.
+    #[cold]
+    fn read_bits_short(self, bytes: &[u8], order: ByteOrder) -> Option<u64> {
+        let size = usize::from(self.size);
+        let value = if self.signed {
+            order.read_int(bytes.get(..size)?, size)? as u64
+        } else {
+            order.read_uint(bytes.get(..size)?, size)?
+        };
+        Some(value)
     }
 }
 
@@ -48,10 +78,33 @@ pub(crate) enum Node {
 /// checks are repeated so that the decoder's guarantees do not depend on it.
 pub(crate) type CompileError = tracemark_format::metadata::MetadataErrorKind;
 
+/// A type reduced to what reading the common kinds of field needs: matching on it is cheaper
+/// than on a [`Node`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Int(IntShape),
+    Enum(IntShape),
+    Str,
+    Other,
+}
+
+impl Kind {
+    pub(crate) fn of(node: &Node) -> Kind {
+        match node {
+            Node::Int(shape) => Kind::Int(*shape),
+            Node::Enum { int, .. } => Kind::Enum(*int),
+            Node::Str => Kind::Str,
+            _ => Kind::Other,
+        }
+    }
+}
+
 /// The compiled payload layout of one event class.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Plan {
-    fields: Vec<(String, Node)>,
+    pub(crate) fields: Vec<(String, Node)>,
+    /// The [`Kind`] of each field.
+    pub(crate) kinds: Vec<Kind>,
     /// The encoded size when it does not depend on the data: checked once per record, before
     /// any field is read.
     fixed_size: Option<usize>,
@@ -104,7 +157,9 @@ impl Plan {
     pub(crate) fn compile(fields: &[Field], abi: &Abi) -> Result<Plan, CompileError> {
         let fixed_size =
             fields.iter().try_fold(0usize, |sum, field| sum.checked_add(field.ty.fixed_size(abi)?));
-        Ok(Plan { fields: compile_fields(fields, abi, 0)?, fixed_size })
+        let fields = compile_fields(fields, abi, 0)?;
+        let kinds = fields.iter().map(|(_, node)| Kind::of(node)).collect();
+        Ok(Plan { fields, kinds, fixed_size })
     }
 
     /// Decodes one payload at the cursor's position.
@@ -151,7 +206,7 @@ impl<'t> Cursor<'t> {
         self.bytes.len().saturating_sub(self.position)
     }
 
-    fn rest(&self) -> &'t [u8] {
+    pub(crate) fn rest(&self) -> &'t [u8] {
         self.bytes.get(self.position..).unwrap_or(&[])
     }
 
@@ -235,7 +290,7 @@ fn label(mappings: &[EnumMapping], value: Integer) -> Option<&str> {
         .map(|mapping| mapping.label.as_str())
 }
 
-fn decode_node<'t>(node: &'t Node, cursor: &mut Cursor<'t>) -> Result<Value<'t>, DecodeError> {
+pub(crate) fn decode_node<'t>(node: &'t Node, cursor: &mut Cursor<'t>) -> Result<Value<'t>, DecodeError> {
     Ok(match node {
         Node::Bool => {
             let start = cursor.clone();
@@ -253,7 +308,7 @@ fn decode_node<'t>(node: &'t Node, cursor: &mut Cursor<'t>) -> Result<Value<'t>,
         Node::F64 => Value::F64(f64::from_bits(cursor.uint(8)?)),
         Node::Str => {
             let rest = cursor.rest();
-            let Some(len) = rest.iter().position(|&byte| byte == 0) else {
+            let Some(len) = find_nul(rest) else {
                 return Err(cursor.error(MalformedReason::UnterminatedString));
             };
             let text = rest.get(..len).unwrap_or(&[]);
@@ -296,4 +351,168 @@ fn decode_node<'t>(node: &'t Node, cursor: &mut Cursor<'t>) -> Result<Value<'t>,
         }
         Node::Struct(fields) => Value::Struct(decode_fields(fields, cursor)?),
     })
+}
+
+/// Decodes the value of `node` at `at` in `payload`, returning it and where it ends: the
+/// scalars directly, compound types through [`decode_node`]. `None` when the bytes do not
+/// decode, which a payload accepted by the layout walk never does.
+#[inline(always)]
+pub(crate) fn read_value<'t>(
+    node: &'t Node,
+    payload: &'t [u8],
+    at: usize,
+    order: ByteOrder,
+) -> Option<(Value<'t>, usize)> {
+    let rest = payload.get(at..)?;
+    Some(match node {
+        Node::Int(shape) => {
+            let bits = shape.read_bits(rest, order)?;
+            let value = if shape.signed { Value::Signed(bits as i64) } else { Value::Unsigned(bits) };
+            (value, at + shape.size as usize)
+        }
+        Node::Str => {
+            let len = find_nul(rest)?;
+            (Value::Str(rest.get(..len)?), at + len + 1)
+        }
+        Node::Bool => match rest.first()? {
+            0 => (Value::Bool(false), at + 1),
+            1 => (Value::Bool(true), at + 1),
+            _ => return None,
+        },
+        Node::F64 => {
+            (Value::F64(f64::from_bits(IntShape { size: 8, signed: false }.read_bits(rest, order)?)), at + 8)
+        }
+        Node::F32 => {
+            let bits = IntShape { size: 4, signed: false }.read_bits(rest, order)?;
+            (Value::F32(f32::from_bits(bits as u32)), at + 4)
+        }
+        _ => {
+            let mut cursor = Cursor::new(payload, at, order);
+            let value = decode_node(node, &mut cursor).ok()?;
+            (value, cursor.position())
+        }
+    })
+}
+
+/// Moves the cursor past one value of `node` without building it: `Some(())` exactly when
+/// [`decode_node`] would succeed, leaving the cursor where it would. The fast path
+/// ([`crate::layout`]) uses it for the types it does not flatten.
+pub(crate) fn skip_node(node: &Node, cursor: &mut Cursor<'_>) -> Option<()> {
+    match node {
+        Node::Bool => match cursor.take(1).ok()?.first()? {
+            0 | 1 => Some(()),
+            _ => None,
+        },
+        Node::Int(IntShape { size, .. }) | Node::Enum { int: IntShape { size, .. }, .. } => {
+            cursor.take(*size as usize).ok().map(drop)
+        }
+        Node::F32 => cursor.take(4).ok().map(drop),
+        Node::F64 => cursor.take(8).ok().map(drop),
+        Node::Str => {
+            let len = find_nul(cursor.rest())?;
+            cursor.take(len.checked_add(1)?).ok().map(drop)
+        }
+        Node::Blob => {
+            let len = cursor.u32().ok()?;
+            cursor.take(len as usize).ok().map(drop)
+        }
+        Node::Array { len, element, min_element_size } => {
+            if !check_count(*len, *min_element_size, cursor) {
+                return None;
+            }
+            (0..*len).try_for_each(|_| skip_node(element, cursor))
+        }
+        Node::Sequence { element, min_element_size } => {
+            let count = cursor.u32().ok()?;
+            if !check_count(count, *min_element_size, cursor) {
+                return None;
+            }
+            (0..count).try_for_each(|_| skip_node(element, cursor))
+        }
+        Node::Struct(fields) => fields.iter().try_for_each(|(_, node)| skip_node(node, cursor)),
+    }
+}
+
+/// Index of the first NUL byte: the end of a string (§6.5).
+///
+/// Eight bytes at a time: `(w - 0x01…01) & !w & 0x80…80` has its lowest set bit in the
+/// lowest zero byte of `w` (bits above it may be spurious, below it there are none).
+#[inline(always)]
+pub(crate) fn find_nul(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let mut offset = 0usize;
+    let mut rest = bytes;
+    while let Some((chunk, tail)) = rest.split_first_chunk::<8>() {
+        let word = u64::from_le_bytes(*chunk);
+        let zero = word.wrapping_sub(ONES) & !word & HIGHS;
+        if zero != 0 {
+            return Some(offset + (zero.trailing_zeros() / 8) as usize);
+        }
+        offset += 8;
+        rest = tail;
+    }
+    rest.iter().position(|&byte| byte == 0).map(|index| offset + index)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::find_nul;
+
+    #[test]
+    fn find_nul_finds_the_first_nul_anywhere() {
+        for len in 0..40 {
+            for nul in 0..=len {
+                let mut bytes: Vec<u8> = (0..len).map(|i| (i % 255 + 1) as u8).collect();
+                if nul < len {
+                    bytes[nul] = 0;
+                    if nul + 1 < len {
+                        bytes[nul + 1] = 0;
+                    }
+                }
+                let expected = bytes.iter().position(|&b| b == 0);
+                assert_eq!(find_nul(&bytes), expected, "len {len} nul {nul}");
+            }
+        }
+        // A 0x01 after a zero and a 0x80 before it: the shapes that give spurious high bits.
+        assert_eq!(find_nul(&[0x01, 0x80, 0x00, 0x01, 0x01, 0x01, 0x01, 0x01, 0x00]), Some(2));
+        assert_eq!(find_nul(&[0xFF; 8]), None);
+    }
+}
+
+#[cfg(test)]
+mod int_tests {
+    use super::IntShape;
+    use tracemark_format::ByteOrder;
+
+    #[test]
+    fn reads_every_size_and_sign_in_both_orders_with_and_without_slack() {
+        for order in [ByteOrder::Little, ByteOrder::Big] {
+            for size in [1u8, 2, 4, 8] {
+                for signed in [false, true] {
+                    let shape = IntShape { size, signed };
+                    for value in
+                        [0u64, 1, 0x7F, 0x80, 0xFF, 0x1234, 0x8000_0001, u64::MAX, 0xDEAD_BEEF_0BAD_F00D]
+                    {
+                        let mut bytes = [0u8; 8];
+                        order.write_uint(value, size as usize, &mut bytes).unwrap();
+                        let expected = if signed {
+                            order.read_int(&bytes, size as usize).unwrap() as u64
+                        } else {
+                            order.read_uint(&bytes, size as usize).unwrap()
+                        };
+                        let mut slack = bytes.to_vec();
+                        slack.extend_from_slice(&[0xAA; 8]);
+                        assert_eq!(
+                            shape.read_bits(&slack, order),
+                            Some(expected),
+                            "{order:?} {size} {signed} {value:#x}"
+                        );
+                        assert_eq!(shape.read_bits(&bytes[..size as usize], order), Some(expected));
+                    }
+                    assert_eq!(shape.read_bits(&[0u8; 8][..size as usize - 1], order), None);
+                }
+            }
+        }
+    }
 }

@@ -12,12 +12,17 @@
 //!   matches;
 //! - display hints are not applied: a `%x` marker argument is still a number.
 
-use std::{borrow::Cow, fmt};
+use std::{borrow::Cow, fmt, sync::OnceLock};
 
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, SerializeStruct, Serializer};
-use tracemark_format::{marker::DisplayHint, ClockClass, EventClass};
+use tracemark_format::{marker::DisplayHint, ByteOrder, ClockClass, EventClass};
 
-use crate::stream::StreamId;
+use crate::{
+    decode::{find_nul, read_value, Cursor, Kind},
+    layout::Segments,
+    metadata::ClassEntry,
+    stream::{PacketEntry, StreamId},
+};
 
 /// An integer that keeps its signedness.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -281,97 +286,279 @@ impl Serialize for Value<'_> {
     }
 }
 
-/// A decoded event record (§1.4).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Event<'t> {
-    pub(crate) class: &'t EventClass,
-    pub(crate) hints: Option<&'t [DisplayHint]>,
+/// A record's location and class, as the stream walk found it: everything an [`Event`] needs,
+/// with no value decoded.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RawRecord<'t> {
+    pub(crate) entry: &'t ClassEntry,
+    pub(crate) packet: &'t PacketEntry,
     pub(crate) clock: Option<&'t ClockClass>,
     pub(crate) timestamp: u64,
-    pub(crate) stream: StreamId,
-    pub(crate) sequence: u64,
-    pub(crate) file: &'t str,
-    pub(crate) offset: u64,
+    /// The record's bytes: event header and payload.
     pub(crate) record: &'t [u8],
-    pub(crate) fields: Vec<(&'t str, Value<'t>)>,
+    /// Offset of the record in its packet's content.
+    pub(crate) start: u32,
+    pub(crate) header_len: u8,
+    pub(crate) segments: Segments,
+}
+
+impl<'t> RawRecord<'t> {
+    /// The payload's bytes.
+    #[inline(always)]
+    pub(crate) fn payload(&self) -> &'t [u8] {
+        self.record.get(self.header_len as usize..).unwrap_or(&[])
+    }
+
+    #[inline(always)]
+    pub(crate) fn order(&self) -> ByteOrder {
+        self.packet.raw.order
+    }
+
+    /// Where top-level field `index` starts in the payload.
+    #[inline(always)]
+    pub(crate) fn field_start(&self, index: usize) -> Option<usize> {
+        let layout = &self.entry.layout;
+        match layout.stored_field_start(index, &self.segments) {
+            Some(start) => Some(start),
+            None => layout.field_start(index, &self.segments, &self.entry.plan, self.payload(), self.order()),
+        }
+    }
+
+    /// Decodes top-level field `index`.
+    pub(crate) fn value_at(&self, index: usize) -> Option<(&'t str, Value<'t>)> {
+        let (name, node) = self.entry.plan.fields.get(index)?;
+        let start = self.field_start(index)?;
+        let (value, _) = read_value(node, self.payload(), start, self.order())?;
+        Some((name.as_str(), value))
+    }
+
+    /// The index of the top-level field `name`.
+    pub(crate) fn field_index(&self, name: &str) -> Option<usize> {
+        self.entry.plan.fields.iter().position(|(field, _)| field == name)
+    }
+
+    /// Every field, decoded. A payload the walk accepted always decodes; should it not, the
+    /// fields before the failing one are returned.
+    fn decode_all(&self) -> Vec<(&'t str, Value<'t>)> {
+        let mut cursor = Cursor::new(self.payload(), 0, self.order());
+        match self.entry.plan.decode(&mut cursor) {
+            Ok(fields) => fields,
+            Err(_) => Values { record: *self, next: 0, at: 0 }.collect(),
+        }
+    }
+}
+
+/// A decoded event record (§1.4).
+///
+/// Creating one decodes no field: the record has been walked and checked, and each field is
+/// decoded when asked for. [`Event::value`], [`Event::value_at`] and [`Event::values`] decode
+/// without allocating (except arrays, sequences and structs); [`Event::fields`] decodes every
+/// field once, keeps them, and returns them as a slice.
+#[derive(Clone)]
+pub struct Event<'t> {
+    raw: RawRecord<'t>,
+    fields: OnceLock<Vec<(&'t str, Value<'t>)>>,
 }
 
 impl<'t> Event<'t> {
+    #[inline(always)]
+    pub(crate) fn new(raw: RawRecord<'t>) -> Event<'t> {
+        Event { raw, fields: OnceLock::new() }
+    }
+
+    pub(crate) fn raw(&self) -> &RawRecord<'t> {
+        &self.raw
+    }
+
     /// The event class name.
     pub fn name(&self) -> &'t str {
-        &self.class.name
+        &self.raw.entry.class.name
     }
 
     /// The event class ID.
     pub fn id(&self) -> u32 {
-        self.class.id
+        self.raw.entry.class.id
     }
 
     /// The event class, as declared in the metadata.
     pub fn class(&self) -> &'t EventClass {
-        self.class
+        &self.raw.entry.class
     }
 
     /// The timestamp in clock ticks, reconstructed as §5.5 says.
     pub fn timestamp(&self) -> u64 {
-        self.timestamp
+        self.raw.timestamp
     }
 
     /// The clock of the event's stream class, when declared.
     pub fn clock(&self) -> Option<&'t ClockClass> {
-        self.clock
+        self.raw.clock
     }
 
     /// The timestamp in nanoseconds since the Unix epoch, through the stream class's clock
     /// (§7.4); `None` when the stream class or its clock is not declared.
     pub fn unix_ns(&self) -> Option<i128> {
-        self.clock.map(|clock| clock.to_unix_ns(self.timestamp))
+        self.raw.clock.map(|clock| clock.to_unix_ns(self.raw.timestamp))
     }
 
     /// The stream: class ID and instance ID (the CPU, by convention).
     pub fn stream(&self) -> StreamId {
-        self.stream
+        self.raw.packet.id
     }
 
     /// The sequence number of the packet holding the record.
     pub fn packet_sequence(&self) -> u64 {
-        self.sequence
+        self.raw.packet.raw.header.sequence
     }
 
     /// The container file holding the record.
     pub fn file(&self) -> &'t str {
-        self.file
+        &self.raw.packet.file_name
     }
 
     /// Byte offset of the record (its event header) in its file.
     pub fn offset(&self) -> u64 {
-        self.offset
+        self.raw.packet.raw.content_offset().saturating_add(self.raw.start as u64)
     }
 
     /// The record's bytes, event header and payload.
     pub fn record_bytes(&self) -> &'t [u8] {
-        self.record
+        self.raw.record
     }
 
-    /// The payload fields, in declared order.
+    /// The payload's bytes (§6), in the trace's byte order.
+    pub fn payload(&self) -> &'t [u8] {
+        self.raw.payload()
+    }
+
+    /// The trace byte order (§2).
+    pub fn byte_order(&self) -> ByteOrder {
+        self.raw.order()
+    }
+
+    /// How many top-level fields the event class declares.
+    pub fn field_count(&self) -> usize {
+        self.raw.entry.plan.fields.len()
+    }
+
+    /// The top-level field names, in declared order.
+    pub fn field_names(&self) -> impl ExactSizeIterator<Item = &'t str> + 't {
+        self.raw.entry.plan.fields.iter().map(|(name, _)| name.as_str())
+    }
+
+    /// Top-level field `index`, decoded now (not kept).
+    pub fn value_at(&self, index: usize) -> Option<Value<'t>> {
+        self.raw.value_at(index).map(|(_, value)| value)
+    }
+
+    /// Field `name`, decoded now (not kept).
+    pub fn value(&self, name: &str) -> Option<Value<'t>> {
+        self.raw.field_index(name).and_then(|index| self.value_at(index))
+    }
+
+    /// The fields in declared order, each decoded as the iterator reaches it (not kept).
+    pub fn values(&self) -> Values<'t> {
+        Values { record: self.raw, next: 0, at: 0 }
+    }
+
+    /// The payload fields, in declared order, decoded on the first call and kept.
     pub fn fields(&self) -> &[(&'t str, Value<'t>)] {
-        &self.fields
+        self.fields.get_or_init(|| self.raw.decode_all())
     }
 
     /// A field by name.
     pub fn field(&self, name: &str) -> Option<&Value<'t>> {
-        find(&self.fields, name)
+        find(self.fields(), name)
     }
 
     /// The display hint of each field, parallel to [`fields`](Self::fields): a marker's
     /// conversions (§8.2), or hexadecimal for pointers; `None` when every field is natural.
     pub fn display_hints(&self) -> Option<&'t [DisplayHint]> {
-        self.hints
+        self.raw.entry.hints.as_deref()
     }
 
     /// Takes the fields out of the event.
     pub fn into_fields(self) -> Vec<(&'t str, Value<'t>)> {
-        self.fields
+        let raw = self.raw;
+        self.fields.into_inner().unwrap_or_else(|| raw.decode_all())
+    }
+}
+
+/// The fields of an [`Event`], decoded one by one; see [`Event::values`].
+#[derive(Debug, Clone)]
+pub struct Values<'t> {
+    record: RawRecord<'t>,
+    next: usize,
+    /// Where the next field starts in the payload.
+    at: usize,
+}
+
+impl<'t> Iterator for Values<'t> {
+    type Item = (&'t str, Value<'t>);
+
+    #[inline]
+    fn next(&mut self) -> Option<(&'t str, Value<'t>)> {
+        let plan = &self.record.entry.plan;
+        let (name, node) = plan.fields.get(self.next)?;
+        let payload = self.record.payload();
+        let (value, end) = match plan.kinds.get(self.next) {
+            // Integers and strings, the common fields, without going through the type tree; a
+            // string's end is known when it ends a stored segment.
+            Some(Kind::Int(shape)) => {
+                let bits = shape.read_bits(payload.get(self.at..)?, self.record.order())?;
+                let value = if shape.signed { Value::Signed(bits as i64) } else { Value::Unsigned(bits) };
+                (value, self.at + usize::from(shape.size))
+            }
+            Some(Kind::Str) => {
+                let rest = payload.get(self.at..)?;
+                let segment =
+                    self.record.entry.layout.locations().get(self.next).map(|location| location.segment + 1);
+                let len = match segment.and_then(|next| self.record.segments.start(next)) {
+                    Some(next_start) => next_start.checked_sub(self.at)?.checked_sub(1)?,
+                    None => find_nul(rest)?,
+                };
+                (Value::Str(rest.get(..len)?), self.at + len + 1)
+            }
+            _ => read_value(node, payload, self.at, self.record.order())?,
+        };
+        self.next += 1;
+        self.at = end;
+        Some((name.as_str(), value))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = self.record.entry.plan.fields.len().saturating_sub(self.next);
+        (0, Some(left))
+    }
+}
+
+impl std::iter::FusedIterator for Values<'_> {}
+
+impl PartialEq for Event<'_> {
+    /// The same record: class, timestamp, stream, packet, file, offset and bytes.
+    fn eq(&self, other: &Event<'_>) -> bool {
+        self.id() == other.id()
+            && self.timestamp() == other.timestamp()
+            && self.stream() == other.stream()
+            && self.packet_sequence() == other.packet_sequence()
+            && self.file() == other.file()
+            && self.offset() == other.offset()
+            && self.record_bytes() == other.record_bytes()
+    }
+}
+
+impl fmt::Debug for Event<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Event")
+            .field("name", &self.name())
+            .field("id", &self.id())
+            .field("timestamp", &self.timestamp())
+            .field("stream", &self.stream())
+            .field("sequence", &self.packet_sequence())
+            .field("file", &self.file())
+            .field("offset", &self.offset())
+            .field("fields", &self.values().collect::<Vec<_>>())
+            .finish()
     }
 }
 
@@ -379,8 +566,8 @@ impl fmt::Display for Event<'_> {
     /// One line: `[timestamp] stream C/I name: field = value, ...`, marker fields displayed
     /// with their hints.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "[{}] {} {}: ", self.timestamp, self.stream, self.name())?;
-        write_fields(f, &self.fields, self.hints)
+        write!(f, "[{}] {} {}: ", self.timestamp(), self.stream(), self.name())?;
+        write_fields(f, self.fields(), self.display_hints())
     }
 }
 
@@ -391,7 +578,7 @@ impl Serialize for Event<'_> {
         let mut event = serializer.serialize_struct("Event", 7)?;
         event.serialize_field("name", self.name())?;
         event.serialize_field("id", &self.id())?;
-        event.serialize_field("timestamp", &self.timestamp)?;
+        event.serialize_field("timestamp", &self.timestamp())?;
         match self.unix_ns() {
             Some(ns) => match i64::try_from(ns) {
                 Ok(ns) => event.serialize_field("unix_ns", &ns)?,
@@ -399,9 +586,9 @@ impl Serialize for Event<'_> {
             },
             None => event.serialize_field("unix_ns", &None::<i64>)?,
         }
-        event.serialize_field("stream_class", &self.stream.class)?;
-        event.serialize_field("stream_instance", &self.stream.instance)?;
-        event.serialize_field("fields", &FieldsJson(&self.fields))?;
+        event.serialize_field("stream_class", &self.stream().class)?;
+        event.serialize_field("stream_instance", &self.stream().instance)?;
+        event.serialize_field("fields", &FieldsJson(self.fields()))?;
         event.end()
     }
 }

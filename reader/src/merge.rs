@@ -1,104 +1,263 @@
-//! Merging every stream's events into one timestamp-ordered sequence.
-
-use std::{
-    cmp::Reverse,
-    collections::{BinaryHeap, VecDeque},
-};
+//! Merging every stream's records into one timestamp-ordered sequence.
 
 use crate::{
-    stream::{StreamId, StreamIter},
+    event::{Event, RawRecord},
+    stream::StreamCursor,
     Diagnostic, Item,
 };
 
-/// One stream's iterator and the items taken from it but not yet delivered: diagnostics up
-/// to and including the next event.
+/// Up to this many streams, [`Merger::drive`] compares every stream's next timestamp for each
+/// record; beyond, it keeps them sorted.
+const FLAT_LIMIT: usize = 8;
+
+/// What the merge delivers next: a record, or a diagnostic (boxed: diagnostics are rare, and
+/// records move faster in a smaller type).
+pub(crate) type Merged<'t> = Result<RawRecord<'t>, Box<Diagnostic>>;
+
+/// The k-way merge under [`Events`] and the typed dispatcher.
+///
+/// The stream whose next record has the lowest timestamp goes first; ties go to the lower
+/// (stream class, instance), which is the cursor order. A stream's diagnostics go just before
+/// its next record. The stream being delivered from stays apart from the others and keeps
+/// going while its next record still sorts first, so a run of records from one stream costs
+/// one comparison each; the others wait in a list sorted by key, which for the few streams of
+/// a trace (one per CPU) is cheaper to keep than a heap.
 #[derive(Debug)]
-struct Lane<'t> {
-    iter: StreamIter<'t>,
-    buffered: VecDeque<Item<'t>>,
+pub(crate) struct Merger<'t, 'p> {
+    cursors: Vec<StreamCursor<'t, 'p>>,
+    /// `(timestamp, cursor)` of every cursor with something left except `current`, sorted
+    /// descending: the next to go is last.
+    waiting: Vec<(u64, usize)>,
+    current: Option<usize>,
+    started: bool,
+}
+
+impl<'t, 'p> Merger<'t, 'p> {
+    pub(crate) fn new(cursors: impl IntoIterator<Item = StreamCursor<'t, 'p>>) -> Merger<'t, 'p> {
+        let cursors: Vec<StreamCursor<'t, 'p>> = cursors.into_iter().collect();
+        Merger { waiting: Vec::with_capacity(cursors.len()), cursors, current: None, started: false }
+    }
+
+    /// Puts a cursor in the waiting list, keeping it sorted: a push and a few swaps, as the
+    /// list is short.
+    #[inline(always)]
+    fn wait(&mut self, key: (u64, usize)) {
+        self.waiting.push(key);
+        let mut at = self.waiting.len() - 1;
+        while at > 0 {
+            match (self.waiting.get(at - 1).copied(), self.waiting.get(at).copied()) {
+                (Some(before), Some(this)) if before < this => self.waiting.swap(at - 1, at),
+                _ => break,
+            }
+            at -= 1;
+        }
+    }
+
+    #[cold]
+    fn start(&mut self) {
+        self.started = true;
+        for index in 0..self.cursors.len() {
+            let key = self.cursors.get_mut(index).and_then(StreamCursor::peek);
+            if let Some(at) = key {
+                self.wait((at, index));
+            }
+        }
+    }
+
+    /// Hands every remaining record and diagnostic, in order, to the callbacks: what
+    /// [`Merger::next`] delivers, without building items.
+    ///
+    /// With few streams (one per CPU of a small machine), the next record is chosen by
+    /// comparing every stream's next timestamp, kept in a flat array: for streams that
+    /// interleave record by record, that is a few comparisons per record. With many, the
+    /// streams wait in the sorted list and runs of one stream go in a tight loop.
+    #[inline(always)]
+    pub(crate) fn drive(
+        &mut self,
+        on_record: impl FnMut(&RawRecord<'t>),
+        on_diagnostic: impl FnMut(Diagnostic),
+    ) {
+        if self.started || self.cursors.len() > FLAT_LIMIT {
+            self.drive_runs(on_record, on_diagnostic);
+        } else {
+            self.drive_flat(on_record, on_diagnostic);
+        }
+    }
+
+    #[inline(always)]
+    fn drive_flat(
+        &mut self,
+        mut on_record: impl FnMut(&RawRecord<'t>),
+        mut on_diagnostic: impl FnMut(Diagnostic),
+    ) {
+        self.started = true;
+        // `keys[i]`: the timestamp cursor `i` next sorts at, `u64::MAX` once it is done (and
+        // `done[i]` set: a record may carry `u64::MAX` too). `plain[i]`: its next record is
+        // a plain one of its batch.
+        let count = self.cursors.len();
+        let mut keys = vec![u64::MAX; count];
+        let mut done = vec![false; count];
+        let mut plain = vec![false; count];
+        for (((cursor, key), is_plain), finished) in
+            self.cursors.iter_mut().zip(keys.iter_mut()).zip(plain.iter_mut()).zip(done.iter_mut())
+        {
+            match cursor.peek() {
+                Some(at) => {
+                    *key = at;
+                    *is_plain = cursor.head_is_plain();
+                }
+                None => *finished = true,
+            }
+        }
+        loop {
+            // The lowest key; ties to the lower index (the lower stream).
+            let mut best = None;
+            for (index, (&key, &finished)) in keys.iter().zip(&done).enumerate() {
+                if !finished && best.is_none_or(|(_, lowest)| key < lowest) {
+                    best = Some((index, key));
+                }
+            }
+            let Some((index, _)) = best else { return };
+            let Some(cursor) = self.cursors.get_mut(index) else { return };
+            let next = if plain.get(index).copied().unwrap_or(false) {
+                cursor.deliver_head(&mut on_record)
+            } else {
+                while let Some(diagnostic) = cursor.take_diagnostic() {
+                    on_diagnostic(diagnostic);
+                }
+                if let Some(record) = cursor.take_record() {
+                    on_record(&record);
+                }
+                None
+            };
+            let (key, is_plain, finished) = match next {
+                Some(at) => (at, true, false),
+                None => match cursor.peek() {
+                    Some(at) => (at, cursor.head_is_plain(), false),
+                    None => (u64::MAX, false, true),
+                },
+            };
+            if let (Some(slot), Some(flag), Some(end)) =
+                (keys.get_mut(index), plain.get_mut(index), done.get_mut(index))
+            {
+                *slot = key;
+                *flag = is_plain;
+                *end = finished;
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn drive_runs(
+        &mut self,
+        mut on_record: impl FnMut(&RawRecord<'t>),
+        mut on_diagnostic: impl FnMut(Diagnostic),
+    ) {
+        if !self.started {
+            self.start();
+        }
+        loop {
+            let index = match self.current.take() {
+                Some(index) => index,
+                None => match self.waiting.pop() {
+                    Some((_, index)) => index,
+                    None => return,
+                },
+            };
+            let bound = self.waiting.last().copied();
+            let Some(cursor) = self.cursors.get_mut(index) else { continue };
+            loop {
+                while let Some(diagnostic) = cursor.take_diagnostic() {
+                    on_diagnostic(diagnostic);
+                }
+                cursor.run(index, bound, &mut on_record);
+                match cursor.peek() {
+                    None => break,
+                    Some(at) if bound.is_none_or(|bound| (at, index) < bound) => {}
+                    Some(at) => {
+                        self.wait((at, index));
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    #[inline(always)]
+    pub(crate) fn next(&mut self) -> Option<Merged<'t>> {
+        if !self.started {
+            self.start();
+        }
+        loop {
+            if let Some(index) = self.current {
+                if let Some(cursor) = self.cursors.get_mut(index) {
+                    if let Some(diagnostic) = cursor.take_diagnostic() {
+                        return Some(Err(Box::new(diagnostic)));
+                    }
+                    if let Some((record, key)) = cursor.take_and_peek() {
+                        match key {
+                            Some(at) => {
+                                let stays = self.waiting.last().is_none_or(|&first| (at, index) < first);
+                                if !stays {
+                                    self.current = None;
+                                    self.wait((at, index));
+                                }
+                            }
+                            None => self.current = None,
+                        }
+                        return Some(Ok(record));
+                    }
+                }
+                // Only diagnostics were left, and they are delivered.
+                self.current = None;
+            }
+            let (_, index) = self.waiting.pop()?;
+            self.current = Some(index);
+        }
+    }
 }
 
 /// Every stream's events in timestamp order, with diagnostics (see
 /// [`Trace::events`](crate::Trace::events)).
 ///
-/// A k-way merge over the per-stream iterators: the stream whose next event has the lowest
-/// timestamp goes first; ties go to the lower (stream class, instance). Within a stream,
-/// record order is kept, even where the stream's timestamps go backwards (a reported
-/// violation, §1.7). A stream's diagnostics are delivered just before the event that follows
-/// them in that stream. The metadata's diagnostics come first, and container diagnostics
-/// attached to no data packet last.
+/// A k-way merge over the streams: the stream whose next event has the lowest timestamp goes
+/// first; ties go to the lower (stream class, instance). Within a stream, record order is
+/// kept, even where the stream's timestamps go backwards (a reported violation, §1.7). A
+/// stream's diagnostics are delivered just before the event that follows them in that
+/// stream. The metadata's diagnostics come first, and container diagnostics attached to no
+/// data packet last.
 ///
 /// The iterator is fused.
 #[derive(Debug)]
 pub struct Events<'t> {
     prelude: std::slice::Iter<'t, Diagnostic>,
-    lanes: Vec<Lane<'t>>,
-    heap: BinaryHeap<Reverse<(u64, StreamId, usize)>>,
-    started: bool,
-    out: VecDeque<Item<'t>>,
+    merger: Merger<'t, 't>,
     trailing: std::slice::Iter<'t, Diagnostic>,
 }
 
 impl<'t> Events<'t> {
     pub(crate) fn new(
         prelude: &'t [Diagnostic],
-        streams: impl IntoIterator<Item = StreamIter<'t>>,
+        streams: impl IntoIterator<Item = StreamCursor<'t, 't>>,
         trailing: &'t [Diagnostic],
     ) -> Events<'t> {
-        Events {
-            prelude: prelude.iter(),
-            lanes: streams.into_iter().map(|iter| Lane { iter, buffered: VecDeque::new() }).collect(),
-            heap: BinaryHeap::new(),
-            started: false,
-            out: VecDeque::new(),
-            trailing: trailing.iter(),
-        }
-    }
-
-    /// Pulls lane `index` up to its next event and schedules it.
-    fn fill(&mut self, index: usize) {
-        let Some(lane) = self.lanes.get_mut(index) else { return };
-        let mut key = None;
-        while let Some((at, item)) = lane.iter.next_keyed() {
-            let is_event = matches!(item, Item::Event(_));
-            lane.buffered.push_back(item);
-            if is_event {
-                key = Some(at);
-                break;
-            }
-            // A lane with only diagnostics left sorts at its first one.
-            key.get_or_insert(at);
-        }
-        if let Some(at) = key {
-            self.heap.push(Reverse((at, lane.iter.id(), index)));
-        }
+        Events { prelude: prelude.iter(), merger: Merger::new(streams), trailing: trailing.iter() }
     }
 }
 
 impl<'t> Iterator for Events<'t> {
     type Item = Item<'t>;
 
+    #[inline]
     fn next(&mut self) -> Option<Item<'t>> {
         if let Some(diagnostic) = self.prelude.next() {
             return Some(Item::Diagnostic(diagnostic.clone()));
         }
-        if !self.started {
-            self.started = true;
-            for index in 0..self.lanes.len() {
-                self.fill(index);
-            }
+        match self.merger.next() {
+            Some(Ok(record)) => Some(Item::Event(Event::new(record))),
+            Some(Err(diagnostic)) => Some(Item::Diagnostic(*diagnostic)),
+            None => self.trailing.next().map(|diagnostic| Item::Diagnostic(diagnostic.clone())),
         }
-        loop {
-            if let Some(item) = self.out.pop_front() {
-                return Some(item);
-            }
-            let Some(Reverse((_, _, index))) = self.heap.pop() else { break };
-            if let Some(lane) = self.lanes.get_mut(index) {
-                self.out.append(&mut lane.buffered);
-            }
-            self.fill(index);
-        }
-        self.trailing.next().map(|diagnostic| Item::Diagnostic(diagnostic.clone()))
     }
 }
 

@@ -21,6 +21,7 @@ use crate::{
     decode::Plan,
     diagnostic::{Declaration, Diagnostic, DiagnosticKind},
     error::{NotATrace, OpenError, SUPPORTED_MAJOR_VERSIONS},
+    layout::PayloadLayout,
     packet::{CrcStatus, RawPacket, Walked},
 };
 
@@ -47,17 +48,24 @@ impl fmt::Display for Version {
     }
 }
 
-/// An event class with its compiled payload plan.
+/// An event class with its compiled payload plan and layout.
 #[derive(Debug)]
 pub(crate) struct ClassEntry {
     pub(crate) class: EventClass,
     pub(crate) hints: Option<Vec<DisplayHint>>,
     pub(crate) plan: Plan,
+    pub(crate) layout: PayloadLayout,
+    /// Index of the entry in [`Metadata`]'s class list: dense, for per-class tables.
+    pub(crate) slot: usize,
 }
 
+/// Event class IDs below this are looked up in a table indexed by ID; the rest by binary
+/// search. IDs are small in practice (the compact header holds 16 bits, §5.2).
+const DENSE_ID_LIMIT: u32 = 1 << 16;
+
 /// What the metadata says about an event class ID.
-pub(crate) enum Lookup<'m> {
-    Found(&'m ClassEntry),
+pub(crate) enum Lookup {
+    Found,
     Undecodable,
     Undeclared,
 }
@@ -70,7 +78,10 @@ pub struct Metadata {
     version: Version,
     clocks: BTreeMap<u32, ClockClass>,
     stream_classes: BTreeMap<u32, StreamClass>,
-    classes: BTreeMap<u32, ClassEntry>,
+    /// Decodable event classes, by ascending ID.
+    classes: Vec<ClassEntry>,
+    /// `dense[id]` is one more than the slot of class `id`, or 0.
+    dense: Vec<u32>,
     undecodable: BTreeSet<u32>,
     env: Vec<EnvEntry>,
     packets: usize,
@@ -129,18 +140,18 @@ impl Metadata {
 
     /// Event classes that decode, by ID.
     pub fn event_classes(&self) -> impl Iterator<Item = &EventClass> + '_ {
-        self.classes.values().map(|entry| &entry.class)
+        self.classes.iter().map(|entry| &entry.class)
     }
 
     /// An event class by ID.
     pub fn event_class(&self, id: u32) -> Option<&EventClass> {
-        self.classes.get(&id).map(|entry| &entry.class)
+        self.entry(id).map(|entry| &entry.class)
     }
 
     /// Display hints of an event class's top-level fields: a marker's conversions (§8.2), or
     /// hexadecimal for the pointer fields of a field list; `None` when every field is natural.
     pub fn display_hints(&self, id: u32) -> Option<&[DisplayHint]> {
-        self.classes.get(&id).and_then(|entry| entry.hints.as_deref())
+        self.entry(id).and_then(|entry| entry.hints.as_deref())
     }
 
     /// IDs of event classes whose declaration failed to parse (§7.7): their records are
@@ -165,9 +176,48 @@ impl Metadata {
         self.packets
     }
 
-    pub(crate) fn lookup(&self, id: u32) -> Lookup<'_> {
-        match self.classes.get(&id) {
-            Some(entry) => Lookup::Found(entry),
+    /// The decodable class `id`.
+    #[inline(always)]
+    pub(crate) fn entry(&self, id: u32) -> Option<&ClassEntry> {
+        match self.dense.get(id as usize) {
+            Some(&slot) => self.classes.get(slot.checked_sub(1)? as usize),
+            None if id < DENSE_ID_LIMIT => None,
+            None => {
+                let slot = self.classes.binary_search_by_key(&id, |entry| entry.class.id).ok()?;
+                self.classes.get(slot)
+            }
+        }
+    }
+
+    /// Decodable classes, indexed by [`ClassEntry::slot`].
+    pub(crate) fn entries(&self) -> &[ClassEntry] {
+        &self.classes
+    }
+
+    /// Installs the decodable classes and their lookup table.
+    fn set_classes(&mut self, classes: BTreeMap<u32, ClassEntry>) {
+        self.classes = classes.into_values().collect();
+        let dense_len = self
+            .classes
+            .iter()
+            .map(|entry| entry.class.id)
+            .filter(|&id| id < DENSE_ID_LIMIT)
+            .max()
+            .map_or(0, |id| id as usize + 1);
+        self.dense = vec![0; dense_len];
+        for (slot, entry) in self.classes.iter_mut().enumerate() {
+            entry.slot = slot;
+            if let Some(cell) = self.dense.get_mut(entry.class.id as usize) {
+                // Slots are below the class count, itself far below `u32::MAX`.
+                *cell = u32::try_from(slot).map_or(0, |slot| slot.saturating_add(1));
+            }
+        }
+    }
+
+    #[inline(always)]
+    pub(crate) fn lookup(&self, id: u32) -> Lookup {
+        match self.entry(id) {
+            Some(_) => Lookup::Found,
             None if self.undecodable.contains(&id) => Lookup::Undecodable,
             None => Lookup::Undeclared,
         }
@@ -318,12 +368,14 @@ pub(crate) fn build(
             version,
             clocks: BTreeMap::new(),
             stream_classes: BTreeMap::new(),
-            classes: BTreeMap::new(),
+            classes: Vec::new(),
+            dense: Vec::new(),
             undecodable: BTreeSet::new(),
             env: Vec::new(),
             packets: packets.len(),
         },
         stream_class_at: BTreeMap::new(),
+        classes: BTreeMap::new(),
         diagnostics,
     };
     for &index in &usable {
@@ -331,13 +383,17 @@ pub(crate) fn build(
         builder.packet(packet, index == trace_packet, trace_offset);
     }
     builder.check_clocks();
-    Ok((builder.metadata, builder.diagnostics))
+    let mut metadata = builder.metadata;
+    metadata.set_classes(builder.classes);
+    Ok((metadata, builder.diagnostics))
 }
 
 struct Builder {
     metadata: Metadata,
     /// Where each stream class was declared, to report an undeclared clock.
     stream_class_at: BTreeMap<u32, Diagnostic>,
+    /// Decodable event classes, by ID.
+    classes: BTreeMap<u32, ClassEntry>,
     diagnostics: Vec<Diagnostic>,
 }
 
@@ -374,7 +430,7 @@ impl Builder {
                 Err(error) if content_cut && error.kind == MetadataErrorKind::Truncated => {}
                 Err(error) => {
                     if let Some(id) = error.event_id {
-                        if !self.metadata.classes.contains_key(&id) {
+                        if !self.classes.contains_key(&id) {
                             self.metadata.undecodable.insert(id);
                         }
                     }
@@ -427,7 +483,7 @@ impl Builder {
 
     fn event_class(&mut self, packet: &Located<'_>, offset: usize, class: EventClass) {
         let id = class.id;
-        if let Some(existing) = self.metadata.classes.get(&id) {
+        if let Some(existing) = self.classes.get(&id) {
             if existing.class != class {
                 self.conflict(packet, offset, Declaration::EventClass, id);
             }
@@ -457,7 +513,8 @@ impl Builder {
         };
         match compiled {
             Ok((plan, hints)) => {
-                self.metadata.classes.insert(id, ClassEntry { class, hints, plan });
+                let layout = PayloadLayout::compile(&plan);
+                self.classes.insert(id, ClassEntry { class, hints, plan, layout, slot: 0 });
             }
             Err(kind) => {
                 let error =

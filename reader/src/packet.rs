@@ -109,11 +109,30 @@ fn round_up(value: usize) -> usize {
 /// steps (§10.6). A packet running past the end of the file is reported as truncated (§10.4);
 /// when its content is complete, the bytes after the content are searched for further
 /// packets, so that a damaged `packet_size` does not hide the rest of the file.
+#[cfg(test)]
 pub(crate) fn walk(bytes: &[u8], file: usize, name: &Arc<str>) -> Vec<Walked> {
+    walk_with_progress(bytes, file, name, |_| {})
+}
+
+/// [`walk`], calling `passed(offset)` every few megabytes with the offset reached, so that the
+/// caller can give back the pages behind it.
+pub(crate) fn walk_with_progress(
+    bytes: &[u8],
+    file: usize,
+    name: &Arc<str>,
+    mut passed: impl FnMut(usize),
+) -> Vec<Walked> {
+    /// How far the walk goes between two calls of `passed`.
+    const PROGRESS_STEP: usize = 4 << 20;
     let mut found = Vec::new();
     let problem = |kind, offset: usize| Walked::Problem(Diagnostic::new(kind, name.clone(), offset as u64));
     let mut at = 0usize;
+    let mut reported = 0usize;
     while let Some(rest) = bytes.get(at..).filter(|rest| !rest.is_empty()) {
+        if at.saturating_sub(reported) >= PROGRESS_STEP {
+            passed(at);
+            reported = at;
+        }
         let (header, order) = match PacketHeader::decode(rest) {
             Ok(decoded) => decoded,
             Err(HeaderError::Truncated { available }) if PacketHeader::detect_byte_order(rest).is_ok() => {

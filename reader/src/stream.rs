@@ -4,17 +4,20 @@
 use std::{
     collections::{BTreeMap, VecDeque},
     fmt,
+    sync::Arc,
 };
 
-use tracemark_format::{event_header::EventHeaderError, ClockClass, EventHeader};
+use tracemark_format::ClockClass;
 
 use crate::{
-    container::{Container, ContainerFile, FileRole},
-    decode::Cursor,
-    diagnostic::{Diagnostic, DiagnosticKind, MalformedReason},
-    event::Event,
-    metadata::{Lookup, Metadata},
+    batch::{Batch, Entry},
+    container::{Container, FileRole, Releaser},
+    diagnostic::{Diagnostic, DiagnosticKind},
+    event::{Event, RawRecord},
+    metadata::{ClassEntry, Metadata},
     packet::{CrcStatus, RawPacket, Walked},
+    pipeline::Pipeline,
+    records::Stop,
     Item, Trace,
 };
 
@@ -38,6 +41,10 @@ impl fmt::Display for StreamId {
 #[derive(Debug)]
 pub(crate) struct PacketEntry {
     pub(crate) raw: RawPacket,
+    /// The stream, from the header.
+    pub(crate) id: StreamId,
+    /// The container file holding the packet.
+    pub(crate) file_name: Arc<str>,
     pub(crate) before: Vec<Diagnostic>,
     pub(crate) after: Vec<Diagnostic>,
 }
@@ -46,6 +53,8 @@ pub(crate) struct PacketEntry {
 #[derive(Debug)]
 pub(crate) struct StreamIndex {
     pub(crate) id: StreamId,
+    /// The stream's position in the trace's list of streams.
+    pub(crate) position: usize,
     pub(crate) packets: Vec<PacketEntry>,
 }
 
@@ -118,11 +127,17 @@ pub(crate) fn index(container: &Container, walked: &[Vec<Walked>], metadata: &Me
                 }
             }
             let stream = *positions.entry(id).or_insert_with(|| {
-                streams.push(StreamIndex { id, packets: Vec::new() });
+                streams.push(StreamIndex { id, position: 0, packets: Vec::new() });
                 streams.len().saturating_sub(1)
             });
             if let Some(entries) = streams.get_mut(stream) {
-                entries.packets.push(PacketEntry { raw: raw.clone(), before, after: Vec::new() });
+                entries.packets.push(PacketEntry {
+                    raw: raw.clone(),
+                    id,
+                    file_name: file.name.clone(),
+                    before,
+                    after: Vec::new(),
+                });
                 last = Some((stream, entries.packets.len().saturating_sub(1)));
             }
         }
@@ -136,6 +151,9 @@ pub(crate) fn index(container: &Container, walked: &[Vec<Walked>], metadata: &Me
         }
     }
     streams.sort_by_key(|stream| stream.id);
+    for (position, stream) in streams.iter_mut().enumerate() {
+        stream.position = position;
+    }
     Index { streams, metadata_file, unattached }
 }
 
@@ -152,79 +170,460 @@ struct Tracking {
 #[derive(Debug)]
 struct PacketState<'t> {
     entry: &'t PacketEntry,
-    file: &'t ContainerFile,
     content: &'t [u8],
-    cursor_at: usize,
-    previous: u64,
+    batch: Batch,
+    /// The next record of the batch.
+    next: usize,
     outside_reported: bool,
 }
 
-/// Iterates one stream's events in record order, with its diagnostics in place: a packet's
-/// diagnostics (discarded events, gaps, CRC, truncation, …) come just before its first event,
-/// a decoding problem just after the last event delivered from its packet.
-///
-/// The iterator is fused.
+/// What [`StreamCursor::advance`] found.
 #[derive(Debug)]
-pub struct StreamIter<'t> {
-    trace: &'t Trace,
-    stream: &'t StreamIndex,
-    clock: Option<&'t ClockClass>,
-    next_packet: usize,
-    state: Option<PacketState<'t>>,
-    pending: VecDeque<(u64, Item<'t>)>,
-    tracking: Tracking,
-    /// The timestamp diagnostics are sorted at when merging: the last position reached.
-    position: u64,
+pub(crate) enum Advance<'t> {
+    /// The next record.
+    Record(RawRecord<'t>),
+    /// Diagnostics were queued in [`StreamCursor::pending`]: take them, then advance again.
+    Pending,
+    /// The stream is done.
+    End,
 }
 
-impl<'t> StreamIter<'t> {
-    pub(crate) fn new(trace: &'t Trace, stream: &'t StreamIndex) -> StreamIter<'t> {
-        StreamIter {
+/// One stream's records in record order, and its diagnostics (§10) in a queue: the engine
+/// under [`StreamIter`], the merged [`Events`](crate::Events) and the typed dispatcher.
+///
+/// Packets are decoded a whole batch at a time ([`Batch`]), by the cursor itself or, when
+/// given a [`Pipeline`], by worker threads ahead of it.
+#[derive(Debug)]
+pub(crate) struct StreamCursor<'t, 'p> {
+    trace: &'t Trace,
+    stream: &'t StreamIndex,
+    classes: &'t [ClassEntry],
+    clock: Option<&'t ClockClass>,
+    pipeline: Option<&'p Pipeline<'t>>,
+    next_packet: usize,
+    state: Option<PacketState<'t>>,
+    /// Diagnostics not yet delivered, each with the timestamp it sorts at when merged: the
+    /// stream's position when it was found.
+    pub(crate) pending: VecDeque<(u64, Diagnostic)>,
+    /// A record found together with diagnostics that go before it, or made ready by
+    /// [`StreamCursor::peek`].
+    held: Option<RawRecord<'t>>,
+    /// Diagnostics found while [`StreamCursor::peek`] looks for the next record.
+    set_aside: VecDeque<(u64, Diagnostic)>,
+    tracking: Tracking,
+    position: u64,
+    /// The memory of a finished batch, for the next one.
+    spare: Vec<Entry>,
+    releaser: Releaser<'t>,
+}
+
+impl<'t, 'p> StreamCursor<'t, 'p> {
+    pub(crate) fn new(trace: &'t Trace, stream: &'t StreamIndex) -> StreamCursor<'t, 'p> {
+        StreamCursor {
             trace,
             stream,
+            classes: trace.metadata().entries(),
             clock: trace.metadata().stream_clock(stream.id.class),
+            pipeline: None,
             next_packet: 0,
             state: None,
             pending: VecDeque::new(),
+            held: None,
+            set_aside: VecDeque::new(),
             tracking: Tracking::default(),
             position: 0,
+            spare: Vec::new(),
+            releaser: Releaser::new(&trace.container),
         }
     }
 
-    /// The stream iterated.
-    pub fn id(&self) -> StreamId {
+    /// This cursor, taking its batches from `pipeline`.
+    pub(crate) fn with_pipeline(mut self, pipeline: &'p Pipeline<'t>) -> StreamCursor<'t, 'p> {
+        self.pipeline = Some(pipeline);
+        self
+    }
+
+    /// The stream.
+    pub(crate) fn id(&self) -> StreamId {
         self.stream.id
     }
 
     fn report(&mut self, diagnostic: Diagnostic) {
-        self.pending.push_back((self.position, Item::Diagnostic(diagnostic)));
+        self.pending.push_back((self.position, diagnostic));
     }
 
-    /// The next item and the timestamp it sorts at when merged.
-    pub(crate) fn next_keyed(&mut self) -> Option<(u64, Item<'t>)> {
-        loop {
-            if let Some(item) = self.pending.pop_front() {
-                return Some(item);
-            }
-            if let Some(mut state) = self.state.take() {
-                if self.next_record(&mut state) {
-                    self.state = Some(state);
-                } else {
-                    for diagnostic in &state.entry.after {
-                        self.report(diagnostic.clone());
+    /// The next record, or news of queued diagnostics, or the end.
+    #[inline(always)]
+    pub(crate) fn advance(&mut self) -> Advance<'t> {
+        match self.take_simple() {
+            Some(record) => Advance::Record(record),
+            None => self.advance_slow(),
+        }
+    }
+
+    /// The current batch's next record when nothing is to be reported before it: the common
+    /// case, kept small enough to inline.
+    #[inline(always)]
+    fn take_simple(&mut self) -> Option<RawRecord<'t>> {
+        if !self.pending.is_empty() || self.held.is_some() {
+            return None;
+        }
+        let state = self.state.as_mut()?;
+        let entry = state.batch.entries.get(state.next)?;
+        let packet = state.entry;
+        if entry.backwards || entry.timestamp > packet.raw.header.timestamp_end {
+            return None;
+        }
+        let class = self.classes.get(entry.slot as usize)?;
+        state.next += 1;
+        self.position = self.position.max(entry.timestamp);
+        Some(RawRecord {
+            entry: class,
+            packet,
+            clock: self.clock,
+            timestamp: entry.timestamp,
+            record: state.content.get(entry.start as usize..entry.end as usize).unwrap_or(&[]),
+            start: entry.start,
+            header_len: entry.header_len,
+            segments: entry.segments,
+        })
+    }
+
+    /// The timestamp of the next record, made ready for [`StreamCursor::take_record`]
+    /// (diagnostics may be queued before it); when no record is left, the position of the
+    /// first diagnostic left, if any.
+    #[inline(always)]
+    pub(crate) fn peek(&mut self) -> Option<u64> {
+        if self.pending.is_empty() && self.held.is_none() {
+            if let Some(state) = self.state.as_ref() {
+                if let Some(entry) = state.batch.entries.get(state.next) {
+                    let known = (entry.slot as usize) < self.classes.len();
+                    if known && !entry.backwards && entry.timestamp <= state.entry.raw.header.timestamp_end {
+                        return Some(entry.timestamp);
                     }
                 }
-                continue;
             }
-            let entry = self.stream.packets.get(self.next_packet)?;
+        }
+        self.peek_slow()
+    }
+
+    #[inline(never)]
+    fn peek_slow(&mut self) -> Option<u64> {
+        if let Some(record) = &self.held {
+            return Some(record.timestamp);
+        }
+        // Keep the diagnostics queued so far; find the record after them.
+        let queued = std::mem::take(&mut self.pending);
+        let found = loop {
+            match self.advance() {
+                Advance::Record(record) => break Some(record),
+                Advance::Pending => {
+                    // `advance` reports `Pending` while `pending` is not empty: set them aside.
+                    let mut taken = std::mem::take(&mut self.pending);
+                    self.set_aside.append(&mut taken);
+                }
+                Advance::End => break None,
+            }
+        };
+        let mut all = queued;
+        all.append(&mut self.set_aside);
+        self.pending = all;
+        match found {
+            Some(record) => {
+                let timestamp = record.timestamp;
+                self.held = Some(record);
+                Some(timestamp)
+            }
+            None => self.pending.front().map(|(at, _)| *at),
+        }
+    }
+
+    /// The next queued diagnostic.
+    #[inline(always)]
+    pub(crate) fn take_diagnostic(&mut self) -> Option<Diagnostic> {
+        if self.pending.is_empty() {
+            return None;
+        }
+        self.pending.pop_front().map(|(_, diagnostic)| diagnostic)
+    }
+
+    /// [`StreamCursor::take_record`], then [`StreamCursor::peek`]: the merge's step, fused so
+    /// that a run of plain records costs one pass over the cursor's state.
+    #[inline(always)]
+    pub(crate) fn take_and_peek(&mut self) -> Option<(RawRecord<'t>, Option<u64>)> {
+        if self.pending.is_empty() && self.held.is_none() {
+            if let Some(state) = self.state.as_mut() {
+                let entries = &state.batch.entries;
+                let end = state.entry.raw.header.timestamp_end;
+                if let (Some(entry), Some(next)) = (entries.get(state.next), state.next.checked_add(1)) {
+                    if let (false, true, Some(class)) =
+                        (entry.backwards, entry.timestamp <= end, self.classes.get(entry.slot as usize))
+                    {
+                        let record = RawRecord {
+                            entry: class,
+                            packet: state.entry,
+                            clock: self.clock,
+                            timestamp: entry.timestamp,
+                            record: state
+                                .content
+                                .get(entry.start as usize..entry.end as usize)
+                                .unwrap_or(&[]),
+                            start: entry.start,
+                            header_len: entry.header_len,
+                            segments: entry.segments,
+                        };
+                        let following = match entries.get(next) {
+                            Some(after) if !after.backwards && after.timestamp <= end => {
+                                Some(after.timestamp)
+                            }
+                            _ => None,
+                        };
+                        state.next = next;
+                        self.position = self.position.max(record.timestamp);
+                        let key = match following {
+                            Some(at) => Some(at),
+                            None => self.peek_slow(),
+                        };
+                        return Some((record, key));
+                    }
+                }
+            }
+        }
+        let record = self.take_record()?;
+        Some((record, self.peek()))
+    }
+
+    /// Whether the next record is a plain one of the current batch, with nothing to report
+    /// before it: then [`StreamCursor::deliver_head`] delivers it.
+    #[inline(always)]
+    pub(crate) fn head_is_plain(&self) -> bool {
+        self.pending.is_empty() && self.held.is_none() && self.state.is_some()
+    }
+
+    /// Hands the next record to `on_record`, when [`StreamCursor::head_is_plain`] (and
+    /// [`StreamCursor::peek`] found it); returns the timestamp of the record after it when that
+    /// one is plain too, `None` when the caller must [`StreamCursor::peek`] for it.
+    #[inline(always)]
+    pub(crate) fn deliver_head(&mut self, on_record: &mut impl FnMut(&RawRecord<'t>)) -> Option<u64> {
+        let state = self.state.as_mut()?;
+        let entries = &state.batch.entries;
+        let entry = entries.get(state.next)?;
+        let class = self.classes.get(entry.slot as usize)?;
+        on_record(&RawRecord {
+            entry: class,
+            packet: state.entry,
+            clock: self.clock,
+            timestamp: entry.timestamp,
+            record: state.content.get(entry.start as usize..entry.end as usize).unwrap_or(&[]),
+            start: entry.start,
+            header_len: entry.header_len,
+            segments: entry.segments,
+        });
+        self.position = self.position.max(entry.timestamp);
+        state.next += 1;
+        let next = entries.get(state.next)?;
+        let plain = !next.backwards
+            && next.timestamp <= state.entry.raw.header.timestamp_end
+            && (next.slot as usize) < self.classes.len();
+        plain.then_some(next.timestamp)
+    }
+
+    /// Hands `on_record` the records that sort before `bound` (a timestamp and the cursor
+    /// index it belongs to; this cursor is `me`), stopping at anything to report. Diagnostics
+    /// queued before them must have been taken.
+    #[inline(always)]
+    pub(crate) fn run(
+        &mut self,
+        me: usize,
+        bound: Option<(u64, usize)>,
+        on_record: &mut impl FnMut(&RawRecord<'t>),
+    ) {
+        if !self.pending.is_empty() {
+            return;
+        }
+        if let Some(record) = self.held.take() {
+            if bound.is_some_and(|bound| (record.timestamp, me) >= bound) {
+                self.held = Some(record);
+                return;
+            }
+            on_record(&record);
+            if !self.pending.is_empty() {
+                return;
+            }
+        }
+        let Some(state) = self.state.as_mut() else { return };
+        // The latest timestamp this run may deliver: before the bound (ties go to the lower
+        // cursor), and within the packet (a later one is reported first).
+        let limit = match bound {
+            None => u64::MAX,
+            Some((at, cursor)) if me < cursor => at,
+            Some((at, _)) => match at.checked_sub(1) {
+                Some(limit) => limit,
+                None => return,
+            },
+        };
+        let limit = limit.min(state.entry.raw.header.timestamp_end);
+        let (packet, content, clock, classes) = (state.entry, state.content, self.clock, self.classes);
+        let entries = state.batch.entries.get(state.next..).unwrap_or(&[]);
+        let mut taken = 0usize;
+        let mut last = None;
+        for entry in entries {
+            if entry.backwards || entry.timestamp > limit {
+                break;
+            }
+            let Some(class) = classes.get(entry.slot as usize) else { break };
+            on_record(&RawRecord {
+                entry: class,
+                packet,
+                clock,
+                timestamp: entry.timestamp,
+                record: content.get(entry.start as usize..entry.end as usize).unwrap_or(&[]),
+                start: entry.start,
+                header_len: entry.header_len,
+                segments: entry.segments,
+            });
+            taken += 1;
+            last = Some(entry.timestamp);
+        }
+        state.next += taken;
+        if let Some(last) = last {
+            self.position = self.position.max(last);
+        }
+    }
+
+    /// The record [`StreamCursor::peek`] made ready, once the diagnostics before it are taken.
+    #[inline(always)]
+    pub(crate) fn take_record(&mut self) -> Option<RawRecord<'t>> {
+        match self.take_simple() {
+            Some(record) => Some(record),
+            None => self.held.take(),
+        }
+    }
+
+    #[inline(never)]
+    fn advance_slow(&mut self) -> Advance<'t> {
+        if !self.pending.is_empty() {
+            return Advance::Pending;
+        }
+        if let Some(record) = self.held.take() {
+            return Advance::Record(record);
+        }
+        loop {
+            if let Some(state) = self.state.as_mut() {
+                let Some(&entry) = state.batch.entries.get(state.next) else {
+                    if let Some((at, stop)) = state.batch.stop.take() {
+                        self.stopped(at, stop);
+                    }
+                    self.end_packet();
+                    if !self.pending.is_empty() {
+                        return Advance::Pending;
+                    }
+                    continue;
+                };
+                state.next += 1;
+                let packet = state.entry;
+                let content = state.content;
+                let Some(class) = self.classes.get(entry.slot as usize) else { continue };
+                let start = entry.start as usize;
+                if entry.backwards {
+                    // The record before, or the packet's beginning, is what it went back from.
+                    let previous = match state.next.checked_sub(2) {
+                        Some(index) => state.batch.entries.get(index).map(|before| before.timestamp),
+                        None => None,
+                    }
+                    .unwrap_or(packet.raw.header.timestamp_begin);
+                    let kind = DiagnosticKind::TimestampBackwards { previous, found: entry.timestamp };
+                    self.report_at(packet, kind, start);
+                }
+                let end = packet.raw.header.timestamp_end;
+                if entry.timestamp > end && self.first_outside() {
+                    let kind = DiagnosticKind::TimestampOutsidePacket { timestamp: entry.timestamp, end };
+                    self.report_at(packet, kind, start);
+                }
+                self.position = self.position.max(entry.timestamp);
+                let record = RawRecord {
+                    entry: class,
+                    packet,
+                    clock: self.clock,
+                    timestamp: entry.timestamp,
+                    record: content.get(start..entry.end as usize).unwrap_or(&[]),
+                    start: entry.start,
+                    header_len: entry.header_len,
+                    segments: entry.segments,
+                };
+                if self.pending.is_empty() {
+                    return Advance::Record(record);
+                }
+                self.held = Some(record);
+                return Advance::Pending;
+            }
+            let Some(entry) = self.stream.packets.get(self.next_packet) else {
+                return Advance::End;
+            };
+            let index = self.next_packet;
             self.next_packet = self.next_packet.saturating_add(1);
-            self.begin_packet(entry);
+            self.begin_packet(index, entry);
+            if !self.pending.is_empty() {
+                return Advance::Pending;
+            }
+        }
+    }
+
+    /// Whether this is the packet's first record past its `timestamp_end` (reported once).
+    #[cold]
+    fn first_outside(&mut self) -> bool {
+        self.state.as_mut().is_some_and(|state| !std::mem::replace(&mut state.outside_reported, true))
+    }
+
+    fn report_at(&mut self, entry: &'t PacketEntry, kind: DiagnosticKind, at: usize) {
+        let raw = &entry.raw;
+        let offset = raw.content_offset().saturating_add(at as u64);
+        let diagnostic =
+            Diagnostic::new(kind, entry.file_name.clone(), offset).in_packet(entry.id, raw.header.sequence);
+        self.report(diagnostic);
+    }
+
+    /// Reports a record that cannot be decoded (§10.5).
+    #[cold]
+    fn stopped(&mut self, at: usize, stop: Stop) {
+        let Some(state) = self.state.as_ref() else { return };
+        let entry = state.entry;
+        // Past-the-end failures in a truncated packet are the truncation, already reported.
+        let cut = entry.raw.content_cut();
+        let (kind, offset) = match stop {
+            Stop::Header(reason) => {
+                if cut && reason.is_past_end() {
+                    return;
+                }
+                (DiagnosticKind::Malformed { event_id: None, reason }, at)
+            }
+            Stop::Undeclared(id) => (DiagnosticKind::UndeclaredEvent { id }, at),
+            Stop::Undecodable(id) => (DiagnosticKind::UndecodableEvent { id }, at),
+            Stop::Payload { event_id, reason, at: value_at } => {
+                if cut && reason.is_past_end() {
+                    return;
+                }
+                (DiagnosticKind::Malformed { event_id: Some(event_id), reason }, value_at)
+            }
+        };
+        self.report_at(entry, kind, offset);
+    }
+
+    /// Finishes the current packet: its trailing diagnostics, and its pages.
+    fn end_packet(&mut self) {
+        if let Some(state) = self.state.take() {
+            for diagnostic in &state.entry.after {
+                self.report(diagnostic.clone());
+            }
+            let raw = &state.entry.raw;
+            self.releaser.consumed(raw.file, raw.offset, raw.available);
+            self.spare = state.batch.entries;
         }
     }
 
     /// Checks a packet's header against the stream's history and its CRC, queueing the
     /// diagnostics, and starts decoding it unless it must not be (§10.3).
-    fn begin_packet(&mut self, entry: &'t PacketEntry) {
+    fn begin_packet(&mut self, index: usize, entry: &'t PacketEntry) {
         let raw = &entry.raw;
         let header = &raw.header;
         let Some(file) = self.trace.container.files.get(raw.file) else { return };
@@ -260,7 +659,12 @@ impl<'t> StreamIter<'t> {
         }
 
         let bytes = file.bytes();
-        let crc = raw.crc(bytes);
+        let spare = std::mem::take(&mut self.spare);
+        let batch = match self.pipeline {
+            Some(pipeline) => pipeline.take(self.stream, index, spare),
+            None => Batch::decode(self.trace.metadata(), raw, bytes, spare),
+        };
+        let crc = batch.crc.unwrap_or_else(|| raw.crc(bytes));
         if let CrcStatus::Mismatch { expected: stored, found } = crc {
             self.report(located(DiagnosticKind::CrcMismatch { expected: stored, found }));
             // The header is not trusted, except a sequence number that continues the stream,
@@ -272,6 +676,8 @@ impl<'t> StreamIter<'t> {
             for diagnostic in &entry.after {
                 self.report(diagnostic.clone());
             }
+            self.releaser.consumed(raw.file, raw.offset, raw.available);
+            self.spare = batch.entries;
             return;
         }
         self.tracking.last_sequence =
@@ -312,115 +718,47 @@ impl<'t> StreamIter<'t> {
         if crc == CrcStatus::Unchecked {
             self.report(located(DiagnosticKind::CrcUnchecked));
         }
-        self.state = Some(PacketState {
-            entry,
-            file,
-            content: raw.content(bytes),
-            cursor_at: 0,
-            previous: header.timestamp_begin,
-            outside_reported: false,
-        });
+        self.state =
+            Some(PacketState { entry, content: raw.content(bytes), batch, next: 0, outside_reported: false });
+    }
+}
+
+/// Iterates one stream's events in record order, with its diagnostics in place: a packet's
+/// diagnostics (discarded events, gaps, CRC, truncation, …) come just before its first event,
+/// a decoding problem just after the last event delivered from its packet.
+///
+/// The iterator is fused.
+#[derive(Debug)]
+pub struct StreamIter<'t> {
+    cursor: StreamCursor<'t, 't>,
+}
+
+impl<'t> StreamIter<'t> {
+    pub(crate) fn new(trace: &'t Trace, stream: &'t StreamIndex) -> StreamIter<'t> {
+        StreamIter { cursor: StreamCursor::new(trace, stream) }
     }
 
-    /// Decodes the next record of the packet, queueing it and any diagnostics; `false` when
-    /// the packet is done (its end, or a record after which nothing can be decoded, §10.5).
-    fn next_record(&mut self, state: &mut PacketState<'t>) -> bool {
-        let raw = &state.entry.raw;
-        let content = state.content;
-        let start = state.cursor_at;
-        let Some(rest) = content.get(start..).filter(|rest| !rest.is_empty()) else {
-            return false;
-        };
-        let id = self.stream.id;
-        let sequence = raw.header.sequence;
-        let file_offset = |at: usize| raw.content_offset().saturating_add(at as u64);
-        let file = state.file;
-        let located = |kind, at: usize| {
-            Diagnostic::new(kind, file.name.clone(), file_offset(at)).in_packet(id, sequence)
-        };
-        // Past-the-end failures in a truncated packet are the truncation, already reported.
-        let cut = raw.content_cut();
-        let malformed = |event_id, reason: MalformedReason, at| {
-            (!(cut && reason.is_past_end()))
-                .then(|| located(DiagnosticKind::Malformed { event_id, reason }, at))
-        };
-
-        let (event_header, header_len) = match EventHeader::decode(rest, raw.order) {
-            Ok(decoded) => decoded,
-            Err(error) => {
-                let reason = match error {
-                    EventHeaderError::Truncated => MalformedReason::HeaderPastEnd { remaining: rest.len() },
-                    EventHeaderError::NonZeroEscapeBits => MalformedReason::ExtendedHeaderBits,
-                };
-                if let Some(diagnostic) = malformed(None, reason, start) {
-                    self.report(diagnostic);
-                }
-                return false;
-            }
-        };
-        let event_id = event_header.id();
-        let entry = match self.trace.metadata().lookup(event_id) {
-            Lookup::Found(entry) => entry,
-            Lookup::Undecodable => {
-                self.report(located(DiagnosticKind::UndecodableEvent { id: event_id }, start));
-                return false;
-            }
-            Lookup::Undeclared => {
-                self.report(located(DiagnosticKind::UndeclaredEvent { id: event_id }, start));
-                return false;
-            }
-        };
-        let mut cursor = Cursor::new(content, start.saturating_add(header_len), raw.order);
-        let fields = match entry.plan.decode(&mut cursor) {
-            Ok(fields) => fields,
-            Err(error) => {
-                if let Some(diagnostic) = malformed(Some(event_id), error.reason, error.at) {
-                    self.report(diagnostic);
-                }
-                return false;
-            }
-        };
-        let end = cursor.position();
-        // Each record consumes at least its 8-byte header, so decoding always advances.
-        state.cursor_at = end.max(start.saturating_add(1));
-
-        let timestamp = match event_header.timestamp(state.previous) {
-            Ok(timestamp) => timestamp,
-            Err(found) => {
-                let kind = DiagnosticKind::TimestampBackwards { previous: state.previous, found };
-                self.report(located(kind, start));
-                found
-            }
-        };
-        state.previous = timestamp;
-        if timestamp > raw.header.timestamp_end && !state.outside_reported {
-            state.outside_reported = true;
-            let kind = DiagnosticKind::TimestampOutsidePacket { timestamp, end: raw.header.timestamp_end };
-            self.report(located(kind, start));
-        }
-        self.position = self.position.max(timestamp);
-        let event = Event {
-            class: &entry.class,
-            hints: entry.hints.as_deref(),
-            clock: self.clock,
-            timestamp,
-            stream: id,
-            sequence,
-            file: &file.name,
-            offset: file_offset(start),
-            record: content.get(start..end).unwrap_or(&[]),
-            fields,
-        };
-        self.pending.push_back((timestamp, Item::Event(event)));
-        true
+    /// The stream iterated.
+    pub fn id(&self) -> StreamId {
+        self.cursor.id()
     }
 }
 
 impl<'t> Iterator for StreamIter<'t> {
     type Item = Item<'t>;
 
+    #[inline]
     fn next(&mut self) -> Option<Item<'t>> {
-        self.next_keyed().map(|(_, item)| item)
+        loop {
+            if let Some((_, diagnostic)) = self.cursor.pending.pop_front() {
+                return Some(Item::Diagnostic(diagnostic));
+            }
+            match self.cursor.advance() {
+                Advance::Record(record) => return Some(Item::Event(Event::new(record))),
+                Advance::Pending => continue,
+                Advance::End => return None,
+            }
+        }
     }
 }
 

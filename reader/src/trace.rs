@@ -3,12 +3,14 @@
 use std::path::Path;
 
 use crate::{
+    bind::{BindError, Binding, DynBinding, EventSpec, TraceEvent},
     container::{Container, ContainerKind, OpenOptions},
+    count::{self, EventCounts},
     error::OpenError,
     merge::Events,
     metadata::{self, Metadata, Version},
-    packet,
-    stream::{self, StreamId, StreamIndex, StreamIter},
+    packet, pipeline,
+    stream::{self, StreamCursor, StreamId, StreamIndex, StreamIter},
     summary::{StreamSummary, Summary},
     Diagnostic,
 };
@@ -59,10 +61,22 @@ impl Trace {
             .files
             .iter()
             .enumerate()
-            .map(|(index, file)| packet::walk(file.bytes(), index, &file.name))
+            .map(|(index, file)| {
+                // Headers are read once here; the pages around them need not stay resident.
+                let mut released = 0;
+                packet::walk_with_progress(file.bytes(), index, &file.name, |reached| {
+                    container.release(index, released, reached);
+                    released = reached;
+                })
+            })
             .collect();
         let (metadata, mut diagnostics) = metadata::build(&container, &walked)?;
         let index = stream::index(&container, &walked, &metadata);
+        // Walking the headers faulted in (around) every packet; reading faults them in again
+        // when it gets there. Until then they need not be resident.
+        for (file, item) in container.files.iter().enumerate() {
+            container.release(file, 0, item.bytes().len());
+        }
         diagnostics.extend(index.metadata_file);
         let metadata_diagnostics = diagnostics.len();
         diagnostics.extend(index.unattached);
@@ -98,9 +112,65 @@ impl Trace {
 
     /// Every event of every stream, in timestamp order, with diagnostics in place.
     pub fn events(&self) -> Events<'_> {
-        let (prelude, trailing) =
-            self.diagnostics.split_at(self.metadata_diagnostics.min(self.diagnostics.len()));
-        Events::new(prelude, self.streams.iter().map(|stream| StreamIter::new(self, stream)), trailing)
+        let (prelude, trailing) = self.opening_diagnostics();
+        Events::new(prelude, self.streams.iter().map(|stream| StreamCursor::new(self, stream)), trailing)
+    }
+
+    /// The diagnostics found at open: those delivered before the events, and after.
+    pub(crate) fn opening_diagnostics(&self) -> (&[Diagnostic], &[Diagnostic]) {
+        self.diagnostics.split_at(self.metadata_diagnostics.min(self.diagnostics.len()))
+    }
+
+    /// Binds the event type `T` to this trace's metadata (§12): every field `T` declares is
+    /// found and its type checked once, here. The error names the event, the field, the type
+    /// expected and the type found.
+    pub fn bind<'t, T: TraceEvent<'t>>(&'t self) -> Result<Binding<'t, T>, BindError> {
+        Binding::new(&self.metadata)
+    }
+
+    /// Binds a declaration built at run time; see [`EventSpec`].
+    pub fn bind_spec(&self, spec: &EventSpec) -> Result<DynBinding<'_>, BindError> {
+        DynBinding::new(&self.metadata, spec)
+    }
+
+    /// Counts the events of every class, decoding packets on `threads` threads (at least
+    /// one); see [`EventCounts`].
+    pub fn count_events(&self, threads: usize) -> EventCounts {
+        count::count(self, threads)
+    }
+
+    /// Like [`Trace::events`], with `workers` threads decoding packets ahead of the iterator
+    /// (checking their CRC and finding their records), for the duration of `read`.
+    ///
+    /// Delivery stays on the calling thread and in the same order, with the same items; only
+    /// the per-packet work moves. With `workers == 0` this is [`Trace::events`].
+    /// [`Trace::default_workers`] is one less than the available cores.
+    ///
+    /// ```no_run
+    /// # let trace = tracemark_reader::Trace::open("trace-dir")?;
+    /// let events = trace.with_events(trace.default_workers(), |items| items.filter_map(|i| i.event()).count());
+    /// # Ok::<(), tracemark_reader::OpenError>(())
+    /// ```
+    pub fn with_events<R>(&self, workers: usize, read: impl FnOnce(Events<'_>) -> R) -> R {
+        if workers == 0 {
+            return read(self.events());
+        }
+        pipeline::run(self, workers, |pipeline| {
+            let (prelude, trailing) = self.opening_diagnostics();
+            let cursors =
+                self.streams.iter().map(|stream| StreamCursor::new(self, stream).with_pipeline(pipeline));
+            read(Events::new(prelude, cursors, trailing))
+        })
+    }
+
+    /// Worker threads worth using beside the calling thread: one less than the available
+    /// parallelism (so 0 on a single core).
+    pub fn default_workers(&self) -> usize {
+        std::thread::available_parallelism().map_or(0, |cores| cores.get().saturating_sub(1))
+    }
+
+    pub(crate) fn stream_indexes(&self) -> &[StreamIndex] {
+        &self.streams
     }
 
     /// The streams holding data packets, ordered by (class, instance).

@@ -79,6 +79,23 @@ fn drain(bytes: Vec<u8>) {
         for stream in trace.streams() {
             stream.for_each(drop);
         }
+        // Every other way of reading sees the same events and diagnostics, damage included.
+        let key = |event: &crate::Event<'_>| (event.timestamp(), event.offset(), event.id());
+        let expected: Vec<_> = trace.events().filter_map(Item::event).map(|event| key(&event)).collect();
+        let diagnostics = trace.events().filter(|item| matches!(item, Item::Diagnostic(_))).count();
+        let mut seen = Vec::new();
+        let mut run = crate::Dispatcher::new(&trace);
+        run.workers(1).on_every_event(|event| {
+            seen.push(key(event));
+            event.values().for_each(drop);
+        });
+        let summary = run.run();
+        assert_eq!(seen, expected, "dispatcher");
+        assert_eq!(summary.diagnostics as usize, diagnostics, "dispatcher diagnostics");
+        let pipelined: Vec<_> =
+            trace.with_events(1, |items| items.filter_map(Item::event).map(|event| key(&event)).collect());
+        assert_eq!(pipelined, expected, "with_events");
+        assert_eq!(trace.count_events(2).events as usize, expected.len(), "count_events");
     }
 }
 

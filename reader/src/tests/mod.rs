@@ -253,3 +253,22 @@ pub(crate) fn temp_dir(tag: &str) -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+/// What tools move between threads can be: a trace shared by reference, its events, bindings
+/// and errors sent. Decoding must stay cheap to move: an event is a few words.
+#[test]
+fn the_public_types_are_send_and_sync_where_they_should_be() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Trace>();
+    send_sync::<Event<'_>>();
+    send_sync::<Item<'_>>();
+    send_sync::<crate::Binding<'_, crate::format::EventClass>>();
+    send_sync::<crate::DynBinding<'_>>();
+    send_sync::<crate::BindError>();
+    send_sync::<crate::DecodeError>();
+    send_sync::<crate::OpenError>();
+    send_sync::<crate::EventCounts>();
+    send_sync::<crate::StreamIter<'_>>();
+    send_sync::<crate::Events<'_>>();
+    assert!(std::mem::size_of::<Event<'_>>() <= 128, "{}", std::mem::size_of::<Event<'_>>());
+}

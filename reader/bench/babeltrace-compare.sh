@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# Compares tracemark's reader with babeltrace2 on the same events.
+#
+# The realistic workload (bench/realistic.rs: sched_switch, read(2) entry and exit, a
+# string-carrying marker; event i is a pure function of i) is recorded twice: through LTTng-UST
+# by bench/lttng/app.c into a CTF trace, and by the tracemark writer (`readbench write`) into a
+# tracemark trace, both from two threads (two streams). The script checks that both hold the same
+# events (per-name counts), then times whole processes, open included:
+#   babeltrace2 TRACE -o dummy        against  readbench dynamic | dynamic-dispatch | typed | count
+# and reports medians, events/s, MB/s and the ratios (babeltrace2 time / tracemark time), by wall
+# time and by CPU time. Finally it reads a large trace (1 GB by default) and a 10x smaller one and
+# reports the peak resident set of each.
+#
+# usage: reader/bench/babeltrace-compare.sh [--smoke] [--release] [--events N] [--runs R]
+#                                           [--rss-events M] [--keep]
+#   --smoke    200 000 events, 3 runs, 54 MB RSS trace, readbench built in the test profile that
+#              `cargo test` already built the dependencies of: a check that the comparison
+#              works, for CI, in seconds; its timings mean nothing (debug build, tiny trace)
+#   --release  build readbench optimised even with --smoke (the default otherwise)
+#   --keep     keep the work directory (printed)
+# Needs root (lttng-sessiond for userspace tracing) and installs babeltrace2, lttng-tools,
+# liblttng-ust-dev, gcc and time with apt-get when they are missing. Honours CARGO_TARGET_DIR.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+events=10000000
+runs=5
+rss_events=40000000
+keep=0
+profile=release
+smoke=0
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --smoke) events=200000; runs=3; rss_events=2000000; smoke=1 ;;
+        --release) smoke_release=1 ;;
+        --events) events=$2; shift ;;
+        --runs) runs=$2; shift ;;
+        --rss-events) rss_events=$2; shift ;;
+        --keep) keep=1 ;;
+        -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+        *) echo "unknown option: $1" >&2; exit 2 ;;
+    esac
+    shift
+done
+
+die() { echo "babeltrace-compare: $*" >&2; exit 1; }
+note() { printf '== %s\n' "$*"; }
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/tracemark-bt-XXXXXX")
+session="tracemark-compare-$$"
+session_created=0
+sessiond_pid=""
+cleanup() {
+    if [ "$session_created" = 1 ]; then lttng destroy "$session" >/dev/null 2>&1 || true; fi
+    if [ -n "$sessiond_pid" ]; then kill "$sessiond_pid" 2>/dev/null || true; fi
+    if [ "$keep" = 1 ]; then echo "kept $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+
+# --- tools -------------------------------------------------------------------------------------
+ust_header=$(dpkg -L liblttng-ust-dev 2>/dev/null | grep -m1 '/lttng/tracepoint.h$' || true)
+if ! command -v babeltrace2 >/dev/null || ! command -v lttng >/dev/null || ! command -v lttng-sessiond >/dev/null \
+    || [ -z "$ust_header" ] || ! command -v gcc >/dev/null || [ ! -x /usr/bin/time ]; then
+    [ "$(id -u)" = 0 ] || die "needs babeltrace2 lttng-tools liblttng-ust-dev gcc time (apt-get install them as root)"
+    note "installing babeltrace2 lttng-tools liblttng-ust-dev gcc time"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends babeltrace2 lttng-tools liblttng-ust-dev gcc libc6-dev time >/dev/null
+fi
+[ "$(id -u)" = 0 ] || die "lttng-sessiond must run as root here"
+
+if [ "$smoke" = 1 ] && [ "${smoke_release:-0}" = 0 ]; then profile=debug; fi
+note "building readbench ($profile) and the LTTng-UST program"
+target=${CARGO_TARGET_DIR:-$root/target}
+if [ "$profile" = release ]; then
+    (cd "$root" && cargo build --release -q -p tracemark-reader --example readbench)
+else
+    (cd "$root" && cargo build -q -p tracemark-reader --example readbench)
+fi
+readbench="$target/$profile/examples/readbench"
+gcc -O2 -Wall -Wextra -I"$here/lttng" "$here/lttng/app.c" "$here/lttng/tp.c" -o "$work/app" -llttng-ust -ldl -lpthread
+
+# --- the same events, twice ----------------------------------------------------------------------
+if ! pgrep -x lttng-sessiond >/dev/null; then
+    lttng-sessiond --daemonize
+    sleep 1
+    sessiond_pid=$(pgrep -nx lttng-sessiond || true)
+fi
+note "recording $events events through LTTng-UST"
+lttng create "$session" --output="$work/ctf" >/dev/null
+session_created=1
+# Blocking channels: the program waits for the consumer instead of discarding events.
+lttng enable-channel -s "$session" -u ch --subbuf-size=8M --num-subbuf=8 --blocking-timeout=inf >/dev/null
+lttng enable-event -s "$session" -u -c ch 'tmk:*' >/dev/null
+lttng start "$session" >/dev/null
+LTTNG_UST_ALLOW_BLOCKING=1 LTTNG_UST_REGISTER_TIMEOUT=-1 "$work/app" "$events" 2
+lttng stop "$session" >/dev/null
+lttng destroy "$session" >/dev/null
+session_created=0
+
+note "writing the same $events events with the tracemark writer"
+"$readbench" write "$work/tmk" "$events" 2 >/dev/null
+
+note "checking that both traces hold the same events"
+babeltrace2 "$work/ctf" -c sink.utils.counter > "$work/counter.out" 2>/dev/null || die "babeltrace2 counter failed"
+discarded=$(awk '/Discarded event messages/ {print $1}' "$work/counter.out" | tail -1)
+[ "$discarded" = 0 ] || die "LTTng discarded events (${discarded:-unknown})"
+babeltrace2 "$work/ctf" 2>/dev/null \
+    | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^tmk:/) { sub(/^tmk:/, "", $i); sub(/:$/, "", $i); n[$i]++; break } }
+           END { for (k in n) print k, n[k] }' | sort > "$work/ctf.names"
+"$readbench" names "$work/tmk" | sort > "$work/tmk.names"
+if ! cmp -s "$work/ctf.names" "$work/tmk.names"; then
+    echo "CTF:"; cat "$work/ctf.names"; echo "tracemark:"; cat "$work/tmk.names"
+    die "the traces do not hold the same events"
+fi
+total=$(awk '{ s += $2 } END { print s }' "$work/tmk.names")
+[ "$total" = "$events" ] || die "expected $events events, found $total"
+sed 's/^/   /' "$work/tmk.names"
+ctf_bytes=$(du -sb "$work/ctf" | cut -f1)
+tmk_bytes=$(du -sb "$work/tmk" | cut -f1)
+
+# --- timing ---------------------------------------------------------------------------------------
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# time_runs NAME CMD...: runs CMD $runs times; writes NAME.wall and NAME.cpu (one value per run).
+time_runs() {
+    local name=$1; shift
+    : > "$work/$name.wall"; : > "$work/$name.cpu"
+    for _ in $(seq "$runs"); do
+        /usr/bin/time -f '%e %U %S %M' -o "$work/time.out" "$@" > "$work/$name.out" 2>/dev/null
+        read -r wall user sys rss < "$work/time.out"
+        echo "$wall" >> "$work/$name.wall"
+        awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }' >> "$work/$name.cpu"
+        echo "$rss" > "$work/$name.rss"
+    done
+}
+
+note "timing ($runs runs each, medians; machine load: $(cut -d' ' -f1-3 /proc/loadavg))"
+[ "$profile" = release ] || echo "   (readbench is a debug build: these timings say nothing about speed)"
+time_runs babeltrace2 babeltrace2 "$work/ctf" -o dummy
+time_runs dynamic "$readbench" dynamic "$work/tmk"
+time_runs dynamic-dispatch "$readbench" dynamic-dispatch "$work/tmk"
+time_runs typed "$readbench" typed "$work/tmk"
+time_runs typed-1-thread "$readbench" typed "$work/tmk" 0
+time_runs count "$readbench" count "$work/tmk"
+
+bt_wall=$(median < "$work/babeltrace2.wall")
+bt_cpu=$(median < "$work/babeltrace2.cpu")
+printf '\n%-18s %10s %10s %9s %9s %11s %10s\n' reader "Mevents/s" "MB/s" "wall s" "cpu s" "x bt2 wall" "x bt2 cpu"
+row() {
+    local name=$1 bytes=$2 wall cpu
+    wall=$(median < "$work/$name.wall")
+    cpu=$(median < "$work/$name.cpu")
+    awk -v n="$name" -v e="$events" -v b="$bytes" -v w="$wall" -v c="$cpu" -v bw="$bt_wall" -v bc="$bt_cpu" 'BEGIN {
+        w = (w > 0 ? w : 0.005); c = (c > 0 ? c : 0.005)
+        printf "%-18s %10.2f %10.1f %9.3f %9.2f %11.1f %10.1f\n", n, e / w / 1e6, b / w / 1e6, w, c, bw / w, bc / c }'
+}
+row babeltrace2 "$ctf_bytes"
+for mode in dynamic dynamic-dispatch typed typed-1-thread count; do row "$mode" "$tmk_bytes"; done
+echo "   (CTF trace $ctf_bytes bytes, tracemark trace $tmk_bytes bytes, $events events; times are whole"
+echo "    processes, open included; /usr/bin/time has 10 ms resolution)"
+[ "$profile" = release ] && awk -v bw="$bt_wall" -v d="$(median < "$work/dynamic.wall")" -v t="$(median < "$work/typed.wall")" 'BEGIN {
+    d = (d > 0 ? d : 0.005); t = (t > 0 ? t : 0.005)
+    printf "targets: dynamic iteration >= 20x: %.1fx (%s); typed binding >= 50x: %.1fx (%s)\n",
+        bw / d, (bw / d >= 20 ? "met" : "NOT met"), bw / t, (bw / t >= 50 ? "met" : "NOT met") }'
+
+# --- resident memory ------------------------------------------------------------------------------
+note "resident memory against trace size"
+small_events=$((rss_events / 10))
+for n in "$small_events" "$rss_events"; do
+    rm -rf "$work/rss"
+    "$readbench" write "$work/rss" "$n" 2 >/dev/null
+    size=$(du -sb "$work/rss" | cut -f1)
+    for mode in dynamic typed count; do
+        /usr/bin/time -f '%M' -o "$work/time.out" "$readbench" "$mode" "$work/rss" > "$work/rss.out"
+        awk -v m="$mode" -v s="$size" -v r="$(cat "$work/time.out")" 'BEGIN {
+            printf "   %-8s %8.1f MB trace: peak RSS %6.1f MB%s\n", m, s / 1e6, r / 1024, (s > 9e8 && r / 1024 < 100 ? " (< 100 MB)" : "") }'
+    done
+done
+rm -rf "$work/rss"

@@ -1,0 +1,63 @@
+//! Decoding a whole packet at once: its CRC (§4.4), then every record's class, timestamp and
+//! extent, into a compact [`Batch`].
+//!
+//! A batch is the unit of work that can move between threads: the pipelined readers
+//! ([`crate::pipeline`]) decode the packets ahead of the thread that merges them, and the
+//! parallel counters decode packets on every core. The cursors under the iterators decode
+//! their batches themselves.
+
+use crate::{
+    layout::Segments,
+    metadata::Metadata,
+    packet::{CrcStatus, RawPacket},
+    records::{walk_packet, Stop},
+};
+
+/// A record of a decoded packet.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Entry {
+    /// The reconstructed timestamp (§5.5), or the decoded one when it goes backwards.
+    pub(crate) timestamp: u64,
+    /// The record's extent in the packet content.
+    pub(crate) start: u32,
+    pub(crate) end: u32,
+    /// The class's slot in the metadata ([`crate::metadata::ClassEntry::slot`]).
+    pub(crate) slot: u32,
+    pub(crate) header_len: u8,
+    /// The timestamp is below the previous record's (§1.7): a violation to report.
+    pub(crate) backwards: bool,
+    pub(crate) segments: Segments,
+}
+
+/// A decoded packet.
+#[derive(Debug, Default)]
+pub(crate) struct Batch {
+    pub(crate) crc: Option<CrcStatus>,
+    /// The records, unless the CRC does not match (§10.3).
+    pub(crate) entries: Vec<Entry>,
+    /// The record that ended the packet early, and why (§10.5).
+    pub(crate) stop: Option<(usize, Stop)>,
+}
+
+impl Batch {
+    /// Decodes `raw`, a packet of a file holding `bytes`, reusing `entries`' memory.
+    pub(crate) fn decode(
+        metadata: &Metadata,
+        raw: &RawPacket,
+        bytes: &[u8],
+        mut entries: Vec<Entry>,
+    ) -> Batch {
+        entries.clear();
+        let crc = raw.crc(bytes);
+        if let CrcStatus::Mismatch { .. } = crc {
+            return Batch { crc: Some(crc), entries, stop: None };
+        }
+        let content = raw.content(bytes);
+        // The smallest record is an 8-byte header: reserving for 16-byte records wastes little.
+        entries.reserve(content.len() / 16);
+        let stop = walk_packet(metadata, content, raw.order, raw.header.timestamp_begin, |entry| {
+            entries.push(entry)
+        });
+        Batch { crc: Some(crc), entries, stop }
+    }
+}

@@ -1,0 +1,90 @@
+//! Counting events, with packets decoded in parallel: what `stats`-like tools need, without
+//! time order and without decoding any field.
+
+use std::{
+    collections::BTreeMap,
+    sync::atomic::{AtomicUsize, Ordering},
+};
+
+use crate::{container::Releaser, packet::CrcStatus, records::walk_packet, stream::PacketEntry, Trace};
+
+/// Event counts of a trace; see [`Trace::count_events`].
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct EventCounts {
+    /// Events, all classes.
+    pub events: u64,
+    /// Events per event class ID.
+    pub by_class: BTreeMap<u32, u64>,
+    /// Data packets read (a CRC failure included).
+    pub packets: u64,
+    /// Bytes of those packets.
+    pub bytes: u64,
+    /// Packets whose CRC does not match (§10.3): their events are not counted.
+    pub crc_failures: u64,
+    /// Packets in which a record does not decode (§10.5): the records after it are lost.
+    pub stopped_packets: u64,
+}
+
+impl EventCounts {
+    fn add(&mut self, other: &EventCounts) {
+        self.events += other.events;
+        for (id, count) in &other.by_class {
+            *self.by_class.entry(*id).or_default() += count;
+        }
+        self.packets += other.packets;
+        self.bytes += other.bytes;
+        self.crc_failures += other.crc_failures;
+        self.stopped_packets += other.stopped_packets;
+    }
+}
+
+/// Counts the events of `trace` on `threads` threads (the caller's among them).
+pub(crate) fn count(trace: &Trace, threads: usize) -> EventCounts {
+    let packets: Vec<&PacketEntry> =
+        trace.stream_indexes().iter().flat_map(|stream| stream.packets.iter()).collect();
+    let next = AtomicUsize::new(0);
+    let work = || {
+        let metadata = trace.metadata();
+        let mut per_slot = vec![0u64; metadata.entries().len()];
+        let mut counts = EventCounts::default();
+        let mut releaser = Releaser::new(&trace.container);
+        while let Some(entry) = packets.get(next.fetch_add(1, Ordering::Relaxed)) {
+            let raw = &entry.raw;
+            let bytes = trace.container.files.get(raw.file).map_or(&[][..], |file| file.bytes());
+            counts.packets += 1;
+            counts.bytes += raw.available as u64;
+            if let CrcStatus::Mismatch { .. } = raw.crc(bytes) {
+                counts.crc_failures += 1;
+            } else {
+                let content = raw.content(bytes);
+                let stop = walk_packet(metadata, content, raw.order, raw.header.timestamp_begin, |record| {
+                    if let Some(count) = per_slot.get_mut(record.slot as usize) {
+                        *count += 1;
+                    }
+                });
+                counts.stopped_packets += u64::from(stop.is_some());
+            }
+            releaser.consumed(raw.file, raw.offset, raw.available);
+        }
+        for (entry, count) in metadata.entries().iter().zip(per_slot) {
+            if count > 0 {
+                counts.events += count;
+                *counts.by_class.entry(entry.class.id).or_default() += count;
+            }
+        }
+        counts
+    };
+    let helpers = threads.saturating_sub(1).min(packets.len().saturating_sub(1));
+    let mut total = EventCounts::default();
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..helpers).map(|_| scope.spawn(work)).collect();
+        total.add(&work());
+        for handle in handles {
+            // A worker panics only on a bug; the counts are then incomplete, not wrong.
+            if let Ok(counts) = handle.join() {
+                total.add(&counts);
+            }
+        }
+    });
+    total
+}

@@ -1,0 +1,293 @@
+//! Running several typed analyses over a trace in one time-ordered pass.
+//!
+//! A [`Dispatcher`] takes handlers — one per event type an analysis needs, bound when added —
+//! and runs them over every record in timestamp order. It is the fastest way to read a trace:
+//! records go from the decoded packets to the handlers with no intermediate item, fields are
+//! read at offsets resolved at binding, and worker threads decode packets ahead of the merge.
+//!
+//! A handler that does not bind is refused when added ([`Dispatcher::on`] returns the
+//! [`BindError`]), and the others run as usual: an analysis whose events changed is the only
+//! one disabled.
+//!
+//! ```
+//! use tracemark_reader::{Dispatcher, Trace, TraceEvent};
+//! # use tracemark_writer::{event, Config, LocalTrace, ManualClock, StreamWriter, TraceDescription};
+//! # event! { pub struct WrittenTick("tick") { pub n: u32 } }
+//! # let clock = ManualClock::new(1);
+//! # let config = Config::with_uuid([1; 16]).packet_size(4096);
+//! # let mut writer = LocalTrace::new(&config, TraceDescription::unknown(), &clock, Vec::new())?;
+//! # let tick = writer.register::<WrittenTick>()?;
+//! # let mut memory = vec![0u8; 4096];
+//! # let mut stream = StreamWriter::new(writer.stream_params(0)?, &mut memory[..], &clock)?;
+//! # for n in 0..3 { stream.emit(&mut writer, tick, &WrittenTick { n })?; }
+//! # stream.flush(&mut writer)?;
+//! # let trace = Trace::from_bytes(writer.finish()?)?;
+//!
+//! #[derive(TraceEvent)]
+//! struct Tick {
+//!     n: u32,
+//! }
+//! #[derive(TraceEvent)]
+//! struct Gone {
+//!     what: u64,
+//! }
+//!
+//! let mut sum = 0;
+//! let mut run = Dispatcher::new(&trace);
+//! run.on(|_, tick: Tick| sum += tick.n)?;
+//! assert!(run.on(|_, _: Gone| ()).is_err()); // that analysis is off; the others run
+//! let summary = run.run();
+//! assert_eq!(summary.events, 3);
+//! assert_eq!(sum, 0 + 1 + 2);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use tracemark_format::ClockClass;
+
+use crate::{
+    bind::{
+        BindError, Bound, BoundClass, BoundFields, DecodeError, DynBinding, EventSpec, FieldError, TraceEvent,
+    },
+    event::{Event, RawRecord},
+    merge::Merger,
+    pipeline,
+    stream::{StreamCursor, StreamId},
+    Binding, Diagnostic, Trace,
+};
+
+/// Where and when a record is, for a handler.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a, 't> {
+    record: &'a RawRecord<'t>,
+}
+
+impl<'t> Context<'_, 't> {
+    /// The timestamp in clock ticks (§5.5).
+    pub fn timestamp(&self) -> u64 {
+        self.record.timestamp
+    }
+
+    /// The stream: its instance ID is the CPU, by convention.
+    pub fn stream(&self) -> StreamId {
+        self.record.packet.id
+    }
+
+    /// The event class ID.
+    pub fn id(&self) -> u32 {
+        self.record.entry.class.id
+    }
+
+    /// The event class name.
+    pub fn name(&self) -> &'t str {
+        &self.record.entry.class.name
+    }
+
+    /// The clock of the record's stream class, when declared.
+    pub fn clock(&self) -> Option<&'t ClockClass> {
+        self.record.clock
+    }
+
+    /// The record as an [`Event`], for dynamic access to its fields.
+    pub fn event(&self) -> Event<'t> {
+        Event::new(*self.record)
+    }
+}
+
+/// What one handler did during a run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HandlerSummary {
+    /// The event it handles (`*` for [`Dispatcher::on_every_event`]).
+    pub event: String,
+    /// Records handed to it.
+    pub delivered: u64,
+    /// Records of its event that did not decode as its type (see [`DecodeError`]).
+    pub failed: u64,
+    /// The first of those.
+    pub first_error: Option<DecodeError>,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RunSummary {
+    /// Records read, all events included.
+    pub events: u64,
+    /// Diagnostics found (§10), handed to [`Dispatcher::on_diagnostic`] if set.
+    pub diagnostics: u64,
+    /// Per handler, in the order they were added.
+    pub handlers: Vec<HandlerSummary>,
+}
+
+type DiagnosticHandler<'h> = Box<dyn FnMut(&Diagnostic) + 'h>;
+
+type Call<'t, 'h> =
+    Box<dyn FnMut(&RawRecord<'t>, Option<&BoundFields<'t, '_>>) -> Result<(), FieldError> + 'h>;
+
+struct Handler<'t, 'h> {
+    /// `None` for a handler of every event.
+    bound: Option<Bound<'t>>,
+    call: Call<'t, 'h>,
+    summary: HandlerSummary,
+}
+
+/// Typed handlers run over a trace in one time-ordered pass; see the module documentation.
+pub struct Dispatcher<'t, 'h> {
+    trace: &'t Trace,
+    handlers: Vec<Handler<'t, 'h>>,
+    on_diagnostic: Option<DiagnosticHandler<'h>>,
+    workers: usize,
+}
+
+impl std::fmt::Debug for Dispatcher<'_, '_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dispatcher")
+            .field(
+                "handlers",
+                &self.handlers.iter().map(|handler| &handler.summary.event).collect::<Vec<_>>(),
+            )
+            .field("workers", &self.workers)
+            .finish()
+    }
+}
+
+impl<'t, 'h> Dispatcher<'t, 'h> {
+    /// A dispatcher over `trace` with no handler, using [`Trace::default_workers`] threads to
+    /// decode packets ahead of the merge.
+    pub fn new(trace: &'t Trace) -> Dispatcher<'t, 'h> {
+        Dispatcher { trace, handlers: Vec::new(), on_diagnostic: None, workers: trace.default_workers() }
+    }
+
+    /// Sets the number of worker threads (0: everything on the calling thread).
+    pub fn workers(&mut self, workers: usize) -> &mut Self {
+        self.workers = workers;
+        self
+    }
+
+    fn add(&mut self, event: String, bound: Option<Bound<'t>>, call: Call<'t, 'h>) {
+        let summary = HandlerSummary { event, delivered: 0, failed: 0, first_error: None };
+        self.handlers.push(Handler { bound, call, summary });
+    }
+
+    /// Binds `T` and calls `handler` with each record of its event, decoded. Fails, adding
+    /// nothing, when `T` does not bind (§12.2).
+    pub fn on<T: TraceEvent<'t> + 'h>(
+        &mut self,
+        mut handler: impl FnMut(Context<'_, 't>, T) + 'h,
+    ) -> Result<&mut Self, BindError> {
+        let bound = Binding::<T>::new(self.trace.metadata())?.into_bound();
+        let call: Call<'t, 'h> = Box::new(move |record, fields| match fields {
+            Some(fields) => {
+                let value = T::decode(fields)?;
+                handler(Context { record }, value);
+                Ok(())
+            }
+            None => Ok(()),
+        });
+        self.add(T::NAME.into(), Some(bound), call);
+        Ok(self)
+    }
+
+    /// Binds `spec` and calls `handler` with each record of its event and its bound fields.
+    pub fn on_spec(
+        &mut self,
+        spec: &EventSpec,
+        mut handler: impl FnMut(Context<'_, 't>, &BoundFields<'t, '_>) -> Result<(), FieldError> + 'h,
+    ) -> Result<&mut Self, BindError> {
+        let bound = DynBinding::new(self.trace.metadata(), spec)?.into_bound();
+        let call: Call<'t, 'h> = Box::new(move |record, fields| match fields {
+            Some(fields) => handler(Context { record }, fields),
+            None => Ok(()),
+        });
+        self.add(spec.name().into(), Some(bound), call);
+        Ok(self)
+    }
+
+    /// Calls `handler` with every event, as an [`Event`] (dynamic access).
+    pub fn on_every_event(&mut self, mut handler: impl FnMut(&Event<'t>) + 'h) -> &mut Self {
+        let call: Call<'t, 'h> = Box::new(move |record, _| {
+            handler(&Event::new(*record));
+            Ok(())
+        });
+        self.add("*".into(), None, call);
+        self
+    }
+
+    /// Calls `handler` with each diagnostic (§10), in its place in the time order.
+    pub fn on_diagnostic(&mut self, handler: impl FnMut(&Diagnostic) + 'h) -> &mut Self {
+        self.on_diagnostic = Some(Box::new(handler));
+        self
+    }
+
+    /// Reads the trace once, in timestamp order, calling the handlers.
+    pub fn run(self) -> RunSummary {
+        let Dispatcher { trace, handlers, mut on_diagnostic, workers } = self;
+        let mut calls = Vec::with_capacity(handlers.len());
+        let mut bounds = Vec::with_capacity(handlers.len());
+        let mut summaries = Vec::with_capacity(handlers.len());
+        for Handler { bound, call, summary } in handlers {
+            calls.push(call);
+            bounds.push(bound);
+            summaries.push(summary);
+        }
+        // `targets[slot]`: the handlers of that event class, with what they bound of it.
+        let slots = trace.metadata().entries().len();
+        let mut targets: Vec<Vec<(usize, Option<&BoundClass<'t>>)>> = vec![Vec::new(); slots];
+        for (index, bound) in bounds.iter().enumerate() {
+            match bound {
+                Some(bound) => {
+                    for bound_class in &bound.classes {
+                        if let Some(list) = targets.get_mut(bound_class.entry.slot) {
+                            list.push((index, Some(bound_class)));
+                        }
+                    }
+                }
+                None => targets.iter_mut().for_each(|list| list.push((index, None))),
+            }
+        }
+        let mut events = 0u64;
+        let mut diagnostics = 0u64;
+        let mut deliver = |record: &RawRecord<'t>| {
+            events += 1;
+            let Some(list) = targets.get(record.entry.slot) else { return };
+            for &(index, bound_class) in list {
+                let (Some(call), Some(summary)) = (calls.get_mut(index), summaries.get_mut(index)) else {
+                    continue;
+                };
+                let result = match bound_class {
+                    Some(bound_class) => call(record, Some(&BoundFields::new(record, bound_class))),
+                    None => call(record, None),
+                };
+                summary.delivered += 1;
+                if let Err(error) = result {
+                    summary.failed += 1;
+                    if summary.first_error.is_none() {
+                        summary.first_error = bounds
+                            .get(index)
+                            .and_then(Option::as_ref)
+                            .map(|bound| bound.error(record, error));
+                    }
+                }
+            }
+        };
+        let mut report = |diagnostic: &Diagnostic| {
+            diagnostics += 1;
+            if let Some(handler) = on_diagnostic.as_mut() {
+                handler(diagnostic);
+            }
+        };
+        let (prelude, trailing) = trace.opening_diagnostics();
+        prelude.iter().for_each(&mut report);
+        let streams = trace.stream_indexes();
+        if workers == 0 {
+            let cursors = streams.iter().map(|stream| StreamCursor::new(trace, stream));
+            Merger::new(cursors).drive(&mut deliver, |diagnostic| report(&diagnostic));
+        } else {
+            pipeline::run(trace, workers, |pipeline| {
+                let cursors =
+                    streams.iter().map(|stream| StreamCursor::new(trace, stream).with_pipeline(pipeline));
+                Merger::new(cursors).drive(&mut deliver, |diagnostic| report(&diagnostic));
+            });
+        }
+        trailing.iter().for_each(&mut report);
+        RunSummary { events, diagnostics, handlers: summaries }
+    }
+}

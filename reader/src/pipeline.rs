@@ -1,0 +1,227 @@
+//! Decoding packets on worker threads, ahead of the thread that merges and delivers them.
+//!
+//! Time-ordered reading is sequential, but most of its work is per packet and independent:
+//! the CRC (§4.4), and finding every record's class, timestamp and extent ([`Batch`]). A
+//! [`Pipeline`] lists every data packet in the order the merge will want them — by
+//! `timestamp_begin`, then stream — and worker threads decode them in that order, a bounded
+//! number ahead of the consumer. The consumer takes each packet's batch when its cursor
+//! reaches it; a packet that no worker has started yet it decodes itself, so it never waits
+//! for a worker that is busy elsewhere, and the pipeline cannot deadlock whatever the packet
+//! order.
+
+use std::sync::{
+    atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering},
+    Condvar, Mutex, PoisonError,
+};
+
+use crate::{
+    batch::{Batch, Entry},
+    stream::StreamIndex,
+    Trace,
+};
+
+/// Bytes of packets the workers may decode ahead of the consumer's latest request (at least
+/// one packet, whatever its size). A batch takes about one and a half times its packet's
+/// size, so this bounds the pipeline's memory.
+const LOOKAHEAD_BYTES: u64 = 2 << 20;
+
+const PENDING: u8 = 0;
+const CLAIMED: u8 = 1;
+const DONE: u8 = 2;
+
+/// One packet to decode.
+#[derive(Debug)]
+struct Job {
+    stream: usize,
+    packet: usize,
+    state: AtomicU8,
+    batch: Mutex<Option<Batch>>,
+}
+
+/// The packets of a trace, decoded ahead by worker threads; see the module documentation.
+#[derive(Debug)]
+pub(crate) struct Pipeline<'t> {
+    trace: &'t Trace,
+    jobs: Vec<Job>,
+    /// `before[job]`: the bytes of the packets of the jobs before it.
+    before: Vec<u64>,
+    /// `job_of[stream][packet]`: the job decoding that packet.
+    job_of: Vec<Vec<usize>>,
+    /// The next job a worker looks at.
+    next: AtomicUsize,
+    /// One past the highest job the consumer has asked for.
+    wanted: AtomicUsize,
+    stop: AtomicBool,
+    /// Signalled whenever a job is done or the consumer asks for one.
+    lock: Mutex<()>,
+    changed: Condvar,
+    /// Finished batches' memory, for the workers to reuse.
+    spares: Mutex<Vec<Vec<Entry>>>,
+}
+
+impl<'t> Pipeline<'t> {
+    pub(crate) fn new(trace: &'t Trace) -> Pipeline<'t> {
+        let streams = trace.stream_indexes();
+        let mut order: Vec<(u64, usize, usize, u64)> = streams
+            .iter()
+            .enumerate()
+            .flat_map(|(stream, index)| {
+                index.packets.iter().enumerate().map(move |(packet, entry)| {
+                    (entry.raw.header.timestamp_begin, stream, packet, entry.raw.available as u64)
+                })
+            })
+            .collect();
+        order.sort_unstable();
+        let mut job_of: Vec<Vec<usize>> =
+            streams.iter().map(|stream| vec![usize::MAX; stream.packets.len()]).collect();
+        let mut before = Vec::with_capacity(order.len().saturating_add(1));
+        let mut total = 0u64;
+        for &(_, _, _, size) in &order {
+            before.push(total);
+            total = total.saturating_add(size);
+        }
+        before.push(total);
+        let jobs = order
+            .into_iter()
+            .enumerate()
+            .map(|(job, (_, stream, packet, _))| {
+                if let Some(slot) = job_of.get_mut(stream).and_then(|packets| packets.get_mut(packet)) {
+                    *slot = job;
+                }
+                Job { stream, packet, state: AtomicU8::new(PENDING), batch: Mutex::new(None) }
+            })
+            .collect();
+        Pipeline {
+            trace,
+            jobs,
+            before,
+            job_of,
+            next: AtomicUsize::new(0),
+            wanted: AtomicUsize::new(0),
+            stop: AtomicBool::new(false),
+            lock: Mutex::new(()),
+            changed: Condvar::new(),
+            spares: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn decode(&self, job: &Job, spare: Vec<Entry>) -> Batch {
+        let streams = self.trace.stream_indexes();
+        let Some(entry) = streams.get(job.stream).and_then(|stream| stream.packets.get(job.packet)) else {
+            return Batch::default();
+        };
+        let raw = &entry.raw;
+        let bytes = self.trace.container.files.get(raw.file).map_or(&[][..], |file| file.bytes());
+        Batch::decode(self.trace.metadata(), raw, bytes, spare)
+    }
+
+    fn notify(&self) {
+        let _guard = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
+        self.changed.notify_all();
+    }
+
+    /// A worker's loop: decodes jobs in order until all are done or [`Pipeline::stop`].
+    pub(crate) fn work(&self) {
+        loop {
+            if self.stop.load(Ordering::Acquire) {
+                return;
+            }
+            let index = self.next.load(Ordering::Acquire);
+            let Some(job) = self.jobs.get(index) else { return };
+            if self.too_far_ahead(index) {
+                // Far enough ahead: wait for the consumer to catch up.
+                let guard = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
+                if self.too_far_ahead(index) && !self.stop.load(Ordering::Acquire) {
+                    drop(self.changed.wait(guard).unwrap_or_else(PoisonError::into_inner));
+                }
+                continue;
+            }
+            if self.next.compare_exchange(index, index + 1, Ordering::AcqRel, Ordering::Acquire).is_err() {
+                continue;
+            }
+            if job.state.compare_exchange(PENDING, CLAIMED, Ordering::AcqRel, Ordering::Acquire).is_err() {
+                // The consumer got there first.
+                continue;
+            }
+            let spare = self.spares.lock().unwrap_or_else(PoisonError::into_inner).pop().unwrap_or_default();
+            let batch = self.decode(job, spare);
+            *job.batch.lock().unwrap_or_else(PoisonError::into_inner) = Some(batch);
+            job.state.store(DONE, Ordering::Release);
+            self.notify();
+        }
+    }
+
+    /// Whether decoding job `index` would put more than [`LOOKAHEAD_BYTES`] ahead of the
+    /// consumer (the job right after its latest request is always allowed).
+    fn too_far_ahead(&self, index: usize) -> bool {
+        let wanted = self.wanted.load(Ordering::Acquire);
+        if index <= wanted {
+            return false;
+        }
+        let start = self.before.get(wanted).copied().unwrap_or(0);
+        let end = self.before.get(index.saturating_add(1)).copied().unwrap_or(u64::MAX);
+        end.saturating_sub(start) > LOOKAHEAD_BYTES
+    }
+
+    /// Stops the workers.
+    pub(crate) fn stop(&self) {
+        self.stop.store(true, Ordering::Release);
+        self.notify();
+    }
+
+    /// The batch of packet `packet` of `stream`: decoded by a worker, or here when no worker
+    /// has started it. `spare` is memory for it, or for the workers.
+    pub(crate) fn take(&self, stream: &StreamIndex, packet: usize, spare: Vec<Entry>) -> Batch {
+        let Some(&index) = self.job_of.get(stream.position).and_then(|packets| packets.get(packet)) else {
+            return self.decode_here(stream, packet, spare);
+        };
+        let Some(job) = self.jobs.get(index) else { return self.decode_here(stream, packet, spare) };
+        if self.wanted.fetch_max(index + 1, Ordering::AcqRel) < index + 1 {
+            self.notify();
+        }
+        if job.state.compare_exchange(PENDING, CLAIMED, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+            return self.decode(job, spare);
+        }
+        if spare.capacity() > 0 {
+            self.spares.lock().unwrap_or_else(PoisonError::into_inner).push(spare);
+        }
+        if job.state.load(Ordering::Acquire) != DONE {
+            let mut guard = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
+            while job.state.load(Ordering::Acquire) != DONE {
+                guard = self.changed.wait(guard).unwrap_or_else(PoisonError::into_inner);
+            }
+        }
+        job.batch.lock().unwrap_or_else(PoisonError::into_inner).take().unwrap_or_default()
+    }
+
+    fn decode_here(&self, stream: &StreamIndex, packet: usize, spare: Vec<Entry>) -> Batch {
+        match stream.packets.get(packet) {
+            Some(entry) => {
+                let bytes =
+                    self.trace.container.files.get(entry.raw.file).map_or(&[][..], |file| file.bytes());
+                Batch::decode(self.trace.metadata(), &entry.raw, bytes, spare)
+            }
+            None => Batch::default(),
+        }
+    }
+}
+
+/// Runs `consume` with a pipeline over `trace` served by `workers` threads, which stop when
+/// `consume` returns (or unwinds).
+pub(crate) fn run<'t, R>(trace: &'t Trace, workers: usize, consume: impl FnOnce(&Pipeline<'t>) -> R) -> R {
+    let pipeline = Pipeline::new(trace);
+    /// Stops the workers however `consume` ends.
+    struct StopOnDrop<'a, 't>(&'a Pipeline<'t>);
+    impl Drop for StopOnDrop<'_, '_> {
+        fn drop(&mut self) {
+            self.0.stop();
+        }
+    }
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| pipeline.work());
+        }
+        let _stop = StopOnDrop(&pipeline);
+        consume(&pipeline)
+    })
+}

@@ -1,0 +1,156 @@
+//! Walking the event records of one packet's content (§5, §6): the hot loop that every way of
+//! reading shares, through [`Batch`](crate::batch::Batch).
+//!
+//! A step decodes an event header, finds the class, walks the payload with the class's
+//! [`PayloadLayout`](crate::layout::PayloadLayout) and moves to the next record. Nothing is
+//! allocated and no value is built. The first record that cannot be decoded ends the walk
+//! (§10.5): records carry no length, so nothing after it can be found.
+
+use tracemark_format::{event_header::EventHeaderError, ByteOrder, EventHeader, COMPACT_HEADER_LEN};
+
+use crate::{
+    batch::Entry,
+    decode::Cursor,
+    diagnostic::MalformedReason,
+    endian::{order_of, with_endian, Endian},
+    metadata::{ClassEntry, Lookup, Metadata},
+};
+
+/// The escape value of the compact header's ID (§5.3).
+const ESCAPE_ID: u64 = 0xFFFF;
+/// Bits of the timestamp in a compact header (§5.2).
+const LOW_BITS: u32 = 48;
+const LOW_MASK: u64 = (1 << LOW_BITS) - 1;
+
+/// Why a walk stopped before the end of the content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Stop {
+    /// The event header cannot be read.
+    Header(MalformedReason),
+    /// An event ID the metadata does not declare.
+    Undeclared(u32),
+    /// An event ID whose declaration failed to parse.
+    Undecodable(u32),
+    /// The payload does not decode; `at` is where the failing value starts.
+    Payload { event_id: u32, reason: MalformedReason, at: usize },
+}
+
+/// Walks the records of `content` (a packet's content beginning at `begin`, §5.5), handing
+/// each to `sink`; returns the offset of the record that stopped the walk and why, if one
+/// did.
+#[inline]
+pub(crate) fn walk_packet(
+    metadata: &Metadata,
+    content: &[u8],
+    order: ByteOrder,
+    begin: u64,
+    sink: impl FnMut(Entry),
+) -> Option<(usize, Stop)> {
+    with_endian!(order, |E| walk::<E>(metadata, content, begin, sink))
+}
+
+#[inline(always)]
+fn walk<E: Endian>(
+    metadata: &Metadata,
+    content: &[u8],
+    begin: u64,
+    mut sink: impl FnMut(Entry),
+) -> Option<(usize, Stop)> {
+    let mut at = 0usize;
+    let mut previous = begin;
+    loop {
+        let rest = content.get(at..).unwrap_or(&[]);
+        if rest.is_empty() {
+            return None;
+        }
+        // The compact header (§5.2) is the common case; the extended one takes the slow path.
+        let (id, timestamp, header_len) = match rest.first_chunk::<8>() {
+            Some(bytes) => {
+                let word = E::u64(*bytes);
+                if word >> LOW_BITS != ESCAPE_ID {
+                    let candidate = (previous & !LOW_MASK) | (word & LOW_MASK);
+                    let timestamp = if candidate >= previous {
+                        Ok(candidate)
+                    } else {
+                        candidate.checked_add(1 << LOW_BITS).ok_or(candidate)
+                    };
+                    ((word >> LOW_BITS) as u32, timestamp, COMPACT_HEADER_LEN)
+                } else {
+                    match extended::<E>(rest, previous) {
+                        Ok(header) => header,
+                        Err(stop) => return Some((at, stop)),
+                    }
+                }
+            }
+            None => {
+                let reason = MalformedReason::HeaderPastEnd { remaining: rest.len() };
+                return Some((at, Stop::Header(reason)));
+            }
+        };
+        let Some(class) = metadata.entry(id) else {
+            return Some((at, unknown(metadata, id)));
+        };
+        let payload_start = at.saturating_add(header_len);
+        let payload = content.get(payload_start..).unwrap_or(&[]);
+        let Some((len, segments)) = class.layout.walk::<E>(&class.plan, payload) else {
+            return Some((at, malformed(class, content, payload_start, order_of::<E>(), id)));
+        };
+        let (timestamp, backwards) = match timestamp {
+            Ok(timestamp) => (timestamp, false),
+            Err(timestamp) => (timestamp, true),
+        };
+        let end = payload_start.saturating_add(len);
+        sink(Entry {
+            timestamp,
+            // Offsets inside a packet fit in the `u32` of `packet_size` (§4.1).
+            start: at as u32,
+            end: end as u32,
+            slot: class.slot as u32,
+            header_len: header_len as u8,
+            backwards,
+            segments,
+        });
+        // Each record consumes at least its 8-byte header, so the walk always advances.
+        at = end;
+        previous = timestamp;
+    }
+}
+
+/// An extended header (§5.3): its ID, timestamp and length.
+#[cold]
+fn extended<E: Endian>(rest: &[u8], previous: u64) -> Result<(u32, Result<u64, u64>, usize), Stop> {
+    match EventHeader::decode(rest, order_of::<E>()) {
+        Ok((header, len)) => Ok((header.id(), header.timestamp(previous), len)),
+        Err(error) => Err(Stop::Header(match error {
+            EventHeaderError::Truncated => MalformedReason::HeaderPastEnd { remaining: rest.len() },
+            EventHeaderError::NonZeroEscapeBits => MalformedReason::ExtendedHeaderBits,
+        })),
+    }
+}
+
+#[cold]
+fn unknown(metadata: &Metadata, id: u32) -> Stop {
+    match metadata.lookup(id) {
+        Lookup::Undecodable => Stop::Undecodable(id),
+        _ => Stop::Undeclared(id),
+    }
+}
+
+/// What the value decoder says is wrong with a payload the walk rejected, and where.
+#[cold]
+fn malformed(class: &ClassEntry, content: &[u8], payload_start: usize, order: ByteOrder, id: u32) -> Stop {
+    let mut cursor = Cursor::new(content, payload_start, order);
+    match class.plan.decode(&mut cursor) {
+        Err(error) => Stop::Payload { event_id: id, reason: error.reason, at: error.at },
+        // The walk and the decoder agree on every payload (a property test checks it); should
+        // they ever not, the record is still not delivered.
+        Ok(_) => Stop::Payload {
+            event_id: id,
+            reason: MalformedReason::PastEnd {
+                needed: 0,
+                remaining: content.len().saturating_sub(payload_start),
+            },
+            at: payload_start,
+        },
+    }
+}
