@@ -4,12 +4,17 @@ use std::{
     io::{self, BufWriter, Write},
     path::PathBuf,
     process::ExitCode,
+    time::Duration,
 };
 
 use clap::Args;
 use tracemark_reader::{Event, Item, Trace};
 
-use crate::{time::WallClock, CliResult};
+use crate::{
+    follow::{Deliver, FollowEnd, FollowError, FollowOptions, Follower},
+    time::WallClock,
+    CliResult,
+};
 
 #[derive(Debug, Args)]
 pub struct DumpArgs {
@@ -21,23 +26,27 @@ pub struct DumpArgs {
     /// Print raw clock values instead of wall-clock time.
     #[arg(long)]
     ticks: bool,
+    /// Follow a trace still being written: print events as its packets land, and exit when
+    /// the writer marks the directory finished (§9.4).
+    #[arg(long)]
+    follow: bool,
+    /// With --follow: also stop after this many seconds without new data.
+    #[arg(long, value_name = "SECONDS", requires = "follow")]
+    idle_timeout: Option<f64>,
 }
 
 pub fn run(args: &DumpArgs) -> CliResult {
+    if args.follow {
+        return follow(args);
+    }
     let trace = Trace::open(&args.path)?;
     let stdout = io::stdout().lock();
     let mut out = BufWriter::with_capacity(1 << 16, stdout);
+    // `events()` delivers the diagnostics found while opening too (first and last).
     let mut diagnostics = 0usize;
-    for diagnostic in trace.diagnostics() {
-        diagnostics += 1;
-        eprintln!("warning: {diagnostic}");
-    }
     for item in trace.events() {
         let written = match item {
-            Item::Event(event) if args.json => {
-                serde_json::to_writer(&mut out, &event).map_err(io::Error::from).and_then(|()| writeln!(out))
-            }
-            Item::Event(event) => write_text(&mut out, &event, args.ticks),
+            Item::Event(event) => write_event(&mut out, &event, args),
             Item::Diagnostic(diagnostic) => {
                 diagnostics += 1;
                 out.flush()?;
@@ -56,6 +65,63 @@ pub fn run(args: &DumpArgs) -> CliResult {
     }
     if diagnostics > 0 {
         eprintln!("tracemark: {diagnostics} diagnostics");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn write_event(out: &mut impl Write, event: &Event<'_>, args: &DumpArgs) -> io::Result<()> {
+    if args.json {
+        serde_json::to_writer(&mut *out, event).map_err(io::Error::from)?;
+        writeln!(out)
+    } else {
+        write_text(out, event, args.ticks)
+    }
+}
+
+/// Prints what a follower delivers, as `run` prints a whole trace.
+struct FollowPrinter<'a, W: Write> {
+    out: W,
+    args: &'a DumpArgs,
+    diagnostics: usize,
+}
+
+impl<W: Write> Deliver for FollowPrinter<'_, W> {
+    fn item(&mut self, item: Item<'_>) -> io::Result<()> {
+        match item {
+            Item::Event(event) => write_event(&mut self.out, &event, self.args),
+            Item::Diagnostic(diagnostic) => {
+                self.diagnostics += 1;
+                self.out.flush()?;
+                eprintln!("warning: {diagnostic}");
+                Ok(())
+            }
+        }
+    }
+
+    fn end_of_poll(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
+fn follow(args: &DumpArgs) -> CliResult {
+    let options = FollowOptions {
+        poll: Duration::from_millis(100),
+        idle_timeout: args.idle_timeout.map(Duration::from_secs_f64),
+    };
+    let mut printer =
+        FollowPrinter { out: BufWriter::with_capacity(1 << 16, io::stdout().lock()), args, diagnostics: 0 };
+    match Follower::new(&args.path).run(options, &mut printer) {
+        Ok(FollowEnd::Finished) => {}
+        Ok(FollowEnd::IdleTimeout) => {
+            eprintln!("tracemark: no new data for the idle timeout; stopped following")
+        }
+        Err(FollowError::Output(error)) if error.kind() == io::ErrorKind::BrokenPipe => {
+            return Ok(ExitCode::SUCCESS)
+        }
+        Err(error) => return Err(error.into()),
+    }
+    if printer.diagnostics > 0 {
+        eprintln!("tracemark: {} diagnostics", printer.diagnostics);
     }
     Ok(ExitCode::SUCCESS)
 }

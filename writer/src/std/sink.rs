@@ -14,19 +14,32 @@ use crate::{PacketInfo, PacketKind, PacketSink, Result};
 
 /// Writes the directory form (§9.1): `metadata` holds the metadata packets, and each data
 /// stream gets `stream-<class>-<instance>.tmk`, created at its first packet.
+///
+/// For live readers (§9.4) each packet is written to its file as it arrives, unbuffered (a
+/// packet is already a large write), so a metadata packet reaches the disk before the data
+/// packets that use its classes; and dropping the sink, after its last packet, creates the
+/// empty file [`FINISHED_MARKER`] that tells a follower the trace is complete.
 #[derive(Debug)]
 pub struct DirectorySink {
     root: PathBuf,
-    metadata: BufWriter<File>,
-    streams: BTreeMap<(u32, u32), BufWriter<File>>,
+    metadata: File,
+    streams: BTreeMap<(u32, u32), File>,
 }
 
+/// The file a [`DirectorySink`] creates in its directory when it is done writing (§9.4).
+pub const FINISHED_MARKER: &str = "finished";
+
 impl DirectorySink {
-    /// Creates the directory (and its parents) and the `metadata` file in it.
+    /// Creates the directory (and its parents) and the `metadata` file in it, and removes a
+    /// [`FINISHED_MARKER`] left by an earlier trace in the same directory.
     pub fn create(root: impl AsRef<Path>) -> Result<DirectorySink> {
         let root = root.as_ref().to_path_buf();
         fs::create_dir_all(&root)?;
-        let metadata = BufWriter::new(File::create(root.join("metadata"))?);
+        match fs::remove_file(root.join(FINISHED_MARKER)) {
+            Err(error) if error.kind() != std::io::ErrorKind::NotFound => return Err(error.into()),
+            _ => {}
+        }
+        let metadata = File::create(root.join("metadata"))?;
         Ok(DirectorySink { root, metadata, streams: BTreeMap::new() })
     }
 
@@ -46,7 +59,7 @@ impl PacketSink for DirectorySink {
                     Entry::Occupied(entry) => entry.into_mut(),
                     Entry::Vacant(entry) => {
                         let name = format!("stream-{}-{}.tmk", key.0, key.1);
-                        entry.insert(BufWriter::new(File::create(self.root.join(name))?))
+                        entry.insert(File::create(self.root.join(name))?)
                     }
                 }
             }
@@ -54,14 +67,13 @@ impl PacketSink for DirectorySink {
         file.write_all(packet)?;
         Ok(())
     }
+}
 
-    fn flush(&mut self) -> Result<()> {
-        // Metadata first, so a crash between the two never leaves data whose classes are missing.
-        self.metadata.flush()?;
-        for file in self.streams.values_mut() {
-            file.flush()?;
-        }
-        Ok(())
+impl Drop for DirectorySink {
+    fn drop(&mut self) {
+        // Every packet is already written (unbuffered): the trace is complete. A drop cannot
+        // report an error; a follower that sees no marker stops at its idle timeout instead.
+        let _ = File::create(self.root.join(FINISHED_MARKER));
     }
 }
 

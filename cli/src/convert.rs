@@ -1,0 +1,92 @@
+//! `tracemark convert`: a trace in a format other tools open (CTF 1.8, Chrome JSON).
+
+use std::{
+    fs::File,
+    io::{self, BufWriter},
+    path::PathBuf,
+    process::ExitCode,
+};
+
+use clap::{Args, ValueEnum};
+use tracemark_reader::Trace;
+
+use crate::CliResult;
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// CTF 1.8 trace directory (babeltrace2, Trace Compass): OUT must be new or empty.
+    Ctf,
+    /// Chrome Trace Event Format JSON file (Perfetto UI, chrome://tracing); `-` for stdout.
+    ChromeJson,
+}
+
+#[derive(Debug, Args)]
+pub struct ConvertArgs {
+    /// Output format.
+    #[arg(long = "to", value_enum)]
+    to: Format,
+    /// Trace directory or single-file trace.
+    path: PathBuf,
+    /// Output: a directory for `ctf`, a file (or `-`) for `chrome-json`.
+    out: PathBuf,
+}
+
+pub fn run(args: &ConvertArgs) -> CliResult {
+    let trace = Trace::open(&args.path)?;
+    let mut diagnostics = 0u64;
+    let mut warn = |diagnostic: &tracemark_reader::Diagnostic| {
+        diagnostics += 1;
+        eprintln!("warning: {diagnostic}");
+    };
+    match args.to {
+        Format::Ctf => {
+            let summary = tracemark_export::write_ctf(&trace, &args.out, &mut warn)?;
+            eprintln!(
+                "wrote {} (CTF 1.8): {} events in {} packets of {} streams, {} discarded; \
+                 {} bytes of data, {} of metadata",
+                args.out.display(),
+                summary.events,
+                summary.packets,
+                summary.streams,
+                summary.discarded,
+                summary.data_bytes,
+                summary.metadata_bytes
+            );
+            if summary.beyond_i64_ns > 0 {
+                eprintln!(
+                    "warning: {} events are after 2262-04-11 (nanoseconds since 1970 overflow 64 bits): \
+                     babeltrace2 2.0 cannot read their packets",
+                    summary.beyond_i64_ns
+                );
+            }
+        }
+        Format::ChromeJson => {
+            let summary = if args.out.as_os_str() == "-" {
+                tracemark_export::write_chrome_json(&trace, BufWriter::new(io::stdout().lock()), &mut warn)?
+            } else {
+                let file =
+                    File::create(&args.out).map_err(|error| format!("{}: {error}", args.out.display()))?;
+                tracemark_export::write_chrome_json(
+                    &trace,
+                    BufWriter::with_capacity(1 << 16, file),
+                    &mut warn,
+                )?
+            };
+            eprintln!(
+                "wrote {} (Trace Event Format): {} tracks, {} slices from {} scheduler switches, \
+                 {} instant events, {} diagnostics",
+                args.out.display(),
+                summary.tracks,
+                summary.slices,
+                summary.switches,
+                summary.instants,
+                summary.diagnostics
+            );
+        }
+    }
+    if diagnostics > 0 {
+        eprintln!("tracemark: {diagnostics} diagnostics");
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,132 @@
+//! `tracemark dump --follow`: a writer and a follower run at once. The follower prints events
+//! while the writer is still appending, prints every event exactly once, and exits by itself
+//! when the writer finishes (the `finished` marker, §9.4).
+
+mod support;
+
+use std::{
+    io::{BufRead, BufReader, Read},
+    process::{Command, Stdio},
+    sync::mpsc,
+    thread,
+    time::{Duration, Instant},
+};
+
+use support::{demo, tracemark, tracemark_ok};
+use tracemark_writer::{event, Config, DirectorySink, Session, FINISHED_MARKER};
+
+const ROUNDS: u64 = 20;
+const CPUS: u32 = 3;
+const PER_ROUND: u64 = 40;
+
+event! {
+    /// One unit of work.
+    pub struct Tick<'a>("tick") { pub round: u64, pub n: u64, pub note: &'a str }
+}
+
+/// Lines a child prints, each with the instant it arrived.
+fn collect_lines(stdout: impl Read + Send + 'static) -> mpsc::Receiver<(Instant, String)> {
+    let (sender, receiver) = mpsc::channel();
+    thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if sender.send((Instant::now(), line)).is_err() {
+                break;
+            }
+        }
+    });
+    receiver
+}
+
+#[test]
+fn follow_prints_events_while_the_writer_appends_and_exits_when_it_finishes() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("live");
+    // The follower starts first: the directory does not exist yet.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tracemark"))
+        .args(["dump", "--follow", "--json", "--idle-timeout", "60", trace.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = collect_lines(child.stdout.take().unwrap());
+    thread::sleep(Duration::from_millis(200));
+
+    // The writer: small packets, flushed every round, so packets land while it runs.
+    let config = Config::with_uuid(*b"tracemark-live!!").packet_size(4096);
+    let session = Session::builder(config).build(DirectorySink::create(&trace).unwrap()).unwrap();
+    let tick = session.register::<Tick>().unwrap();
+    let mut streams: Vec<_> = (0..CPUS).map(|cpu| session.stream(cpu).unwrap()).collect();
+    for round in 0..ROUNDS {
+        for stream in &mut streams {
+            for n in 0..PER_ROUND {
+                stream.emit(tick, &Tick { round, n, note: "live" }).unwrap();
+            }
+            stream.flush().unwrap();
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+    drop(streams);
+    let summary = session.finish().unwrap();
+    assert!(!trace.join(FINISHED_MARKER).exists(), "the marker comes when the sink is dropped");
+    let finished_at = Instant::now();
+    drop(session);
+    assert!(trace.join(FINISHED_MARKER).exists());
+    assert_eq!(summary.events_written, ROUNDS * u64::from(CPUS) * PER_ROUND);
+
+    // The follower exits by itself, successfully.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the follower did not exit after the writer finished");
+        thread::sleep(Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    assert!(status.success(), "follower failed: {stderr}");
+    assert!(stderr.is_empty(), "no diagnostics: {stderr}");
+
+    let received: Vec<(Instant, String)> = lines.iter().collect();
+    let early = received.iter().filter(|(at, _)| *at < finished_at).count();
+    assert!(early > 0, "events were printed while the writer was still running");
+
+    // Every event exactly once: the same lines as a dump of the finished trace.
+    let mut followed: Vec<String> = received.into_iter().map(|(_, line)| line).collect();
+    let (dumped, _) = tracemark_ok(&["dump", "--json", trace.to_str().unwrap()]);
+    let mut dumped: Vec<String> = dumped.lines().map(str::to_string).collect();
+    assert_eq!(dumped.len() as u64, summary.events_written);
+    followed.sort();
+    dumped.sort();
+    assert_eq!(followed, dumped);
+}
+
+#[test]
+fn follow_reads_a_finished_trace_at_once_and_a_single_file_until_idle() {
+    let dir = tempfile::tempdir().unwrap();
+    let directory = dir.path().join("done");
+    demo(&directory, 2, 150, &[]);
+    assert!(directory.join(FINISHED_MARKER).exists(), "the demo's writer marked the trace finished");
+    let (followed, stderr) = tracemark_ok(&["dump", "--follow", directory.to_str().unwrap()]);
+    assert!(stderr.is_empty(), "{stderr}");
+    let (dumped, _) = tracemark_ok(&["dump", directory.to_str().unwrap()]);
+    let sorted = |text: &str| {
+        let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+        lines.sort();
+        lines
+    };
+    assert_eq!(sorted(&followed), sorted(&dumped));
+
+    // A single file has no marker: following stops at the idle timeout.
+    let file = dir.path().join("done.tmk");
+    demo(&file, 2, 150, &["--single-file"]);
+    let started = Instant::now();
+    let (code, followed, stderr) =
+        tracemark(&["dump", "--follow", "--idle-timeout", "0.5", file.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("no new data"), "{stderr}");
+    assert!(started.elapsed() >= Duration::from_millis(500));
+    let (dumped, _) = tracemark_ok(&["dump", file.to_str().unwrap()]);
+    assert_eq!(sorted(&followed), sorted(&dumped));
+}

@@ -1,0 +1,141 @@
+//! The C API called from Rust: errors are typed statuses with a message, null pointers are
+//! refused, a cursor outlives its trace handle, and values are reachable by name and index.
+
+use std::{
+    ffi::{CStr, CString},
+    ptr,
+};
+
+use tracemark_capi::*;
+use tracemark_conformance::{rust_writer, ClassSpec, EventSpec, Scenario, Val};
+use tracemark_format::{EnumMapping, Field, IntType, TypeDesc};
+
+fn text(view: Str) -> String {
+    if view.ptr.is_null() {
+        return String::new();
+    }
+    // SAFETY: the view comes from the API and the cursor has not moved.
+    String::from_utf8_lossy(unsafe { std::slice::from_raw_parts(view.ptr.cast::<u8>(), view.len) })
+        .into_owned()
+}
+
+fn last_error() -> String {
+    // SAFETY: `tmk_last_error` returns a NUL-terminated string.
+    unsafe { CStr::from_ptr(tmk_last_error()) }.to_string_lossy().into_owned()
+}
+
+fn trace_dir() -> tempfile::TempDir {
+    let point = TypeDesc::Struct(vec![
+        Field::new("x", TypeDesc::Int(IntType::I32)),
+        Field::new("label", TypeDesc::String),
+    ]);
+    let fields = vec![
+        Field::new("count", TypeDesc::Int(IntType::U16)),
+        Field::new("points", TypeDesc::sequence(point)),
+        Field::new(
+            "mode",
+            TypeDesc::Enum {
+                repr: IntType::I8,
+                mappings: vec![EnumMapping { label: "NEG".into(), lo: (-5i64) as u64, hi: (-1i64) as u64 }],
+            },
+        ),
+        Field::new("ratio", TypeDesc::F64),
+    ];
+    let point = |x: i64, label: &str| Val::Struct(vec![Val::I(x), Val::Str(label.as_bytes().to_vec())]);
+    let scenario = Scenario {
+        classes: vec![ClassSpec::new("sample", fields)],
+        events: vec![EventSpec {
+            class: 0,
+            cpu: 3,
+            timestamp: 1_000,
+            values: vec![
+                Val::U(2),
+                Val::List(vec![point(-7, "a\"b"), point(9, "c")]),
+                Val::I(-2),
+                Val::F64(0.1),
+            ],
+        }],
+        ..Scenario::default()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    rust_writer::directory(&scenario, &dir.path().join("t")).unwrap();
+    dir
+}
+
+#[test]
+fn open_errors_are_statuses_with_the_readers_message() {
+    let mut trace = ptr::null_mut();
+    let missing = CString::new("/nonexistent/trace").unwrap();
+    // SAFETY: valid arguments.
+    assert_eq!(unsafe { tmk_trace_open(missing.as_ptr(), &mut trace) }, Status::Open);
+    assert!(trace.is_null());
+    assert!(last_error().contains("/nonexistent/trace"), "{}", last_error());
+    // SAFETY: null arguments are refused, not dereferenced.
+    unsafe {
+        assert_eq!(tmk_trace_open(ptr::null(), &mut trace), Status::NullArgument);
+        assert_eq!(tmk_trace_open(missing.as_ptr(), ptr::null_mut()), Status::NullArgument);
+        assert_eq!(tmk_cursor_next(ptr::null_mut()), ItemKind::End);
+        assert!(tmk_cursor_new(ptr::null()).is_null());
+        assert_eq!(tmk_event_field_count(ptr::null()), 0);
+        tmk_trace_close(ptr::null_mut());
+        tmk_cursor_free(ptr::null_mut());
+    }
+}
+
+#[test]
+fn fields_by_name_and_index_and_a_cursor_that_outlives_its_trace() {
+    let dir = trace_dir();
+    let path = CString::new(dir.path().join("t").to_str().unwrap()).unwrap();
+    let mut trace = ptr::null_mut();
+    // SAFETY: every pointer below comes from the API and is used while valid.
+    unsafe {
+        assert_eq!(tmk_trace_open(path.as_ptr(), &mut trace), Status::Ok);
+        let cursor = tmk_cursor_new(trace);
+        tmk_trace_close(trace);
+        assert_eq!(tmk_cursor_next(cursor), ItemKind::Event);
+        assert_eq!(text(tmk_event_name(cursor)), "sample");
+        assert_eq!(tmk_event_timestamp(cursor), 1_000);
+        let (mut class, mut cpu, mut ns) = (0, 0, 0);
+        assert!(tmk_event_stream(cursor, &mut class, &mut cpu));
+        assert_eq!(cpu, 3);
+        assert!(tmk_event_unix_ns(cursor, &mut ns));
+        assert_eq!(ns, 1_700_000_000_000_001_000);
+        assert!(!tmk_diagnostic_stream(cursor, &mut class, &mut cpu), "not a diagnostic");
+
+        let mut value = std::mem::zeroed::<Value>();
+        let name = |text: &str| CString::new(text).unwrap();
+        assert_eq!(tmk_event_field(cursor, name("count").as_ptr(), &mut value), Status::Ok);
+        assert_eq!((value.kind, value.unsigned_value), (ValueKind::Unsigned, 2));
+        assert_eq!(tmk_event_field(cursor, name("nope").as_ptr(), &mut value), Status::NotFound);
+        assert!(last_error().contains("nope"));
+        assert_eq!(tmk_event_field_at(cursor, 9, &mut value), Status::OutOfRange);
+
+        let mut points = std::mem::zeroed::<Value>();
+        assert_eq!(tmk_event_field(cursor, name("points").as_ptr(), &mut points), Status::Ok);
+        assert_eq!((points.kind, points.count), (ValueKind::Sequence, 2));
+        let mut point = std::mem::zeroed::<Value>();
+        assert_eq!(tmk_value_element(&points, 0, &mut point), Status::Ok);
+        assert_eq!(tmk_value_element(&points, 2, &mut value), Status::OutOfRange);
+        assert_eq!(tmk_value_member(&points, name("x").as_ptr(), &mut value), Status::WrongKind);
+        assert_eq!(tmk_value_member(&point, name("x").as_ptr(), &mut value), Status::Ok);
+        assert_eq!((value.kind, value.signed_value), (ValueKind::Signed, -7));
+        assert_eq!(tmk_value_member_at(&point, 1, &mut value), Status::Ok);
+        assert_eq!((text(value.name), text(value.bytes)), ("label".into(), "a\"b".into()));
+        // Formatting as tracemark prints: quoted and escaped; truncated like snprintf.
+        let mut buffer = [0 as std::ffi::c_char; 4];
+        assert_eq!(tmk_value_format(&value, ptr::null_mut(), 0), 6);
+        assert_eq!(tmk_value_format(&value, buffer.as_mut_ptr(), buffer.len()), 6);
+        assert_eq!(CStr::from_ptr(buffer.as_ptr()).to_str().unwrap(), "\"a\\");
+
+        assert_eq!(tmk_event_field(cursor, name("mode").as_ptr(), &mut value), Status::Ok);
+        assert_eq!((value.kind, value.enum_signed, value.signed_value), (ValueKind::Enum, true, -2));
+        assert_eq!(text(value.label), "NEG");
+        assert_eq!(tmk_event_field(cursor, name("ratio").as_ptr(), &mut value), Status::Ok);
+        assert_eq!((value.kind, value.float_value), (ValueKind::F64, 0.1));
+
+        assert_eq!(tmk_cursor_next(cursor), ItemKind::End);
+        assert_eq!(tmk_event_field_at(cursor, 0, &mut value), Status::NoEvent);
+        assert_eq!(tmk_cursor_next(cursor), ItemKind::End);
+        tmk_cursor_free(cursor);
+    }
+}
