@@ -1,0 +1,219 @@
+//! Targets over raw bytes: the packet header, metadata records, marker format strings and a
+//! whole single-file trace. Each must never panic, must stay within the reader limits of §12
+//! ([`crate::alloc_guard`]), and must keep the invariants checked here.
+
+use std::borrow::Cow;
+
+use tracemark_format::{
+    crc::packet_crc,
+    marker::{self, MarkerArg},
+    metadata::ENVELOPE_LEN,
+    ByteOrder, PacketHeader, Record, RecordIter, PACKET_HEADER_LEN,
+};
+use tracemark_reader::{Item, Trace, Value};
+
+use crate::alloc_guard::{self, Budget};
+
+/// `packet_header`: [`PacketHeader::decode`] on any bytes. A header it accepts encodes back
+/// to exactly the 80 bytes it was read from, and passes validation; a rejection cites a
+/// section. The CRC routine takes any `content_size`.
+pub fn packet_header(data: &[u8]) {
+    alloc_guard::bounded(Budget::for_input(data.len()), || {
+        match PacketHeader::decode(data) {
+            Ok((header, order)) => {
+                assert_eq!(PacketHeader::detect_byte_order(data), Ok(order));
+                assert_eq!(header.validate(), Ok(()));
+                let mut encoded = [0u8; PACKET_HEADER_LEN];
+                header.encode(order, &mut encoded);
+                assert_eq!(&encoded[..], &data[..PACKET_HEADER_LEN], "decode then encode changed the header");
+                let crc = packet_crc(data, header.content_size as usize);
+                assert_eq!(crc.is_some(), header.content_size as usize <= data.len());
+            }
+            Err(error) => {
+                assert!(!error.section().is_empty());
+                let _ = error.to_string();
+            }
+        }
+        // Any claimed content size, in or out of range.
+        if let Some(claimed) = data.get(..4) {
+            let claimed = u32::from_le_bytes([claimed[0], claimed[1], claimed[2], claimed[3]]);
+            let _ = packet_crc(data, claimed as usize);
+        }
+    });
+}
+
+/// `metadata`: the first byte picks the byte order, the rest is a metadata packet's content
+/// for [`RecordIter`]. Every record decoded re-encodes to the bytes it was decoded from (a
+/// body may carry trailing bytes a later minor version defines, §11.2, which are skipped) and
+/// decodes again to itself; offsets only move forward. The same content, framed as the
+/// metadata packet of a trace, then goes through the reader.
+pub fn metadata(data: &[u8]) {
+    let Some((&order_byte, content)) = data.split_first() else { return };
+    let order = if order_byte & 1 == 0 { ByteOrder::Little } else { ByteOrder::Big };
+    alloc_guard::bounded(Budget::for_input(data.len()), || {
+        let mut end_of_previous = 0;
+        for item in RecordIter::new(content, order) {
+            match item {
+                Ok((offset, record)) => {
+                    assert!(offset >= end_of_previous, "record offsets went backwards");
+                    let body_len =
+                        order.read_u32(&content[offset + 4..]).expect("envelope was read") as usize;
+                    end_of_previous = offset + ENVELOPE_LEN + body_len;
+                    let original = &content[offset..end_of_previous];
+                    check_record(&record, original, order);
+                }
+                Err(error) => {
+                    assert!(error.offset <= content.len(), "error offset past the content");
+                    assert!(!error.kind.section().is_empty());
+                    let _ = error.to_string();
+                }
+            }
+        }
+        drain_trace(&metadata_packet(content, order));
+    });
+}
+
+/// A metadata packet of the fuzz trace UUID holding `content`, without CRC.
+pub fn metadata_packet(content: &[u8], order: ByteOrder) -> Vec<u8> {
+    let content_size = PACKET_HEADER_LEN.saturating_add(content.len());
+    let packet_size = content_size.next_multiple_of(8);
+    let (Ok(content_size), Ok(packet_size)) = (u32::try_from(content_size), u32::try_from(packet_size))
+    else {
+        return Vec::new();
+    };
+    let header = PacketHeader { content_size, packet_size, ..PacketHeader::new_metadata([0; 16]) };
+    let mut packet = vec![0u8; packet_size as usize];
+    let mut fixed = [0u8; PACKET_HEADER_LEN];
+    header.encode(order, &mut fixed);
+    packet[..PACKET_HEADER_LEN].copy_from_slice(&fixed);
+    packet[PACKET_HEADER_LEN..content_size as usize].copy_from_slice(content);
+    packet
+}
+
+fn check_record(record: &Record, original: &[u8], order: ByteOrder) {
+    let mut encoded = Vec::new();
+    if let Record::Unknown { body_len, .. } = record {
+        assert_eq!(*body_len as usize, original.len() - ENVELOPE_LEN);
+        return;
+    }
+    record.encode(order, &mut encoded).expect("a decoded record encodes");
+    assert_eq!(encoded[..2], original[..2], "the kind changed");
+    let body = &encoded[ENVELOPE_LEN..];
+    let original_body = &original[ENVELOPE_LEN..];
+    assert!(body.len() <= original_body.len(), "re-encoded record is longer than its source");
+    assert_eq!(body, &original_body[..body.len()], "decode then encode changed the record");
+    let again: Vec<_> = RecordIter::new(&encoded, order).collect();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].as_ref().map(|(_, decoded)| decoded), Ok(record));
+    if let Record::EventClass(class) = record {
+        let _ = class.identity_matches();
+        if let Ok(fields) = class.fields() {
+            for field in fields.iter() {
+                let _ = (field.ty.depth(), field.ty.min_size(&crate::gen::SMALLEST_ABI));
+                let _ = field.ty.fixed_size(&tracemark_format::Abi::HOST);
+            }
+        }
+        let _ = class.marker_args();
+    }
+}
+
+/// `format_string`: [`marker::parse`] on any text. A string it accepts re-renders, with one
+/// canonical conversion per argument, to a string that parses to the same arguments. The C
+/// probe writer's parser must accept exactly the same strings (`cdiff.rs`).
+pub fn format_string(data: &[u8]) {
+    // Invalid UTF-8 becomes U+FFFD: at most 3 bytes of text per input byte.
+    let text = String::from_utf8_lossy(data);
+    alloc_guard::bounded(Budget::for_input(data.len() * 3), || {
+        let parsed = marker::parse(&text);
+        if let Ok(args) = &parsed {
+            let canonical = canonical_format(args);
+            assert_eq!(marker::parse(&canonical).as_ref(), Ok(args), "canonical form {canonical:?}");
+        }
+        if let Err(error) = &parsed {
+            let _ = error.to_string();
+        }
+        if let Cow::Borrowed(text) = text {
+            crate::cdiff::format_string(text, parsed.ok());
+        }
+    });
+}
+
+/// Every conversion of §8.2, in the order the canonical form prefers them.
+fn all_conversions() -> impl Iterator<Item = String> {
+    let lengths = ["", "hh", "h", "l", "ll", "z", "j", "t"];
+    let specs = ["d", "u", "x", "o", "c", "s", "p", "f", "i", "X", "e", "g"];
+    lengths.into_iter().flat_map(move |length| specs.into_iter().map(move |spec| format!("{length}{spec}")))
+}
+
+/// The first conversion giving `arg`'s type and display hint.
+pub fn canonical_conversion(arg: &MarkerArg) -> String {
+    all_conversions()
+        .find(|conv| marker::conversion(conv) == Some((arg.field.ty.clone(), arg.hint)))
+        .unwrap_or_else(|| panic!("no conversion gives {arg:?}"))
+}
+
+/// `name %conv` pairs separated by one space.
+pub fn canonical_format(args: &[MarkerArg]) -> String {
+    let pairs: Vec<String> =
+        args.iter().map(|arg| format!("{} %{}", arg.field.name, canonical_conversion(arg))).collect();
+    pairs.join(" ")
+}
+
+/// `trace`: a whole single-file trace through [`Trace::from_bytes`], every event's fields
+/// displayed and serialized, the summary, the per-stream iterators. Events and diagnostics
+/// lie within the input; the merged iteration delivers exactly the events of the streams.
+pub fn trace(data: &[u8]) {
+    alloc_guard::bounded(Budget::for_input(data.len()), || drain_trace(data));
+}
+
+/// Reads `data` as a single-file trace and checks it as [`trace`] does.
+pub fn drain_trace(data: &[u8]) {
+    let Ok(trace) = Trace::from_bytes(data.to_vec()) else { return };
+    let len = data.len() as u64;
+    let _ = serde_json::to_string(&trace.summary()).expect("the summary serializes");
+    for class in trace.metadata().event_classes() {
+        let _ = (class.fields(), trace.metadata().display_hints(class.id));
+    }
+    let mut merged_events = 0usize;
+    for item in trace.events() {
+        match item {
+            Item::Event(event) => {
+                merged_events += 1;
+                assert!(event.offset() + event.record_bytes().len() as u64 <= len, "event past the input");
+                let declared = event.class().fields().map(|fields| fields.len()).ok();
+                assert_eq!(Some(event.fields().len()), declared, "fields decoded != fields declared");
+                let _ = event.to_string();
+                let _ = serde_json::to_string(&event).expect("an event serializes");
+                let hints = event.display_hints().unwrap_or(&[]);
+                for (index, (_, value)) in event.fields().iter().enumerate() {
+                    if let Some(hint) = hints.get(index) {
+                        let _ = value.display(*hint).to_string();
+                    }
+                    visit(value);
+                }
+            }
+            Item::Diagnostic(diagnostic) => {
+                assert!(diagnostic.offset <= len, "diagnostic past the input: {diagnostic}");
+                assert!(diagnostic.section.starts_with(|c: char| c.is_ascii_digit()), "{diagnostic}");
+                let _ = diagnostic.to_string();
+                let _ = serde_json::to_string(&diagnostic).expect("a diagnostic serializes");
+            }
+        }
+    }
+    let stream_events: usize = trace.streams().map(|stream| stream.filter_map(Item::event).count()).sum();
+    assert_eq!(merged_events, stream_events, "merging lost or duplicated events");
+}
+
+/// Walks a value with the accessors tools use.
+fn visit(value: &Value<'_>) {
+    let _ = (value.as_u64(), value.as_i64(), value.as_str());
+    if let Some(elements) = value.elements() {
+        elements.iter().for_each(visit);
+    }
+    if let Value::Struct(fields) = value {
+        for (name, member) in fields {
+            assert!(value.field(name).is_some());
+            visit(member);
+        }
+    }
+}

@@ -1,0 +1,4 @@
+//! `cargo fuzz run check`: see [`tracemark_fuzz::check`].
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| tracemark_fuzz::check(data));
