@@ -11,6 +11,11 @@
 //!   path, with no allocation and no lock; the packet switch is out of line. Packet memory is
 //!   the caller's ([`backend::PacketBuffer`]); finished packets go to a [`PacketSink`].
 //! - Markers (§8): [`StreamWriter::marker`] with a format string and [`MarkerArg`]s.
+//! - [`ring`]: the lock-free per-CPU / per-thread-slot ring buffer (reserve by CAS, commit
+//!   counters, discard and overwrite modes, nesting-safe, `no_std` in the caller's memory), and
+//!   with `std` [`ring::RingSession`], the tracer built on it: a consumer thread draining packets
+//!   to a sink, a periodic flush, snapshots, a stop that loses nothing. Clocks: [`Clock`] with
+//!   [`MonotonicClock`], the cycle counter ([`TscClock`], x86-64) and [`NullClock`].
 //! - With `std` (default): [`Session`] (several threads, one stream each), the sinks
 //!   [`DirectorySink`] (§9.1), [`FileSink`] (§9.2) and [`MemorySink`], [`MonotonicClock`], and
 //!   the host's `uname` in the TRACE record. Without it: [`LocalTrace`], single-threaded.
@@ -87,6 +92,7 @@ mod marker;
 mod metadata;
 mod packet;
 mod payload;
+pub mod ring;
 mod stream;
 mod validate;
 mod value;
@@ -96,7 +102,9 @@ mod value;
 #[path = "std/mod.rs"]
 mod hosted;
 
-pub use clock::{Clock, FnClock, ManualClock};
+#[cfg(target_arch = "x86_64")]
+pub use clock::TscClock;
+pub use clock::{Clock, FnClock, ManualClock, NullClock};
 pub use config::{Config, DEFAULT_METADATA_PACKET_SIZE, DEFAULT_PACKET_SIZE};
 pub use error::{Error, Result};
 pub use event::{enum_type_desc, Enum, EnumValue, EventType};

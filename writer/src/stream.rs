@@ -16,6 +16,14 @@ use crate::{
     Clock, Error, EventHandle, EventType, PayloadWriter, RawHandle, Result, StreamParams,
 };
 
+/// Clears the low 32 bits of `prev` before the §5.4 header-form test. §5.4 lets a writer
+/// compare with any lower bound of `prev`; this one is what a 32-bit kernel reads atomically
+/// and what the C probe writer (`tmk_rb.c`) compares with, so both reference writers choose
+/// the same header form for the same records and their packets can be compared byte for byte
+/// (`fuzz/`, target `writer_diff`). The cost: a gap within 2^32 ticks below 2^48 ticks gets the
+/// extended header.
+const PREV_LOWER_BOUND: u64 = !0xFFFF_FFFF;
+
 /// Where a stream writer sends what it cannot do alone: finished data packets, and marker
 /// classes used for the first time.
 pub trait StreamOutput {
@@ -233,7 +241,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, C: Clock> StreamWriter<B, C> {
         }
         let timestamp = if timestamp < self.last { self.last } else { timestamp };
         let id = handle.id();
-        let header_len = EventHeader::encoded_len(id, timestamp, self.prev);
+        let header_len = EventHeader::encoded_len(id, timestamp, self.prev & PREV_LOWER_BOUND);
         let begin = self.offset;
         let end = begin.saturating_add(header_len).saturating_add(payload_len);
         if end > self.backend.packet_size() {
@@ -246,8 +254,9 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, C: Clock> StreamWriter<B, C> {
     #[inline(always)]
     fn place(&mut self, id: u32, timestamp: u64, begin: usize, header_len: usize, end: usize) -> Slot {
         let payload = begin + header_len;
+        let previous = self.prev & PREV_LOWER_BOUND;
         let written =
-            EventHeader::encode(id, timestamp, self.prev, self.order, self.backend.range_mut(begin, payload));
+            EventHeader::encode(id, timestamp, previous, self.order, self.backend.range_mut(begin, payload));
         debug_assert_eq!(written, Some(header_len));
         let slot = Slot { begin, payload, end, prev_before: self.prev, last_before: self.last };
         self.offset = end;
@@ -276,6 +285,15 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, C: Clock> StreamWriter<B, C> {
         timestamp: u64,
         payload_len: usize,
     ) -> Result<Slot> {
+        // A packet its last record filled exactly is complete: it is closed as of that record
+        // before this event is counted or placed, as the C ring buffer closes a sub-buffer the
+        // moment it fills (see `close_packet`).
+        if self.open && self.offset == self.backend.packet_size() {
+            if let Err(error) = self.close_packet(out, self.last) {
+                self.stats.discarded += 1;
+                return Err(error);
+            }
+        }
         let capacity = self.backend.packet_size() - PACKET_HEADER_LEN;
         // In a fresh packet `prev` is the record's own timestamp: only the ID can force the
         // extended form.
@@ -344,10 +362,16 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, C: Clock> StreamWriter<B, C> {
         self.last = timestamp;
     }
 
-    /// Seals the open packet (§4) with `timestamp_end` at least the last record's, and
-    /// delivers it. Its sequence number is consumed even when delivery fails.
+    /// Seals the open packet (§4) with `timestamp_end` at least the last record's, exactly
+    /// the last record's when that record filled the packet, and delivers it. Its sequence
+    /// number is consumed even when delivery fails.
+    ///
+    /// A full packet's `timestamp_end` does not depend on when the writer gets to close it
+    /// (the next event, a flush): the C probe writer closes a sub-buffer as soon as a record
+    /// fills it, and both reference writers then write the same bytes.
     fn close_packet<O: StreamOutput + ?Sized>(&mut self, out: &mut O, timestamp_end: u64) -> Result<()> {
-        let timestamp_end = if timestamp_end < self.last { self.last } else { timestamp_end };
+        let full = self.offset == self.backend.packet_size();
+        let timestamp_end = if full || timestamp_end < self.last { self.last } else { timestamp_end };
         let crc = if self.params.crc { PacketFlags::HAS_CRC } else { 0 };
         let header = PacketHeader {
             flags: PacketFlags(crc),

@@ -172,25 +172,75 @@ fn extended_header_for_large_ids_and_large_gaps() {
     let mut cpu0 = stream(&trace, &mut memory, &clock, 0);
     let pair = Pair { text: "", after: 1 };
     let gap = 1u64 << 48;
-    cpu0.emit_at(&mut trace, tick, &Tick { n: 0 }, 100).unwrap(); // first in packet: compact
-    cpu0.emit_at(&mut trace, big_id, &pair, 101).unwrap(); // ID 0xFFFF: extended
-    cpu0.emit_at(&mut trace, tick, &Tick { n: 1 }, 101 + gap - 1).unwrap(); // gap 2^48 - 1: compact
-    cpu0.emit_at(&mut trace, tick, &Tick { n: 2 }, 101 + 2 * gap - 1).unwrap(); // gap 2^48: extended
-    cpu0.emit_at(&mut trace, tick, &Tick { n: 3 }, 101 + 2 * gap).unwrap(); // compact again
+    // The writer compares with `prev` with its low 32 bits cleared (a lower bound §5.4
+    // allows, the one the C probe writer uses): from `base`, whose low 32 bits are zero, the
+    // bound is exact.
+    let base = 1u64 << 32;
+    cpu0.emit_at(&mut trace, tick, &Tick { n: 0 }, base).unwrap(); // first in packet: compact
+    cpu0.emit_at(&mut trace, big_id, &pair, base).unwrap(); // ID 0xFFFF: extended
+    cpu0.emit_at(&mut trace, tick, &Tick { n: 1 }, base + gap - 1).unwrap(); // gap 2^48 - 1: compact
+    cpu0.emit_at(&mut trace, tick, &Tick { n: 2 }, base + 2 * gap - 1).unwrap(); // gap 2^48: extended
+    cpu0.emit_at(&mut trace, tick, &Tick { n: 3 }, base + 2 * gap + 5).unwrap(); // compact again
+
+    // Gap 2^48 - 1 again, from a `prev` with low bits set: the bound makes it extended.
+    cpu0.emit_at(&mut trace, tick, &Tick { n: 4 }, base + 3 * gap + 4).unwrap();
     cpu0.flush(&mut trace).unwrap();
     let (_, _, events) = decode_all(&trace.finish().unwrap());
     let forms: Vec<_> = events.iter().map(|e| (e.id, e.header_len, e.timestamp)).collect();
     assert_eq!(
         forms,
         [
-            (0, COMPACT_HEADER_LEN, 100),
-            (0xFFFF, EXTENDED_HEADER_LEN, 101),
-            (0, COMPACT_HEADER_LEN, 101 + gap - 1),
-            (0, EXTENDED_HEADER_LEN, 101 + 2 * gap - 1),
-            (0, COMPACT_HEADER_LEN, 101 + 2 * gap),
+            (0, COMPACT_HEADER_LEN, base),
+            (0xFFFF, EXTENDED_HEADER_LEN, base),
+            (0, COMPACT_HEADER_LEN, base + gap - 1),
+            (0, EXTENDED_HEADER_LEN, base + 2 * gap - 1),
+            (0, COMPACT_HEADER_LEN, base + 2 * gap + 5),
+            (0, EXTENDED_HEADER_LEN, base + 3 * gap + 4),
         ]
     );
     assert!(EventHeader::needs_extended(0xFFFF, 0, 0));
+}
+
+#[test]
+fn a_packet_its_last_record_fills_closes_as_of_that_record() {
+    // 256-byte packets: 80 header bytes, then 14 ticks of 12 bytes = 168 = 176 - 8, so one
+    // more 8-byte record (a `big` with an empty blob would be 12) needs exactly the rest.
+    event! { pub struct Empty("empty") {} }
+    let clock = ManualClock::new(0);
+    let mut trace = setup(small(), &clock);
+    let tick = trace.register::<Tick>().unwrap();
+    let empty = trace.register::<Empty>().unwrap();
+    let big = trace.register::<Big>().unwrap();
+    let (mut memory0, mut memory1) = (vec![0; 256], vec![0; 256]);
+    let mut cpu0 = stream(&trace, &mut memory0, &clock, 0);
+    let mut cpu1 = stream(&trace, &mut memory1, &clock, 1);
+    for cpu in [&mut cpu0, &mut cpu1] {
+        for n in 0..14 {
+            cpu.emit_at(&mut trace, tick, &Tick { n }, 100 + u64::from(n)).unwrap();
+        }
+        cpu.emit_at(&mut trace, empty, &Empty {}, 200).unwrap(); // fills the packet exactly
+    }
+    // Too large for any packet: discarded, and counted after the full packet was closed.
+    let blob = [0u8; 256];
+    assert!(matches!(
+        cpu0.emit_at(&mut trace, big, &Big { blob: Blob(&blob) }, 300),
+        Err(Error::EventTooLarge { .. })
+    ));
+    clock.set(1_000);
+    cpu0.flush(&mut trace).unwrap();
+    cpu1.flush(&mut trace).unwrap();
+    let (_, data, _) = decode_all(&trace.finish().unwrap());
+    let headers: Vec<_> = data
+        .iter()
+        .map(|packet| {
+            let header = packet.header;
+            let sizes = (header.content_size, header.events_discarded);
+            (header.stream_instance_id, sizes, header.timestamp_begin, header.timestamp_end)
+        })
+        .collect();
+    // A full packet ends at its last record, not at the next event or the flush; the discard
+    // reaches the reader in an empty packet of its own (§10.1), as the C probe writer does.
+    assert_eq!(headers, [(0, (256, 0), 100, 200), (0, (80, 1), 1_000, 1_000), (1, (256, 0), 100, 200)]);
 }
 
 #[test]

@@ -1,0 +1,89 @@
+//! Typed writes: events declared with [`event!`](crate::event) and markers (§8), encoded in
+//! place in a [`Reservation`](super::Reservation) through a [`PayloadWriter`], with no copy.
+//!
+//! The registry path is the one [`StreamWriter`](crate::StreamWriter) uses: a handle exists only
+//! once its EVENT_CLASS record is queued, and whoever delivers the ring's packets delivers the
+//! queued metadata first (§7.6), as [`RingSession`](super::RingSession)'s consumer does.
+
+use tracemark_format::{COMPACT_HEADER_LEN, COMPACT_ID_LIMIT, EXTENDED_HEADER_LEN, PACKET_HEADER_LEN};
+
+use super::config::{check_handle, Concurrency, Mode};
+use super::frontend::Ring;
+#[cfg(feature = "std")]
+use crate::marker::CompiledMarker;
+#[cfg(feature = "std")]
+use crate::MarkerArg;
+use crate::{Clock, Error, EventHandle, EventType, PayloadWriter, RawHandle, Result};
+
+impl<'a, M: Mode, C: Clock, K: Concurrency> Ring<'a, M, C, K> {
+    /// Writes `event`, timestamped now.
+    ///
+    /// `Ok(true)`: written. `Ok(false)`: dropped because the ring is full (discard mode) or the
+    /// sub-buffer it needs is still being written, and counted in `events_discarded` (§10.1).
+    /// Errors: [`Error::ForeignHandle`] when `handle` was not registered for this ring's trace and
+    /// stream class (nothing is written or counted; a ring not made by
+    /// [`RingConfig::for_stream`](super::RingConfig::for_stream) accepts no handle);
+    /// [`Error::EventTooLarge`] (counted); [`Error::PayloadSize`] when the encoder wrote another
+    /// size than it declared: the record is rewritten in place as a
+    /// [`VOID_EVENT_NAME`](super::VOID_EVENT_NAME) record, which readers decode and skip, and the
+    /// event is counted as discarded.
+    #[inline]
+    pub fn emit<E: EventType + ?Sized>(&self, handle: EventHandle<E>, event: &E) -> Result<bool> {
+        let payload_len = event.encoded_size(&self.abi);
+        self.emit_with(handle.raw(), payload_len, |writer| event.encode(writer))
+    }
+
+    /// Writes a record of class `handle` whose payload `encode` writes: exactly `payload_len`
+    /// bytes laid out for the ring's ABI. Results as [`Ring::emit`].
+    #[inline]
+    pub fn emit_with(
+        &self,
+        handle: RawHandle,
+        payload_len: usize,
+        encode: impl FnOnce(&mut PayloadWriter<'_>),
+    ) -> Result<bool> {
+        let void_id = check_handle(self.typed, self.stream_class_id, handle)?;
+        let id = handle.id();
+        if payload_len == 0 {
+            // No payload bytes to rewrite if the encoder disagrees: ask it before reserving.
+            let mut empty = PayloadWriter::new(&mut [], self.abi);
+            encode(&mut empty);
+            if !empty.is_complete() {
+                self.count_discarded();
+                return Err(Error::PayloadSize { declared: 0, written: 1 });
+            }
+            return Ok(self.reserve(id, 0).map(|reservation| reservation.commit()).is_some());
+        }
+        let header = if id >= COMPACT_ID_LIMIT { EXTENDED_HEADER_LEN } else { COMPACT_HEADER_LEN };
+        let capacity = self.subbuf_size() as usize - PACKET_HEADER_LEN;
+        if payload_len > capacity - header {
+            self.count_discarded();
+            return Err(Error::EventTooLarge { size: payload_len.saturating_add(header), capacity });
+        }
+        let Some(mut reservation) = self.reserve(id, payload_len) else { return Ok(false) };
+        let mut writer = reservation.payload_writer_of(payload_len);
+        encode(&mut writer);
+        if writer.is_complete() {
+            reservation.commit();
+            return Ok(true);
+        }
+        let written = if writer.overflowed() { payload_len + 1 } else { writer.position() };
+        reservation.commit_void(void_id);
+        self.count_discarded();
+        Err(Error::PayloadSize { declared: payload_len, written })
+    }
+
+    /// Writes marker `compiled` (§8) with `args`, checked against `format` before anything is
+    /// reserved. Results as [`Ring::emit`]. (Used by [`RingStream::marker`](super::RingStream::marker),
+    /// which keeps the per-stream cache of compiled markers.)
+    #[cfg(feature = "std")]
+    pub(crate) fn emit_marker(
+        &self,
+        compiled: &CompiledMarker,
+        format: &str,
+        args: &[MarkerArg<'_>],
+    ) -> Result<bool> {
+        let payload_len = compiled.payload_size(format, args)?;
+        self.emit_with(compiled.handle(), payload_len, |writer| compiled.encode(args, writer))
+    }
+}

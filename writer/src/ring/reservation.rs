@@ -1,0 +1,220 @@
+//! [`Reservation`]: the payload space of one reserved record.
+
+use core::mem::ManuallyDrop;
+
+use super::config::{Concurrency, Mode};
+use super::frontend::Ring;
+use crate::Clock;
+
+/// Space reserved for one record's payload, written front to back in the trace byte order, then
+/// committed ([`Reservation::commit`] or [`Ring::commit`]).
+///
+/// Writes past the reserved length are ignored (the serializer sizes the payload before
+/// reserving, so that is a caller bug; ignoring it keeps the packet decodable).
+///
+/// Dropping a reservation without committing it (an early return, a panic in an encoder)
+/// commits it anyway so that its packet is still delivered: on a ring made by
+/// [`RingConfig::for_stream`](super::RingConfig::for_stream) the record is rewritten as a
+/// [`VOID_EVENT_NAME`](super::VOID_EVENT_NAME) record, elsewhere its unwritten bytes are zeroed.
+/// A reservation that is leaked (`mem::forget`) stalls its packet for good.
+#[must_use = "a reservation is committed when dropped; commit it explicitly once the payload is written"]
+pub struct Reservation<'r, 'a, M: Mode, C: Clock, K: Concurrency> {
+    ring: &'r Ring<'a, M, C, K>,
+    pos: u64,
+    size: u64,
+    /// Offsets in the ring's region: the event header, the payload, the write cursor, the end.
+    header_at: usize,
+    payload_at: usize,
+    cursor: usize,
+    end: usize,
+    /// Whether the reservation was made with locked RMWs (see `Ring::enter`); the commit must be too.
+    locked: bool,
+    /// The ring's byte order, kept here so that stores need not reload it from the ring (whose
+    /// fields the compiler re-reads after every atomic operation).
+    order: tracemark_format::ByteOrder,
+}
+
+impl<'r, 'a, M: Mode, C: Clock, K: Concurrency> Reservation<'r, 'a, M, C, K> {
+    #[inline(always)]
+    pub(crate) fn new(
+        ring: &'r Ring<'a, M, C, K>,
+        pos: u64,
+        size: u64,
+        header_at: usize,
+        payload_at: usize,
+        end: usize,
+        locked: bool,
+    ) -> Self {
+        Reservation {
+            ring,
+            pos,
+            size,
+            header_at,
+            payload_at,
+            cursor: payload_at,
+            end,
+            locked,
+            order: ring.order,
+        }
+    }
+
+    /// Sequence number of the packet this record is in (for loss accounting in tests and tools).
+    #[inline(always)]
+    pub fn packet_sequence(&self) -> u64 {
+        self.pos >> self.ring.sb_order
+    }
+
+    /// Payload bytes reserved.
+    #[inline(always)]
+    pub fn payload_len(&self) -> usize {
+        self.end - self.payload_at
+    }
+
+    /// Payload bytes not yet written by the `write_*` methods.
+    #[inline(always)]
+    pub fn remaining(&self) -> usize {
+        self.end - self.cursor
+    }
+
+    /// The whole payload, in place in the ring, for an encoder that writes it directly (a
+    /// [`PayloadWriter`](crate::PayloadWriter), see [`Reservation::payload_writer`]). Bytes
+    /// written through it do not move the `write_*` cursor.
+    #[cfg(not(loom))]
+    #[inline(always)]
+    pub fn payload_mut(&mut self) -> &mut [u8] {
+        // SAFETY: `[payload_at, end)` lies in the range our reserve CAS gave to this reservation
+        // alone; until the commit (which consumes `self`, so this borrow has ended) no writer
+        // touches it and the consumer does not read it (its packet cannot be complete), and in
+        // overwrite mode the slot is referenced, so the consumer cannot swap the sub-buffer out.
+        // The slice borrows `self` mutably, so no second reference to the bytes exists.
+        unsafe { self.ring.data.slice_mut(self.payload_at, self.end - self.payload_at) }
+    }
+
+    /// A [`PayloadWriter`](crate::PayloadWriter) over the payload, laid out for the ring's ABI:
+    /// what [`EventType::encode`](crate::EventType::encode) writes into, without a copy.
+    #[cfg(not(loom))]
+    #[inline(always)]
+    pub fn payload_writer(&mut self) -> crate::PayloadWriter<'_> {
+        let len = self.payload_len();
+        self.payload_writer_of(len)
+    }
+
+    /// [`Reservation::payload_writer`] over the first `len` payload bytes (at most all of them).
+    /// Given the length the caller reserved, which is often a constant the compiler sees, the
+    /// writer's bounds checks fold away for fixed-size events.
+    #[cfg(not(loom))]
+    #[inline(always)]
+    pub(crate) fn payload_writer_of(&mut self, len: usize) -> crate::PayloadWriter<'_> {
+        let abi = self.ring.abi;
+        let len = len.min(self.end - self.payload_at);
+        // SAFETY: as in `payload_mut`; `len` is clamped to the payload.
+        let payload = unsafe { self.ring.data.slice_mut(self.payload_at, len) };
+        crate::PayloadWriter::new(payload, abi)
+    }
+
+    /// Appends raw bytes.
+    #[inline(always)]
+    pub fn write_bytes(&mut self, bytes: &[u8]) {
+        if bytes.len() <= self.end - self.cursor {
+            // SAFETY: `[cursor, end)` lies in this reservation, which the reserve CAS gave to us
+            // alone until commit; the length check keeps the write inside it.
+            unsafe { self.ring.data.write(self.cursor, bytes) };
+            self.cursor += bytes.len();
+        }
+    }
+
+    /// Appends a NUL-terminated string (§6.4 code 0x20); `s` must not contain NUL.
+    #[inline(always)]
+    pub fn write_str(&mut self, s: &[u8]) {
+        if s.len() < self.end - self.cursor {
+            self.write_bytes(s);
+            self.write_bytes(&[0]);
+        }
+    }
+
+    /// Makes the record visible to the consumer (Release), delivering its packet when this was
+    /// the last byte of it to be committed.
+    #[inline(always)]
+    pub fn commit(self) {
+        let this = ManuallyDrop::new(self);
+        this.ring.commit_record(this.pos, this.size, this.locked);
+    }
+
+    /// Rewrites the record as one of the void class `void_id` (one string field holding
+    /// `payload_len - 1` filler bytes), so a reader skips it whole, and commits it. A record with
+    /// no payload bytes cannot be rewritten and is committed as it is.
+    pub(crate) fn commit_void(self, void_id: u32) {
+        let len = self.payload_len();
+        if len > 0 {
+            let order = self.ring.order;
+            // SAFETY (both blocks): the header and payload bytes are this reservation's (see
+            // `payload_mut`); in bounds, as `begin_record` wrote them.
+            unsafe {
+                if self.payload_at - self.header_at == tracemark_format::COMPACT_HEADER_LEN {
+                    // Compact: the ID is the word's top 16 bits; keep the timestamp bits.
+                    let word =
+                        self.ring.data.with_slice(self.header_at, 8, |b| order.read_u64(b)).unwrap_or(0);
+                    let word = (word & tracemark_format::event_header::TIMESTAMP_LOW_MASK)
+                        | (u64::from(void_id) << 48);
+                    self.ring.data.write(self.header_at, &order.u64_bytes(word));
+                } else {
+                    // Extended: the u32 ID follows the escape word (§5.3).
+                    self.ring.data.write(self.header_at + 8, &order.u32_bytes(void_id));
+                }
+            }
+            const FILL: [u8; 64] = [b'.'; 64];
+            let mut at = self.payload_at;
+            while at + 1 < self.end {
+                let chunk = (self.end - 1 - at).min(FILL.len());
+                // SAFETY: `[at, at + chunk)` lies in this reservation's payload (see above).
+                unsafe { self.ring.data.write(at, &FILL[..chunk]) };
+                at += chunk;
+            }
+            // SAFETY: the payload's last byte, `len > 0`.
+            unsafe { self.ring.data.write(self.end - 1, &[0]) };
+        }
+        self.commit();
+    }
+}
+
+impl<M: Mode, C: Clock, K: Concurrency> Drop for Reservation<'_, '_, M, C, K> {
+    /// Not committed explicitly: deliver the packet anyway (see the type's documentation).
+    fn drop(&mut self) {
+        let this = Reservation { ..*self };
+        match self.ring.typed {
+            Some(typed) => this.commit_void(typed.void_id),
+            None => {
+                let mut zeros = this;
+                while zeros.cursor < zeros.end {
+                    let chunk = (zeros.end - zeros.cursor).min(64);
+                    zeros.write_bytes(&[0; 64][..chunk]);
+                }
+                zeros.commit();
+            }
+        }
+    }
+}
+
+macro_rules! put {
+    ($($name:ident $ty:ty;)*) => {
+        impl<M: Mode, C: Clock, K: Concurrency> Reservation<'_, '_, M, C, K> {
+            $(
+                #[doc = concat!("Appends a `", stringify!($ty), "` in the trace byte order.")]
+                #[inline(always)]
+                pub fn $name(&mut self, value: $ty) {
+                    let bytes = match self.order {
+                        tracemark_format::ByteOrder::Little => value.to_le_bytes(),
+                        tracemark_format::ByteOrder::Big => value.to_be_bytes(),
+                    };
+                    self.write_bytes(&bytes);
+                }
+            )*
+        }
+    };
+}
+
+put! {
+    write_u8 u8; write_u16 u16; write_u32 u32; write_u64 u64;
+    write_i8 i8; write_i16 i16; write_i32 i32; write_i64 i64;
+    write_f64 f64;
+}
