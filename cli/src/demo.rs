@@ -1,4 +1,5 @@
-//! `tracemark demo`: a small simulated kernel traced by the reference writer.
+//! `tracemark demo`: a small simulated kernel traced by the reference writer's lock-free ring
+//! buffer ([`RingSession`]: one ring per thread slot, a consumer thread writing the packets).
 //!
 //! Several threads play CPUs. Each emits scheduler switches, system call entries and exits,
 //! network receives and a debug marker, so the trace exercises fixed and ABI-sized integers,
@@ -15,7 +16,8 @@ use clap::Args;
 use tracemark_format::{Abi, ByteOrder};
 use tracemark_reader::{Item, Trace};
 use tracemark_writer::{
-    enum_type, event, struct_type, CLong, CULong, Config, EnvValue, MarkerArg, Pointer, Session, SizeT,
+    enum_type, event, ring::RingSession, struct_type, CLong, CULong, Config, EnvValue, MarkerArg, Pointer,
+    SizeT,
 };
 
 use crate::CliResult;
@@ -91,6 +93,13 @@ event! {
     }
 }
 
+/// A simulated CPU's stream: a thread slot of the ring session.
+type DemoStream = tracemark_writer::ring::RingStream<
+    tracemark_writer::ring::Discard,
+    tracemark_writer::MonotonicClock,
+    tracemark_writer::ring::Local,
+>;
+
 const COMMS: [&str; 6] = ["swapper/0", "bash", "kworker/u8:2", "sshd", "cc1", "rustc"];
 
 pub fn run(args: &DemoArgs) -> CliResult {
@@ -98,7 +107,7 @@ pub fn run(args: &DemoArgs) -> CliResult {
     if args.foreign_abi {
         config = config.abi(Abi::ilp32(ByteOrder::NATIVE.opposite()));
     }
-    let builder = Session::builder(config)
+    let builder = RingSession::builder(config)
         .env("demo_threads", EnvValue::Int(args.threads.into()))
         .env("demo", EnvValue::Str("simulated scheduler, syscalls and network".into()));
     let session = if args.single_file {
@@ -112,65 +121,85 @@ pub fn run(args: &DemoArgs) -> CliResult {
     let receive = session.register::<NetReceive>()?;
 
     let started = Instant::now();
+    // Every simulated CPU holds its stream (a thread slot) for the whole run, so each gets a
+    // stream of its own: a slot given back early would be reused by the next thread.
+    let taken = std::sync::Barrier::new(args.threads as usize);
+    let done = std::sync::Barrier::new(args.threads as usize);
     std::thread::scope(|scope| -> Result<(), tracemark_writer::Error> {
         let workers: Vec<_> = (0..args.threads)
             .map(|cpu| {
-                let session = &session;
+                let (session, taken, done) = (&session, &taken, &done);
                 scope.spawn(move || -> Result<(), tracemark_writer::Error> {
-                    let mut stream = session.stream(cpu)?;
-                    let mut pid = 1000 + cpu as i32 * 100;
-                    for step in 0..args.iterations {
-                        let next = 1000 + ((step as i32 * 7 + cpu as i32) % 400);
-                        stream.emit(
-                            switch,
-                            &SchedSwitch {
-                                prev_comm: COMMS[(pid as usize) % COMMS.len()],
-                                prev_pid: pid,
-                                prev_prio: 120,
-                                prev_state: [TaskState::Running, TaskState::Interruptible, TaskState::Dead]
-                                    [(step % 3) as usize],
-                                next_comm: COMMS[(next as usize) % COMMS.len()],
-                                next_pid: next,
-                                next_prio: 120 - (step % 20) as i32,
-                            },
-                        )?;
-                        pid = next;
-                        let syscall = i64::from(step % 300);
-                        let mut call_args = [CULong(0); 6];
-                        for (index, arg) in call_args.iter_mut().enumerate() {
-                            *arg = CULong(u64::from(step) << index);
-                        }
-                        stream.emit(enter, &SysEnter { id: CLong(syscall), args: call_args })?;
-                        stream.emit(
-                            exit,
-                            &SysExit { id: CLong(syscall), ret: CLong(-(i64::from(step % 5))) },
-                        )?;
-                        if step % 4 == 0 {
-                            let head = [0x45, 0x00, (step >> 8) as u8, step as u8, 0xde, 0xad];
+                    let simulate_cpu = |stream: &mut DemoStream| -> Result<(), tracemark_writer::Error> {
+                        let mut pid = 1000 + cpu as i32 * 100;
+                        for step in 0..args.iterations {
+                            let next = 1000 + ((step as i32 * 7 + cpu as i32) % 400);
                             stream.emit(
-                                receive,
-                                &NetReceive {
-                                    skbaddr: Pointer(0xffff_8880_0000_0000 + u64::from(step) * 256),
-                                    len: SizeT(64 + u64::from(step % 1400)),
-                                    source: Endpoint { addr: [10, 0, 0, cpu as u8], port: 443 },
-                                    dest: Endpoint { addr: [192, 168, 1, (step % 250) as u8], port: 40000 },
-                                    head: &head[..(step % 7) as usize],
+                                switch,
+                                &SchedSwitch {
+                                    prev_comm: COMMS[(pid as usize) % COMMS.len()],
+                                    prev_pid: pid,
+                                    prev_prio: 120,
+                                    prev_state: [
+                                        TaskState::Running,
+                                        TaskState::Interruptible,
+                                        TaskState::Dead,
+                                    ][(step % 3) as usize],
+                                    next_comm: COMMS[(next as usize) % COMMS.len()],
+                                    next_pid: next,
+                                    next_prio: 120 - (step % 20) as i32,
                                 },
                             )?;
-                        }
-                        if step % 100 == 0 {
-                            stream.marker(
-                                "work_done",
-                                "item %u took_ns %llu worker %s",
-                                &[
-                                    MarkerArg::UInt(step.into()),
-                                    MarkerArg::UInt(u64::from(step) * 1_000),
-                                    MarkerArg::Str(COMMS[cpu as usize % COMMS.len()]),
-                                ],
+                            pid = next;
+                            let syscall = i64::from(step % 300);
+                            let mut call_args = [CULong(0); 6];
+                            for (index, arg) in call_args.iter_mut().enumerate() {
+                                *arg = CULong(u64::from(step) << index);
+                            }
+                            stream.emit(enter, &SysEnter { id: CLong(syscall), args: call_args })?;
+                            stream.emit(
+                                exit,
+                                &SysExit { id: CLong(syscall), ret: CLong(-(i64::from(step % 5))) },
                             )?;
+                            if step % 4 == 0 {
+                                let head = [0x45, 0x00, (step >> 8) as u8, step as u8, 0xde, 0xad];
+                                stream.emit(
+                                    receive,
+                                    &NetReceive {
+                                        skbaddr: Pointer(0xffff_8880_0000_0000 + u64::from(step) * 256),
+                                        len: SizeT(64 + u64::from(step % 1400)),
+                                        source: Endpoint { addr: [10, 0, 0, cpu as u8], port: 443 },
+                                        dest: Endpoint {
+                                            addr: [192, 168, 1, (step % 250) as u8],
+                                            port: 40000,
+                                        },
+                                        head: &head[..(step % 7) as usize],
+                                    },
+                                )?;
+                            }
+                            if step % 100 == 0 {
+                                stream.marker(
+                                    "work_done",
+                                    "item %u took_ns %llu worker %s",
+                                    &[
+                                        MarkerArg::UInt(step.into()),
+                                        MarkerArg::UInt(u64::from(step) * 1_000),
+                                        MarkerArg::Str(COMMS[cpu as usize % COMMS.len()]),
+                                    ],
+                                )?;
+                            }
                         }
-                    }
-                    Ok(())
+                        Ok(())
+                    };
+                    let mut stream = session.stream();
+                    taken.wait();
+                    // Reaches `done` on every path, so no worker waits for one that failed.
+                    let result = match &mut stream {
+                        Ok(stream) => simulate_cpu(stream),
+                        Err(_) => Ok(()),
+                    };
+                    done.wait();
+                    stream.and(result)
                 })
             })
             .collect();

@@ -1,8 +1,12 @@
 //! `tracemark`: record a demo trace, describe a trace, print its events.
 
+mod check;
+mod convert;
 mod demo;
 mod dump;
+mod follow;
 mod info;
+mod stats;
 mod time;
 
 use std::{path::PathBuf, process::ExitCode};
@@ -31,6 +35,14 @@ enum Command {
     },
     /// Print every event in time order, one per line, with diagnostics in place.
     Dump(dump::DumpArgs),
+    /// Check a trace against every rule of the specification: each violation with its
+    /// requirement ID and place; exit 0 valid, 1 invalid, 2 unreadable. `--suite` runs the
+    /// conformance vectors.
+    Check(check::CheckArgs),
+    /// Convert a trace for other tools: CTF 1.8 (babeltrace2, Trace Compass) or Chrome JSON (Perfetto).
+    Convert(convert::ConvertArgs),
+    /// Count events per class and per CPU, with rates, time span, losses and bytes per event.
+    Stats(stats::StatsArgs),
 }
 
 fn main() -> ExitCode {
@@ -39,6 +51,9 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::run(&args),
         Command::Info { path, json } => info::run(&path, json),
         Command::Dump(args) => dump::run(&args),
+        Command::Check(args) => check::run(&args),
+        Command::Convert(args) => convert::run(&args),
+        Command::Stats(args) => stats::run(&args),
     };
     match result {
         Ok(code) => code,
