@@ -1,8 +1,12 @@
 //! Every payload type, written by the Rust writer and read back field by field, in both byte
 //! orders and with a 32-bit ABI; compact and extended event headers; packet rollover.
 
-use tracemark_conformance::{compare, rust_writer, ClassSpec, EventSpec, Scenario, Val};
-use tracemark_format::{Abi, AbiInt, ByteOrder, EnumMapping, Field, IntType, TypeDesc};
+use tracemark_conformance::{
+    compare,
+    harness::{compound_values, every_type_classes, scalar_values},
+    rust_writer, ClassSpec, EventSpec, Scenario, Val,
+};
+use tracemark_format::{Abi, AbiInt, ByteOrder, Field, IntType, TypeDesc};
 use tracemark_reader::Trace;
 
 const ABIS: [Abi; 4] = [
@@ -11,131 +15,6 @@ const ABIS: [Abi; 4] = [
     Abi::ilp32(ByteOrder::Little),
     Abi::ilp32(ByteOrder::Big),
 ];
-
-fn int(int: IntType) -> TypeDesc {
-    TypeDesc::Int(int)
-}
-
-fn mapping(label: &str, lo: u64, hi: u64) -> EnumMapping {
-    EnumMapping { label: label.into(), lo, hi }
-}
-
-/// One class per scalar kind with its extreme values, and compound types nested three deep.
-fn classes() -> Vec<ClassSpec> {
-    let mut scalars = vec![
-        Field::new("flag", TypeDesc::Bool),
-        Field::new("single", TypeDesc::F32),
-        Field::new("double", TypeDesc::F64),
-    ];
-    for (name, ty) in [
-        ("u_8", IntType::U8),
-        ("u_16", IntType::U16),
-        ("u_32", IntType::U32),
-        ("u_64", IntType::U64),
-        ("i_8", IntType::I8),
-        ("i_16", IntType::I16),
-        ("i_32", IntType::I32),
-        ("i_64", IntType::I64),
-    ] {
-        scalars.push(Field::new(name, int(ty)));
-    }
-    for abi_int in AbiInt::ALL {
-        scalars.push(Field::new(
-            format!("abi_{}", abi_int.c_name().replace(' ', "_")),
-            int(IntType::Abi(abi_int)),
-        ));
-    }
-    let point = TypeDesc::Struct(vec![
-        Field::new("x", int(IntType::Abi(AbiInt::Long))),
-        Field::new("label", TypeDesc::String),
-    ]);
-    let compound = vec![
-        Field::new("name", TypeDesc::String),
-        Field::new("raw", TypeDesc::Blob),
-        Field::new("fixed", TypeDesc::array(3, int(IntType::I16))),
-        Field::new("seq", TypeDesc::sequence(int(IntType::Abi(AbiInt::Pointer)))),
-        Field::new(
-            "state",
-            TypeDesc::Enum {
-                repr: IntType::Abi(AbiInt::Long),
-                mappings: vec![mapping("NEG", (-10i64) as u64, (-1i64) as u64), mapping("ZERO", 0, 0)],
-            },
-        ),
-        Field::new(
-            "code",
-            TypeDesc::Enum {
-                repr: IntType::U8,
-                mappings: vec![mapping("LOW", 0, 127), mapping("HIGH", 128, 255)],
-            },
-        ),
-        Field::new("points", TypeDesc::sequence(point.clone())),
-        Field::new(
-            "nested",
-            TypeDesc::Struct(vec![
-                Field::new("inner", point),
-                Field::new("grid", TypeDesc::array(2, TypeDesc::array(2, TypeDesc::F64))),
-            ]),
-        ),
-        Field::new("names", TypeDesc::array(2, TypeDesc::String)),
-    ];
-    vec![
-        ClassSpec::new("scalars", scalars),
-        ClassSpec::new("compound", compound),
-        ClassSpec::new("empty", vec![]),
-    ]
-}
-
-fn scalar_values(extreme: bool) -> Vec<Val> {
-    let mut values = vec![
-        Val::Bool(extreme),
-        Val::F32(if extreme { f32::MIN_POSITIVE } else { -1.5 }),
-        Val::F64(if extreme { f64::MAX } else { 2.25 }),
-    ];
-    let unsigned = |max: u64| Val::U(if extreme { max } else { 1 });
-    let signed = |min: i64| Val::I(if extreme { min } else { -1 });
-    values.extend([
-        unsigned(u8::MAX.into()),
-        unsigned(u16::MAX.into()),
-        unsigned(u32::MAX.into()),
-        unsigned(u64::MAX),
-    ]);
-    values.extend([
-        signed(i8::MIN.into()),
-        signed(i16::MIN.into()),
-        signed(i32::MIN.into()),
-        signed(i64::MIN),
-    ]);
-    // ABI-sized: values wider than a 32-bit ABI's types, so truncation shows.
-    for abi_int in AbiInt::ALL {
-        values.push(if abi_int.is_signed() { Val::I(-0x1_2345_6789) } else { Val::U(0xFEDC_BA98_7654_3210) });
-    }
-    values
-}
-
-fn compound_values(step: u64) -> Vec<Val> {
-    let point = |x: i64, label: &[u8]| Val::Struct(vec![Val::I(x), Val::Str(label.to_vec())]);
-    vec![
-        Val::Str(if step.is_multiple_of(2) {
-            b"bash".to_vec()
-        } else {
-            b"caf\xc3\xa9 \xff not utf-8".to_vec()
-        }),
-        Val::Blob((0..step as u8 % 9).collect()),
-        Val::List(vec![Val::I(i16::MIN.into()), Val::I(0), Val::I(i16::MAX.into())]),
-        Val::List((0..step % 4).map(|n| Val::U(0xffff_8880_0000_0000 + n)).collect()),
-        Val::I([-5, 0, 7][step as usize % 3]),
-        Val::U(step * 97 % 256),
-        Val::List((0..step % 3).map(|n| point(n as i64 - 1, b"pt")).collect()),
-        Val::Struct(vec![
-            point(-(step as i64), b""),
-            Val::List(vec![
-                Val::List(vec![Val::F64(0.5), Val::F64(-0.0)]),
-                Val::List(vec![Val::F64(1e300), Val::F64(f64::MIN_POSITIVE)]),
-            ]),
-        ]),
-        Val::List(vec![Val::Str(b"a".to_vec()), Val::Str(Vec::new())]),
-    ]
-}
 
 fn scenario(abi: Abi) -> Scenario {
     let mut events = Vec::new();
@@ -156,7 +35,7 @@ fn scenario(abi: Abi) -> Scenario {
     events.push(EventSpec { class: 2, cpu: 7, timestamp: quiet + (1 << 48) - 1, values: vec![] });
     events.push(EventSpec { class: 2, cpu: 7, timestamp: quiet + (1 << 48) - 1 + (1 << 48), values: vec![] });
     // Small packets force many packet switches.
-    Scenario { abi, packet_size: 1024, classes: classes(), events, ..Scenario::default() }
+    Scenario { abi, packet_size: 1024, classes: every_type_classes(), events, ..Scenario::default() }
 }
 
 fn assert_round_trip(scenario: &Scenario) {
