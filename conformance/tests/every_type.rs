@@ -29,7 +29,8 @@ fn scenario(abi: Abi) -> Scenario {
         };
         events.push(EventSpec { class, cpu, timestamp, values });
     }
-    // A quiet CPU: gaps of exactly 2^48 - 1 (compact) and 2^48 (extended) ticks.
+    // A quiet CPU: gaps of 2^48 - 1 and 2^48 ticks, around the compact form's limit (§5.4); the
+    // writer compares against a lower bound of `prev`, so it may pick the extended form for both.
     let quiet = timestamp + 10;
     events.push(EventSpec { class: 2, cpu: 7, timestamp: quiet, values: vec![] });
     events.push(EventSpec { class: 2, cpu: 7, timestamp: quiet + (1 << 48) - 1, values: vec![] });
