@@ -49,10 +49,9 @@ fn mapping(label: &str, lo: u64, hi: u64) -> EnumMapping {
     EnumMapping { label: label.into(), lo, hi }
 }
 
-/// Three classes covering every payload type: `scalars` (every fixed and ABI-sized scalar),
-/// `compound` (string, blob, arrays, sequences, enumerations, structs nested three deep) and
-/// `empty` (no field).
-pub fn every_type_classes() -> Vec<ClassSpec> {
+/// One field of every scalar type: `bool`, `f32`, `f64`, the eight fixed-width integers and
+/// every ABI-sized integer (§6.2, §6.3), in that order.
+pub fn every_scalar_field() -> Vec<Field> {
     let mut scalars = vec![
         Field::new("flag", TypeDesc::Bool),
         Field::new("single", TypeDesc::F32),
@@ -76,6 +75,14 @@ pub fn every_type_classes() -> Vec<ClassSpec> {
             int(IntType::Abi(abi_int)),
         ));
     }
+    scalars
+}
+
+/// Three classes covering every payload type: `scalars` (every fixed and ABI-sized scalar),
+/// `compound` (string, blob, arrays, sequences, enumerations, structs nested three deep) and
+/// `empty` (no field).
+pub fn every_type_classes() -> Vec<ClassSpec> {
+    let scalars = every_scalar_field();
     let point = TypeDesc::Struct(vec![
         Field::new("x", int(IntType::Abi(AbiInt::Long))),
         Field::new("label", TypeDesc::String),

@@ -54,29 +54,7 @@ fn mapping(label: &str, lo: i64, hi: i64) -> EnumMapping {
 /// with generated CTF names, overlapping enumeration ranges, and event names that are not
 /// identifiers.
 pub fn all_type_classes() -> Vec<ClassSpec> {
-    let mut scalars = vec![
-        Field::new("flag", TypeDesc::Bool),
-        Field::new("single", TypeDesc::F32),
-        Field::new("double", TypeDesc::F64),
-    ];
-    for (name, ty) in [
-        ("u_8", IntType::U8),
-        ("u_16", IntType::U16),
-        ("u_32", IntType::U32),
-        ("u_64", IntType::U64),
-        ("i_8", IntType::I8),
-        ("i_16", IntType::I16),
-        ("i_32", IntType::I32),
-        ("i_64", IntType::I64),
-    ] {
-        scalars.push(Field::new(name, int(ty)));
-    }
-    for abi_int in AbiInt::ALL {
-        scalars.push(Field::new(
-            format!("abi_{}", abi_int.c_name().replace(' ', "_")),
-            int(IntType::Abi(abi_int)),
-        ));
-    }
+    let scalars = tracemark_conformance::harness::every_scalar_field();
     let point = TypeDesc::Struct(vec![
         Field::new("x", int(IntType::Abi(AbiInt::Long))),
         Field::new("label", TypeDesc::String),
