@@ -75,9 +75,14 @@ pub fn identifier(u: &mut Unstructured<'_>, taken: &[String]) -> Result<String> 
     for _ in 0..u.int_in_range(0..=6u8)? {
         name.push(*u.choose(REST)? as char);
     }
-    // Make it unique by suffixing the position, which no other generated name ends with.
+    // A random name may itself look like `x_2`, so a suffix is not unique by construction:
+    // try suffixes until one is free (at most `taken.len() + 1` tries).
     if taken.contains(&name) {
-        name.push_str(&format!("_{}", taken.len()));
+        let stem = name;
+        name = (taken.len()..)
+            .map(|n| format!("{stem}_{n}"))
+            .find(|candidate| !taken.contains(candidate))
+            .unwrap_or(stem);
     }
     Ok(name)
 }
