@@ -98,6 +98,15 @@ pub struct Ring<'a, M: Mode, C: Clock, K: Concurrency = Shared> {
     _mode: PhantomData<(M, K)>,
 }
 
+/// The event header of a record being reserved: its class, its timestamp, and the timestamp
+/// before it, which decides between the compact and the extended form (§5.4).
+#[derive(Clone, Copy)]
+struct RecordHeader {
+    id: u32,
+    ts: u64,
+    prev: u64,
+}
+
 /// What `reserve_slow` decided inside its CAS loop.
 struct SlowPlan {
     ts: u64,
@@ -184,7 +193,8 @@ impl<'a, M: Mode, C: Clock, K: Concurrency> Ring<'a, M, C, K> {
     /// Sub-buffer size `S`.
     #[inline(always)]
     pub fn subbuf_size(&self) -> u64 {
-        1 << self.sb_order
+        // From the mask, one load and an add: this is on the reservation path.
+        self.sb_mask + 1
     }
 
     /// Number of sub-buffers `N`.
@@ -289,8 +299,22 @@ impl<'a, M: Mode, C: Clock, K: Concurrency> Ring<'a, M, C, K> {
     /// [`RingConfig::for_stream`], rewritten as a void record): a packet is never stalled.
     #[inline(always)]
     pub fn reserve(&self, id: u32, payload_len: usize) -> Option<Reservation<'_, 'a, M, C, K>> {
+        self.reserve_ordered(id, payload_len, self.order)
+    }
+
+    /// [`Ring::reserve`], given the ring's byte order: a caller that passes a constant (the
+    /// native order, after checking it is the ring's) gets header and payload stores without a
+    /// byte-order test each.
+    #[inline(always)]
+    pub(crate) fn reserve_ordered(
+        &self,
+        id: u32,
+        payload_len: usize,
+        order: ByteOrder,
+    ) -> Option<Reservation<'_, 'a, M, C, K>> {
+        debug_assert!(order == self.order);
         let locked = self.enter();
-        let reservation = self.reserve_in(id, payload_len, locked);
+        let reservation = self.reserve_in(id, payload_len, locked, order);
         if reservation.is_none() {
             self.exit();
         }
@@ -298,7 +322,13 @@ impl<'a, M: Mode, C: Clock, K: Concurrency> Ring<'a, M, C, K> {
     }
 
     #[inline(always)]
-    fn reserve_in(&self, id: u32, payload_len: usize, locked: bool) -> Option<Reservation<'_, 'a, M, C, K>> {
+    fn reserve_in(
+        &self,
+        id: u32,
+        payload_len: usize,
+        locked: bool,
+        order: ByteOrder,
+    ) -> Option<Reservation<'_, 'a, M, C, K>> {
         let s = self.subbuf_size();
         let mut old = self.write.offset.load(Acquire);
         loop {
@@ -318,7 +348,7 @@ impl<'a, M: Mode, C: Clock, K: Concurrency> Ring<'a, M, C, K> {
             match self.cas_offset(old, old + size, locked) {
                 Ok(_) => {
                     self.write.last_ts.store(ts, Release);
-                    return Some(self.begin_record(old, size, id, ts, prev, locked));
+                    return Some(self.begin_record(old, size, RecordHeader { id, ts, prev }, locked, order));
                 }
                 Err(current) => old = current,
             }
@@ -363,15 +393,15 @@ impl<'a, M: Mode, C: Clock, K: Concurrency> Ring<'a, M, C, K> {
         &self,
         pos: u64,
         size: u64,
-        id: u32,
-        ts: u64,
-        prev: u64,
+        header: RecordHeader,
         locked: bool,
+        order: ByteOrder,
     ) -> Reservation<'_, 'a, M, C, K> {
+        let RecordHeader { id, ts, prev } = header;
         let phys = self.acquire_slot(pos);
         let at = (phys << self.sb_order) as usize + (pos & self.sb_mask) as usize;
         let mut header = [0u8; EXTENDED_HEADER_LEN];
-        let len = EventHeader::encode(id, ts, prev, self.order, &mut header).unwrap_or(0);
+        let len = EventHeader::encode(id, ts, prev, order, &mut header).unwrap_or(0);
         // SAFETY: `[pos, pos + size)` was reserved by our CAS, so these bytes of the slot's
         // physical sub-buffer are ours until we commit; `acquire_slot` made sure the consumer
         // cannot swap that sub-buffer away meanwhile. In bounds: `at + size <= (phys + 1) * S`.
@@ -383,7 +413,7 @@ impl<'a, M: Mode, C: Clock, K: Concurrency> Ring<'a, M, C, K> {
                 self.data.write(at, &header[..EXTENDED_HEADER_LEN]);
             }
         }
-        Reservation::new(self, pos, size, at, at + len, at + size as usize, locked)
+        Reservation::new(self, pos, size, at, at + len, locked, order)
     }
 
     /// The physical sub-buffer backing the slot of `pos`, after marking the slot referenced by the
@@ -538,7 +568,13 @@ impl<'a, M: Mode, C: Clock, K: Concurrency> Ring<'a, M, C, K> {
             }
             self.open_packet(start, plan.ts, locked);
         }
-        let reservation = self.begin_record(plan.begin, plan.size, id, plan.ts, plan.prev, locked);
+        let reservation = self.begin_record(
+            plan.begin,
+            plan.size,
+            RecordHeader { id, ts: plan.ts, prev: plan.prev },
+            locked,
+            self.order,
+        );
         if plan.close_new {
             // This record fills its packet exactly, so no later writer will close it: record the
             // end now, before our own commit can complete the packet.

@@ -42,20 +42,11 @@ impl<'r, 'a, M: Mode, C: Clock, K: Concurrency> Reservation<'r, 'a, M, C, K> {
         size: u64,
         header_at: usize,
         payload_at: usize,
-        end: usize,
         locked: bool,
+        order: tracemark_format::ByteOrder,
     ) -> Self {
-        Reservation {
-            ring,
-            pos,
-            size,
-            header_at,
-            payload_at,
-            cursor: payload_at,
-            end,
-            locked,
-            order: ring.order,
-        }
+        let end = header_at + size as usize;
+        Reservation { ring, pos, size, header_at, payload_at, cursor: payload_at, end, locked, order }
     }
 
     /// Sequence number of the packet this record is in (for loss accounting in tests and tools).
@@ -105,9 +96,42 @@ impl<'r, 'a, M: Mode, C: Clock, K: Concurrency> Reservation<'r, 'a, M, C, K> {
     #[cfg(not(loom))]
     #[inline(always)]
     pub(crate) fn payload_writer_of(&mut self, len: usize) -> crate::PayloadWriter<'_> {
-        let abi = self.ring.abi;
+        self.payload_writer_ordered(len, self.order)
+    }
+
+    /// [`Reservation::payload_writer_of`] given the ring's byte order, which the caller may know
+    /// as a constant (see `Ring::reserve_ordered`).
+    #[cfg(not(loom))]
+    #[inline(always)]
+    pub(crate) fn payload_writer_ordered(
+        &mut self,
+        len: usize,
+        order: tracemark_format::ByteOrder,
+    ) -> crate::PayloadWriter<'_> {
+        debug_assert!(order == self.order);
+        let abi = tracemark_format::Abi { byte_order: order, ..self.ring.abi };
         let len = len.min(self.end - self.payload_at);
         // SAFETY: as in `payload_mut`; `len` is clamped to the payload.
+        let payload = unsafe { self.ring.data.slice_mut(self.payload_at, len) };
+        crate::PayloadWriter::new(payload, abi)
+    }
+
+    /// A [`PayloadWriter`](crate::PayloadWriter) over exactly `len` payload bytes, in `order`
+    /// (the ring's, which the caller may know as a constant): with `len` a constant too, the
+    /// writer's bounds checks fold away.
+    ///
+    /// # Safety
+    /// `len <= self.payload_len()`, and `order` is the ring's byte order.
+    #[cfg(not(loom))]
+    #[inline(always)]
+    pub(crate) unsafe fn payload_writer_exact(
+        &mut self,
+        len: usize,
+        order: tracemark_format::ByteOrder,
+    ) -> crate::PayloadWriter<'_> {
+        debug_assert!(len <= self.payload_len() && order == self.order);
+        let abi = tracemark_format::Abi { byte_order: order, ..self.ring.abi };
+        // SAFETY: as in `payload_mut`; `len` is within the payload (caller).
         let payload = unsafe { self.ring.data.slice_mut(self.payload_at, len) };
         crate::PayloadWriter::new(payload, abi)
     }
