@@ -115,10 +115,49 @@ impl<'a> PayloadWriter<'a> {
 /// The bytes before the first NUL, or all of them.
 #[inline]
 pub fn until_nul(bytes: &[u8]) -> &[u8] {
-    match bytes.iter().position(|&byte| byte == 0) {
+    match nul_position(bytes) {
         Some(end) => &bytes[..end],
         None => bytes,
     }
+}
+
+/// The index of the first NUL in `bytes`, eight bytes at a time.
+///
+/// On the hot path of every string field (scanned once to size the record, once to write it):
+/// a byte loop costs ~50 instructions for a 15-byte string, this ~15. (`memchr` scans short
+/// haystacks, under its vector width, a byte at a time.)
+#[inline]
+pub fn nul_position(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    // Nonzero exactly when `word` has a zero byte; the lowest flagged byte (in memory order,
+    // which `from_le_bytes` makes the lowest bits) is the first zero.
+    let zero_flags = |word: u64| word.wrapping_sub(ONES) & !word & HIGHS;
+    let first = |flags: u64| (flags.trailing_zeros() / 8) as usize;
+    if bytes.len() < 8 {
+        return bytes.iter().position(|&byte| byte == 0);
+    }
+    let mut words = bytes.chunks_exact(8);
+    let mut offset = 0;
+    for chunk in &mut words {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let flags = zero_flags(u64::from_le_bytes(word));
+        if flags != 0 {
+            return Some(offset + first(flags));
+        }
+        offset += 8;
+    }
+    if words.remainder().is_empty() {
+        return None;
+    }
+    // The last eight bytes, overlapping bytes already found free of NUL: its first NUL is the
+    // string's.
+    let tail_start = bytes.len() - 8;
+    let mut word = [0u8; 8];
+    word.copy_from_slice(&bytes[tail_start..]);
+    let flags = zero_flags(u64::from_le_bytes(word));
+    (flags != 0).then(|| tail_start + first(flags))
 }
 
 /// Encoded size of `bytes` as a string (§6.4): up to the first NUL, plus the terminator.
@@ -131,6 +170,31 @@ pub fn c_string_size(bytes: &[u8]) -> usize {
 mod tests {
     use super::*;
     use tracemark_format::ByteOrder;
+
+    #[test]
+    fn nul_position_finds_the_first_nul_at_every_length_and_place() {
+        // Bytes whose subtraction borrows across bytes (0x01 after a NUL, 0x80 and 0xFF).
+        let mut tricky = [0u8; 40];
+        for (i, byte) in tricky.iter_mut().enumerate() {
+            *byte = [0x01, 0x80, 0xFF, 0x7F][i % 4];
+        }
+        for len in 0..tricky.len() {
+            assert_eq!(nul_position(&[0xA5; 40][..len]), None, "len {len}");
+            assert_eq!(nul_position(&tricky[..len]), None, "len {len}");
+            for first in 0..len {
+                for second in first..len {
+                    let mut bytes = tricky;
+                    bytes[first] = 0;
+                    bytes[second] = 0;
+                    assert_eq!(
+                        nul_position(&bytes[..len]),
+                        Some(first),
+                        "len {len}, NULs at {first}, {second}"
+                    );
+                }
+            }
+        }
+    }
 
     #[test]
     fn stores_follow_the_abi_byte_order_and_never_overrun() {
