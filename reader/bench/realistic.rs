@@ -279,6 +279,23 @@ pub mod read {
         tally
     }
 
+    /// The same iterator with packets decoded ahead by `workers` threads
+    /// ([`Trace::with_events`]).
+    pub fn dynamic_iter_pipelined(trace: &Trace, workers: usize) -> Tally {
+        trace.with_events(workers, |events| {
+            let mut tally = Tally::default();
+            for item in events {
+                if let Item::Event(event) = item {
+                    tally.events += 1;
+                    for (_, value) in event.values() {
+                        tally.checksum = mix(tally.checksum, value_bits(&value));
+                    }
+                }
+            }
+            tally
+        })
+    }
+
     /// The same through the dispatcher, with `workers` decoding threads.
     pub fn dynamic_dispatch(trace: &Trace, workers: usize) -> Tally {
         let mut tally = Tally::default();

@@ -6,6 +6,8 @@
 //! The trace is a directory on disk, memory-mapped, as a tool would read it.
 //!
 //! - `dynamic/iterator`: `Trace::events` in time order, every field decoded as a `Value`;
+//! - `dynamic/iterator-pipelined`: the same through `Trace::with_events`, packets decoded by
+//!   worker threads ahead of the merge;
 //! - `dynamic/dispatcher`: the same through `Dispatcher::on_every_event`, packets decoded by
 //!   worker threads ahead of the merge;
 //! - `typed/dispatcher`, `typed/dispatcher-1-thread`: the four events bound to Rust types
@@ -33,6 +35,7 @@ fn reading(c: &mut Criterion) {
     // Every way of reading sees the same events and reads the same values.
     let reference = realistic::read::dynamic_iter(&trace);
     assert_eq!(reference.events, events);
+    assert_eq!(realistic::read::dynamic_iter_pipelined(&trace, workers), reference);
     assert_eq!(realistic::read::dynamic_dispatch(&trace, workers), reference);
     assert_eq!(realistic::read::typed(&trace, workers), reference);
     assert_eq!(realistic::read::count(&trace, workers + 1).events, events);
@@ -42,6 +45,9 @@ fn reading(c: &mut Criterion) {
     group.sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(4));
     group.bench_function(BenchmarkId::new("dynamic", "iterator"), |b| {
         b.iter(|| realistic::read::dynamic_iter(&trace))
+    });
+    group.bench_function(BenchmarkId::new("dynamic", "iterator-pipelined"), |b| {
+        b.iter(|| realistic::read::dynamic_iter_pipelined(&trace, workers))
     });
     group.bench_function(BenchmarkId::new("dynamic", "dispatcher"), |b| {
         b.iter(|| realistic::read::dynamic_dispatch(&trace, workers))

@@ -7,11 +7,12 @@
 //! ```
 //!
 //! Modes: `dynamic` (the `Trace::events` iterator, every field decoded as a `Value`),
+//! `dynamic-pipelined` (the same through `Trace::with_events`, packets decoded by the workers),
 //! `dynamic-dispatch` (the dispatcher's every-event handler, the same work), `typed` (the four
 //! events bound to Rust types through the dispatcher), `count` (events per class, packets
 //! decoded in parallel), `names` (events per event name, for checking that two traces hold the
-//! same events). `WORKERS` is the number of extra threads (default: cores − 1).
-//! Times cover opening and reading; `cpu_s` is user + system time of the whole process, and
+//! same events), `open` (opening only). `WORKERS` is the number of extra threads (default:
+//! cores − 1). Times cover opening and reading; `cpu_s` is user + system time of the whole process, and
 //! `max_rss_kb` its peak resident set.
 
 #[path = "../bench/realistic.rs"]
@@ -23,7 +24,9 @@ use tracemark_reader::Trace;
 
 fn usage() -> ExitCode {
     eprintln!("usage: readbench write DIR EVENTS [STREAMS] [PACKET_SIZE]");
-    eprintln!("       readbench dynamic|dynamic-dispatch|typed|count|names PATH [WORKERS]");
+    eprintln!(
+        "       readbench dynamic|dynamic-pipelined|dynamic-dispatch|typed|count|names|open PATH [WORKERS]"
+    );
     ExitCode::from(2)
 }
 
@@ -71,6 +74,15 @@ fn main() -> ExitCode {
         }
     };
     let workers = args.get(2).and_then(|n| n.parse().ok()).unwrap_or_else(|| trace.default_workers());
+    if mode == "open" {
+        // Opening alone: walking the packet headers and reading the metadata.
+        println!(
+            "mode=open seconds={:.4} max_rss_kb={}",
+            started.elapsed().as_secs_f64(),
+            status_kb("VmHWM:").unwrap_or(0)
+        );
+        return ExitCode::SUCCESS;
+    }
     if mode == "names" {
         let counts = trace.count_events(workers + 1);
         for (id, count) in &counts.by_class {
@@ -82,6 +94,7 @@ fn main() -> ExitCode {
     let bytes: u64 = trace.summary().streams.iter().map(|stream| stream.bytes).sum();
     let tally = match mode.as_str() {
         "dynamic" => realistic::read::dynamic_iter(&trace),
+        "dynamic-pipelined" => realistic::read::dynamic_iter_pipelined(&trace, workers),
         "dynamic-dispatch" => realistic::read::dynamic_dispatch(&trace, workers),
         "typed" => realistic::read::typed(&trace, workers),
         "count" => realistic::read::count(&trace, workers + 1),

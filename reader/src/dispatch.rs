@@ -119,8 +119,40 @@ pub struct RunSummary {
 
 type DiagnosticHandler<'h> = Box<dyn FnMut(&Diagnostic) + 'h>;
 
-type Call<'t, 'h> =
-    Box<dyn FnMut(&RawRecord<'t>, Option<&BoundFields<'t, '_>>) -> Result<(), FieldError> + 'h>;
+/// A handler as the run calls it: with the record and what the handler bound of its class
+/// (`None` for a handler of every event). The [`BoundFields`] are built inside, next to the
+/// typed decoding, so that the compiler sees both together.
+type Call<'t, 'h> = Box<dyn FnMut(&RawRecord<'t>, Option<&BoundClass<'t>>) -> Result<(), FieldError> + 'h>;
+
+/// One handler of one event class, for [`Dispatcher::run`].
+#[derive(Clone, Copy)]
+struct Target<'b, 't> {
+    handler: usize,
+    /// What the handler bound of the class; `None` for a handler of every event.
+    class: Option<&'b BoundClass<'t>>,
+}
+
+/// The handlers of one event class.
+enum Route<'b, 't> {
+    None,
+    One(Target<'b, 't>),
+    Many(Vec<Target<'b, 't>>),
+}
+
+/// Counts a record that did not decode as its handler's type (rare: out of the hot loop).
+#[cold]
+#[inline(never)]
+fn failed(
+    summary: &mut HandlerSummary,
+    bound: Option<&Option<Bound<'_>>>,
+    record: &RawRecord<'_>,
+    error: FieldError,
+) {
+    summary.failed += 1;
+    if summary.first_error.is_none() {
+        summary.first_error = bound.and_then(Option::as_ref).map(|bound| bound.error(record, error));
+    }
+}
 
 struct Handler<'t, 'h> {
     /// `None` for a handler of every event.
@@ -174,9 +206,9 @@ impl<'t, 'h> Dispatcher<'t, 'h> {
         mut handler: impl FnMut(Context<'_, 't>, T) + 'h,
     ) -> Result<&mut Self, BindError> {
         let bound = Binding::<T>::new(self.trace.metadata())?.into_bound();
-        let call: Call<'t, 'h> = Box::new(move |record, fields| match fields {
-            Some(fields) => {
-                let value = T::decode(fields)?;
+        let call: Call<'t, 'h> = Box::new(move |record, class| match class {
+            Some(class) => {
+                let value = T::decode(&BoundFields::new(record, class))?;
                 handler(Context { record }, value);
                 Ok(())
             }
@@ -193,8 +225,8 @@ impl<'t, 'h> Dispatcher<'t, 'h> {
         mut handler: impl FnMut(Context<'_, 't>, &BoundFields<'t, '_>) -> Result<(), FieldError> + 'h,
     ) -> Result<&mut Self, BindError> {
         let bound = DynBinding::new(self.trace.metadata(), spec)?.into_bound();
-        let call: Call<'t, 'h> = Box::new(move |record, fields| match fields {
-            Some(fields) => handler(Context { record }, fields),
+        let call: Call<'t, 'h> = Box::new(move |record, class| match class {
+            Some(class) => handler(Context { record }, &BoundFields::new(record, class)),
             None => Ok(()),
         });
         self.add(spec.name().into(), Some(bound), call);
@@ -228,44 +260,51 @@ impl<'t, 'h> Dispatcher<'t, 'h> {
             bounds.push(bound);
             summaries.push(summary);
         }
-        // `targets[slot]`: the handlers of that event class, with what they bound of it.
+        // `routes[slot]`: the handlers of that event class. Most classes have one handler or
+        // none, which the route holds inline: a record then costs one lookup and one call.
         let slots = trace.metadata().entries().len();
-        let mut targets: Vec<Vec<(usize, Option<&BoundClass<'t>>)>> = vec![Vec::new(); slots];
+        let mut per_slot: Vec<Vec<Target<'_, 't>>> = vec![Vec::new(); slots];
         for (index, bound) in bounds.iter().enumerate() {
             match bound {
                 Some(bound) => {
                     for bound_class in &bound.classes {
-                        if let Some(list) = targets.get_mut(bound_class.entry.slot) {
-                            list.push((index, Some(bound_class)));
+                        if let Some(list) = per_slot.get_mut(bound_class.entry.slot) {
+                            list.push(Target { handler: index, class: Some(bound_class) });
                         }
                     }
                 }
-                None => targets.iter_mut().for_each(|list| list.push((index, None))),
+                None => {
+                    per_slot.iter_mut().for_each(|list| list.push(Target { handler: index, class: None }))
+                }
             }
         }
+        let routes: Vec<Route<'_, 't>> = per_slot
+            .into_iter()
+            .map(|list| match list.as_slice() {
+                [] => Route::None,
+                [only] => Route::One(*only),
+                _ => Route::Many(list),
+            })
+            .collect();
         let mut events = 0u64;
         let mut diagnostics = 0u64;
         let mut deliver = |record: &RawRecord<'t>| {
             events += 1;
-            let Some(list) = targets.get(record.entry.slot) else { return };
-            for &(index, bound_class) in list {
-                let (Some(call), Some(summary)) = (calls.get_mut(index), summaries.get_mut(index)) else {
-                    continue;
-                };
-                let result = match bound_class {
-                    Some(bound_class) => call(record, Some(&BoundFields::new(record, bound_class))),
-                    None => call(record, None),
+            let mut call_one = |target: &Target<'_, 't>| {
+                let (Some(call), Some(summary)) =
+                    (calls.get_mut(target.handler), summaries.get_mut(target.handler))
+                else {
+                    return;
                 };
                 summary.delivered += 1;
-                if let Err(error) = result {
-                    summary.failed += 1;
-                    if summary.first_error.is_none() {
-                        summary.first_error = bounds
-                            .get(index)
-                            .and_then(Option::as_ref)
-                            .map(|bound| bound.error(record, error));
-                    }
+                if let Err(error) = call(record, target.class) {
+                    failed(summary, bounds.get(target.handler), record, error);
                 }
+            };
+            match routes.get(record.entry.slot) {
+                Some(Route::One(target)) => call_one(target),
+                Some(Route::Many(targets)) => targets.iter().for_each(call_one),
+                Some(Route::None) | None => {}
             }
         };
         let mut report = |diagnostic: &Diagnostic| {

@@ -235,6 +235,11 @@ impl PayloadLayout {
         found?.checked_add(location.offset)
     }
 
+    /// The payload size, when every payload of the class has it and needs no check.
+    pub(crate) fn plain_fixed(&self) -> Option<usize> {
+        self.plain_fixed
+    }
+
     /// The location of each top-level field.
     pub(crate) fn locations(&self) -> &[Location] {
         &self.locations

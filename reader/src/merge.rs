@@ -199,7 +199,10 @@ impl<'t, 'p> Merger<'t, 'p> {
                             Some(at) => {
                                 let stays = self.waiting.last().is_none_or(|&first| (at, index) < first);
                                 if !stays {
-                                    self.current = None;
+                                    // The first waiting cursor goes next: take it now, so that
+                                    // streams interleaving record by record cost one insertion
+                                    // per record, not an insertion and a removal.
+                                    self.current = self.waiting.pop().map(|(_, first)| first);
                                     self.wait((at, index));
                                 }
                             }

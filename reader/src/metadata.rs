@@ -63,6 +63,34 @@ pub(crate) struct ClassEntry {
 /// search. IDs are small in practice (the compact header holds 16 bits, §5.2).
 const DENSE_ID_LIMIT: u32 = 1 << 16;
 
+/// A class as the record walk first needs it: one small table cell per ID, so that a record
+/// of a fixed-size class is walked without reaching its [`ClassEntry`].
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct DenseClass {
+    /// One more than the class's slot, or 0 when the ID names no decodable class.
+    slot_plus_one: u32,
+    /// The payload size when it is fixed and needs no check
+    /// ([`PayloadLayout::plain_fixed`](crate::layout::PayloadLayout::plain_fixed)), else
+    /// [`DenseClass::NOT_PLAIN`].
+    plain_fixed: u32,
+}
+
+impl DenseClass {
+    const NOT_PLAIN: u32 = u32::MAX;
+
+    /// The class's slot.
+    #[inline(always)]
+    pub(crate) fn slot(self) -> Option<u32> {
+        self.slot_plus_one.checked_sub(1)
+    }
+
+    /// The payload size, when the class's payloads all have it and need no check.
+    #[inline(always)]
+    pub(crate) fn plain_fixed(self) -> Option<usize> {
+        (self.plain_fixed != Self::NOT_PLAIN).then_some(self.plain_fixed as usize)
+    }
+}
+
 /// What the metadata says about an event class ID.
 pub(crate) enum Lookup {
     Found,
@@ -80,8 +108,8 @@ pub struct Metadata {
     stream_classes: BTreeMap<u32, StreamClass>,
     /// Decodable event classes, by ascending ID.
     classes: Vec<ClassEntry>,
-    /// `dense[id]` is one more than the slot of class `id`, or 0.
-    dense: Vec<u32>,
+    /// `dense[id]`: class `id`'s slot and fixed payload size (§5.2 IDs are small).
+    dense: Vec<DenseClass>,
     undecodable: BTreeSet<u32>,
     env: Vec<EnvEntry>,
     packets: usize,
@@ -180,13 +208,20 @@ impl Metadata {
     #[inline(always)]
     pub(crate) fn entry(&self, id: u32) -> Option<&ClassEntry> {
         match self.dense.get(id as usize) {
-            Some(&slot) => self.classes.get(slot.checked_sub(1)? as usize),
+            Some(dense) => self.classes.get(dense.slot()? as usize),
             None if id < DENSE_ID_LIMIT => None,
             None => {
                 let slot = self.classes.binary_search_by_key(&id, |entry| entry.class.id).ok()?;
                 self.classes.get(slot)
             }
         }
+    }
+
+    /// The walk's view of class `id`, when its ID is in the dense table (the rest go through
+    /// [`Metadata::entry`]).
+    #[inline(always)]
+    pub(crate) fn dense(&self, id: u32) -> Option<DenseClass> {
+        self.dense.get(id as usize).copied()
     }
 
     /// Decodable classes, indexed by [`ClassEntry::slot`].
@@ -204,12 +239,18 @@ impl Metadata {
             .filter(|&id| id < DENSE_ID_LIMIT)
             .max()
             .map_or(0, |id| id as usize + 1);
-        self.dense = vec![0; dense_len];
+        self.dense = vec![DenseClass::default(); dense_len];
         for (slot, entry) in self.classes.iter_mut().enumerate() {
             entry.slot = slot;
             if let Some(cell) = self.dense.get_mut(entry.class.id as usize) {
                 // Slots are below the class count, itself far below `u32::MAX`.
-                *cell = u32::try_from(slot).map_or(0, |slot| slot.saturating_add(1));
+                cell.slot_plus_one = u32::try_from(slot).map_or(0, |slot| slot.saturating_add(1));
+                cell.plain_fixed = entry
+                    .layout
+                    .plain_fixed()
+                    .and_then(|len| u32::try_from(len).ok())
+                    .filter(|&len| len != DenseClass::NOT_PLAIN)
+                    .unwrap_or(DenseClass::NOT_PLAIN);
             }
         }
     }

@@ -13,6 +13,7 @@ use crate::{
     decode::Cursor,
     diagnostic::MalformedReason,
     endian::{order_of, with_endian, Endian},
+    layout::Segments,
     metadata::{ClassEntry, Lookup, Metadata},
 };
 
@@ -87,13 +88,27 @@ fn walk<E: Endian>(
                 return Some((at, Stop::Header(reason)));
             }
         };
-        let Some(class) = metadata.entry(id) else {
-            return Some((at, unknown(metadata, id)));
-        };
         let payload_start = at.saturating_add(header_len);
-        let payload = content.get(payload_start..).unwrap_or(&[]);
-        let Some((len, segments)) = class.layout.walk::<E>(&class.plan, payload) else {
-            return Some((at, malformed(class, content, payload_start, order_of::<E>(), id)));
+        // Fixed-size payloads (most records) are walked from the ID table alone; a record that
+        // does not fit takes the general path, which explains it.
+        let fixed = metadata.dense(id).and_then(|dense| {
+            let len = dense.plain_fixed()?;
+            let slot = dense.slot()?;
+            (payload_start.saturating_add(len) <= content.len()).then_some((slot, len))
+        });
+        let (slot, len, segments) = match fixed {
+            Some((slot, len)) => (slot, len, Segments::default()),
+            None => {
+                let Some(class) = metadata.entry(id) else {
+                    return Some((at, unknown(metadata, id)));
+                };
+                let payload = content.get(payload_start..).unwrap_or(&[]);
+                let Some((len, segments)) = class.layout.walk::<E>(&class.plan, payload) else {
+                    return Some((at, malformed(class, content, payload_start, order_of::<E>(), id)));
+                };
+                // Slots are below the class count, itself far below `u32::MAX`.
+                (class.slot as u32, len, segments)
+            }
         };
         let (timestamp, backwards) = match timestamp {
             Ok(timestamp) => (timestamp, false),
@@ -105,7 +120,7 @@ fn walk<E: Endian>(
             // Offsets inside a packet fit in the `u32` of `packet_size` (§4.1).
             start: at as u32,
             end: end as u32,
-            slot: class.slot as u32,
+            slot,
             header_len: header_len as u8,
             backwards,
             segments,
