@@ -379,6 +379,50 @@ pub trait FieldType<'t>: Sized {
     fn absent() -> Option<Self> {
         None
     }
+
+    /// The integer wire shape that this type holds bit for bit, if any: a field declared with
+    /// that shape is read by [`FieldType::read_exact`], with no dispatch on its type.
+    #[doc(hidden)]
+    const EXACT_INT: Option<ExactInt> = None;
+
+    /// Reads an integer of shape [`FieldType::EXACT_INT`] from the start of `bytes`; `None`
+    /// when `bytes` is too short (the general path then explains it).
+    #[doc(hidden)]
+    #[inline(always)]
+    fn read_exact(bytes: &'t [u8], order: ByteOrder) -> Option<Self> {
+        let _ = (bytes, order);
+        None
+    }
+
+    /// Whether this type reads a string field from its bytes alone, through
+    /// [`FieldType::read_string`]: the field's end is then taken from the walk.
+    #[doc(hidden)]
+    const READS_STRING: bool = false;
+
+    /// Decodes a string field from its bytes, without the NUL.
+    #[doc(hidden)]
+    #[inline(always)]
+    fn read_string(bytes: &'t [u8]) -> Result<Self, FieldErrorKind> {
+        let _ = bytes;
+        Err(FieldErrorKind::Malformed)
+    }
+}
+
+/// An integer's wire shape, for [`FieldType::EXACT_INT`].
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExactInt {
+    /// Bytes.
+    pub size: u8,
+    /// Whether two's complement.
+    pub signed: bool,
+}
+
+impl ExactInt {
+    /// The shape in one byte, 0 only for size 0 (never declared): one comparison per field read.
+    pub const fn code(self) -> u8 {
+        (self.size & 0x7f) | if self.signed { 0x80 } else { 0 }
+    }
 }
 
 macro_rules! integer_field {
@@ -391,6 +435,18 @@ macro_rules! integer_field {
                     TypeDesc::Int(int) | TypeDesc::Enum { repr: int, .. } => int_fits(*int, abi, $bits, $signed),
                     _ => false,
                 }
+            }
+
+            const EXACT_INT: Option<ExactInt> =
+                Some(ExactInt { size: std::mem::size_of::<$ty>() as u8, signed: $signed });
+
+            #[inline(always)]
+            fn read_exact(bytes: &'t [u8], order: ByteOrder) -> Option<Self> {
+                let chunk = *bytes.first_chunk::<{ std::mem::size_of::<$ty>() }>()?;
+                Some(match order {
+                    ByteOrder::Little => <$ty>::from_le_bytes(chunk),
+                    ByteOrder::Big => <$ty>::from_be_bytes(chunk),
+                })
             }
 
             #[inline(always)]
@@ -479,7 +535,13 @@ impl<'t> FieldType<'t> for &'t str {
 
     #[inline(always)]
     fn read(slot: FieldSlot<'t>) -> Result<Self, FieldErrorKind> {
-        let bytes = slot.bytes().ok_or(FieldErrorKind::Malformed)?;
+        Self::read_string(slot.bytes().ok_or(FieldErrorKind::Malformed)?)
+    }
+
+    const READS_STRING: bool = true;
+
+    #[inline(always)]
+    fn read_string(bytes: &'t [u8]) -> Result<Self, FieldErrorKind> {
         std::str::from_utf8(bytes).map_err(|error| FieldErrorKind::NotUtf8 {
             valid_up_to: u32::try_from(error.valid_up_to()).unwrap_or(u32::MAX),
         })
@@ -496,6 +558,12 @@ impl<'t> FieldType<'t> for Cow<'t, str> {
     fn read(slot: FieldSlot<'t>) -> Result<Self, FieldErrorKind> {
         slot.bytes().map(String::from_utf8_lossy).ok_or(FieldErrorKind::Malformed)
     }
+
+    const READS_STRING: bool = true;
+
+    fn read_string(bytes: &'t [u8]) -> Result<Self, FieldErrorKind> {
+        Ok(String::from_utf8_lossy(bytes))
+    }
 }
 
 impl<'t> FieldType<'t> for &'t [u8] {
@@ -508,6 +576,13 @@ impl<'t> FieldType<'t> for &'t [u8] {
     #[inline(always)]
     fn read(slot: FieldSlot<'t>) -> Result<Self, FieldErrorKind> {
         slot.bytes().ok_or(FieldErrorKind::Malformed)
+    }
+
+    const READS_STRING: bool = true;
+
+    #[inline(always)]
+    fn read_string(bytes: &'t [u8]) -> Result<Self, FieldErrorKind> {
+        Ok(bytes)
     }
 }
 
@@ -537,6 +612,20 @@ impl<'t, T: FieldType<'t>> FieldType<'t> for Option<T> {
 
     fn absent() -> Option<Self> {
         Some(None)
+    }
+
+    const EXACT_INT: Option<ExactInt> = T::EXACT_INT;
+
+    #[inline(always)]
+    fn read_exact(bytes: &'t [u8], order: ByteOrder) -> Option<Self> {
+        T::read_exact(bytes, order).map(Some)
+    }
+
+    const READS_STRING: bool = T::READS_STRING;
+
+    #[inline(always)]
+    fn read_string(bytes: &'t [u8]) -> Result<Self, FieldErrorKind> {
+        T::read_string(bytes).map(Some)
     }
 }
 
@@ -689,6 +778,11 @@ pub(crate) struct Access<'t> {
     offset: usize,
     /// The segment starting right after the field, when the field ends one (a string).
     ends: Option<usize>,
+    /// [`ExactInt::code`] of an integer or enumeration field's wire shape (0 for other
+    /// types), compared with [`FieldType::EXACT_INT`]'s to take the direct read.
+    int_code: u8,
+    /// For a string field, the segment starting right after its NUL.
+    string_end: Option<usize>,
 }
 
 /// One event class a declaration bound to.
@@ -830,6 +924,13 @@ fn bind_class<'t>(
             segment: location.segment,
             offset: location.offset,
             ends: ends_segment.then_some(location.segment + 1),
+            int_code: match Kind::of(node) {
+                Kind::Int(shape) | Kind::Enum(shape) => {
+                    ExactInt { size: shape.size, signed: shape.signed }.code()
+                }
+                Kind::Str | Kind::Other => 0,
+            },
+            string_end: matches!(node, Node::Str).then_some(location.segment + 1),
         }));
     }
     Ok(access)
@@ -874,6 +975,22 @@ impl<'t, 'b> BoundFields<'t, 'b> {
         };
         let record = self.record;
         let payload = record.payload();
+        // An integer field whose wire shape the type holds exactly, at an offset known from
+        // the walk: one bounds check and one load, no dispatch on the field's type.
+        if let Some(exact) = T::EXACT_INT {
+            // A hand-written type declaring size 0 would match fields that are not integers.
+            if exact.size != 0 && access.int_code == exact.code() {
+                if let Some(value) = self.read_exact::<T>(access, exact.size) {
+                    return Ok(value);
+                }
+            }
+        }
+        // A string whose end the walk stored: its bytes are known without scanning.
+        if T::READS_STRING {
+            if let Some(bytes) = access.string_end.and_then(|next| self.string_bytes(access, next)) {
+                return T::read_string(bytes).map_err(error);
+            }
+        }
         let start = match record.segments.start(access.segment) {
             Some(start) => start.saturating_add(access.offset),
             None => record.field_start(access.field).ok_or(error(FieldErrorKind::Malformed))?,
@@ -883,6 +1000,24 @@ impl<'t, 'b> BoundFields<'t, 'b> {
         let bytes = payload.get(start..).ok_or(error(FieldErrorKind::Malformed))?;
         T::read(FieldSlot { bytes, node: access.node, kind: access.kind, order: record.order(), len })
             .map_err(error)
+    }
+
+    /// The `size` bytes of an integer field of the shape `T` holds exactly; `None` when its
+    /// segment is not stored or the bytes are short (the general path then explains it).
+    #[inline(always)]
+    fn read_exact<T: FieldType<'t>>(&self, access: &Access<'t>, size: u8) -> Option<T> {
+        let start = self.record.segments.start(access.segment)?.checked_add(access.offset)?;
+        let end = start.checked_add(usize::from(size))?;
+        T::read_exact(self.record.payload().get(start..end)?, self.record.order())
+    }
+
+    /// The bytes of a string field, without its NUL, when the start of segment `next` (the
+    /// one after it) is stored.
+    #[inline(always)]
+    fn string_bytes(&self, access: &Access<'t>, next: usize) -> Option<&'t [u8]> {
+        let start = self.record.segments.start(access.segment)?.checked_add(access.offset)?;
+        let end = self.record.segments.start(next)?.checked_sub(1)?;
+        self.record.payload().get(start..end)
     }
 
     /// The record's timestamp (§5.5).

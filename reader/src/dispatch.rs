@@ -252,13 +252,12 @@ impl<'t, 'h> Dispatcher<'t, 'h> {
     /// Reads the trace once, in timestamp order, calling the handlers.
     pub fn run(self) -> RunSummary {
         let Dispatcher { trace, handlers, mut on_diagnostic, workers } = self;
-        let mut calls = Vec::with_capacity(handlers.len());
+        // A handler's call and its summary side by side: one lookup per record delivered.
+        let mut running = Vec::with_capacity(handlers.len());
         let mut bounds = Vec::with_capacity(handlers.len());
-        let mut summaries = Vec::with_capacity(handlers.len());
         for Handler { bound, call, summary } in handlers {
-            calls.push(call);
+            running.push((call, summary));
             bounds.push(bound);
-            summaries.push(summary);
         }
         // `routes[slot]`: the handlers of that event class. Most classes have one handler or
         // none, which the route holds inline: a record then costs one lookup and one call.
@@ -291,11 +290,7 @@ impl<'t, 'h> Dispatcher<'t, 'h> {
         let mut deliver = |record: &RawRecord<'t>| {
             events += 1;
             let mut call_one = |target: &Target<'_, 't>| {
-                let (Some(call), Some(summary)) =
-                    (calls.get_mut(target.handler), summaries.get_mut(target.handler))
-                else {
-                    return;
-                };
+                let Some((call, summary)) = running.get_mut(target.handler) else { return };
                 summary.delivered += 1;
                 if let Err(error) = call(record, target.class) {
                     failed(summary, bounds.get(target.handler), record, error);
@@ -327,6 +322,10 @@ impl<'t, 'h> Dispatcher<'t, 'h> {
             });
         }
         trailing.iter().for_each(&mut report);
-        RunSummary { events, diagnostics, handlers: summaries }
+        RunSummary {
+            events,
+            diagnostics,
+            handlers: running.into_iter().map(|(_, summary)| summary).collect(),
+        }
     }
 }

@@ -106,6 +106,8 @@ mod tests;
 #[cfg(feature = "derive")]
 pub use tracemark_derive::TraceEvent;
 
+#[doc(hidden)]
+pub use bind::ExactInt;
 pub use bind::{
     BindError, Binding, BoundFields, DecodeError, DynBinding, EventSpec, FieldError, FieldErrorKind,
     FieldSlot, FieldSpec, FieldType, TraceEvent,

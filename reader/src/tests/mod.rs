@@ -1,5 +1,6 @@
 //! Crate tests: traces built by hand with the format crate's encoders.
 
+mod binding;
 mod damage;
 mod decoding;
 mod fuzz;
