@@ -6,8 +6,6 @@
  */
 #include "tmk_marker.h"
 
-#define TMK_MARKER_MAX_STRINGS 16
-
 /*
  * Where the arguments come from: a va_list (tmk_marker_write) or an
  * array (tmk_marker_write_argv, for callers that cannot build a va_list,

@@ -416,6 +416,9 @@ int tmk_meta_event_class(struct tmk_sink *s, const struct tmk_event_class *ec)
 		s->err = -TMK_EINVAL;
 	if (ec->log_level > 7 && ec->log_level != TMK_LOGLEVEL_UNSPECIFIED)
 		s->err = -TMK_EINVAL;
+	if (ec->layout_kind == TMK_LAYOUT_MARKER && ec->format &&
+	    tmk_fmt_strings(ec->format) > TMK_MARKER_MAX_STRINGS)
+		s->err = -TMK_EINVAL;
 	sink_num(s, ec->id, 4);
 	sink_num(s, ec->stream_class_id, 4);
 	sink_num(s, ec->log_level, 1);
@@ -563,6 +566,18 @@ int tmk_fmt_validate(const char *fmt)
 				return -TMK_EINVAL;
 	}
 	return r < 0 ? r : 0;
+}
+
+int tmk_fmt_strings(const char *fmt)
+{
+	struct tmk_fmt_pair pr;
+	size_t pos = 0;
+	int r, n = 0;
+
+	while ((r = tmk_fmt_next(fmt, &pos, &pr)) == 1)
+		if (pr.code == TMK_T_STRING)
+			n++;
+	return r < 0 ? r : n;
 }
 
 /* ---- Metadata stream ---------------------------------------------------- */

@@ -129,6 +129,16 @@ int tmk_fmt_next(const char *fmt, size_t *pos, struct tmk_fmt_pair *out);
 /* Whole-string check, duplicates included (§8.2).  0 or -TMK_EINVAL. */
 int tmk_fmt_validate(const char *fmt);
 
+/*
+ * The most %s conversions a marker class may have in this writer (pass 1
+ * keeps each string's size on the stack).  A writer limit, not the spec's:
+ * tmk_meta_event_class() refuses a class over it, so that its records are
+ * not each refused later.
+ */
+#define TMK_MARKER_MAX_STRINGS 16
+/* Number of string conversions in a valid format, or -TMK_EINVAL. */
+int tmk_fmt_strings(const char *fmt);
+
 /* ---- Metadata stream ---------------------------------------------------- */
 
 /*

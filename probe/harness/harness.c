@@ -865,6 +865,21 @@ static void self_test_metadata(void)
 	tmk_sink_init(&s, buf, sizeof(buf));
 	if (tmk_meta_event_class(&s, &ec) != -TMK_EINVAL)
 		die("zero-size array element accepted");
+	/* A valid format over the writer's string limit: refused at
+	 * registration, not record by record. */
+	ec.fields = NULL;
+	ec.nr_fields = 0;
+	ec.layout_kind = TMK_LAYOUT_MARKER;
+	ec.format = "a %s b %s c %s d %s e %s f %s g %s h %s i %s j %s k %s "
+		    "l %s m %s n %s o %s p %s";
+	tmk_sink_init(&s, buf, sizeof(buf));
+	if (tmk_meta_event_class(&s, &ec) != 0)
+		die("marker with %d strings refused", TMK_MARKER_MAX_STRINGS);
+	ec.format = "a %s b %s c %s d %s e %s f %s g %s h %s i %s j %s k %s "
+		    "l %s m %s n %s o %s p %s q %s";
+	tmk_sink_init(&s, buf, sizeof(buf));
+	if (tmk_meta_event_class(&s, &ec) != -TMK_EINVAL)
+		die("marker with more than %d strings accepted", TMK_MARKER_MAX_STRINGS);
 	for (i = 0; i < sizeof(bad_fmts) / sizeof(bad_fmts[0]); i++)
 		if (tmk_fmt_validate(bad_fmts[i]) != -TMK_EINVAL)
 			die("bad format accepted: '%s'", bad_fmts[i]);
