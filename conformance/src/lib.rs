@@ -38,6 +38,7 @@ pub mod compare;
 pub mod encode;
 pub mod harness;
 pub mod requirements;
+pub mod ring_writer;
 pub mod rust_writer;
 mod scenario;
 pub mod sweep;

@@ -2,7 +2,7 @@
 //! Rust writer and the reader.
 
 use proptest::prelude::*;
-use tracemark_conformance::{compare, rust_writer, ClassSpec, EventSpec, Scenario, Val};
+use tracemark_conformance::{compare, ring_writer, rust_writer, ClassSpec, EventSpec, Scenario, Val};
 use tracemark_format::{Abi, AbiInt, ByteOrder, EnumMapping, Field, IntType, TypeDesc};
 use tracemark_reader::Trace;
 
@@ -143,6 +143,26 @@ proptest! {
             Err(error) => panic!("writer refused the scenario: {error}"),
         };
         let trace = Trace::from_bytes(bytes).expect("reader opens what the writer wrote");
+        if let Err(problems) = compare::check(&scenario, &trace) {
+            prop_assert!(false, "{}", problems.join("\n"));
+        }
+    }
+}
+
+proptest! {
+    // Each case starts a ring session (a consumer thread): fewer cases than the stream writer's.
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// The same arbitrary scenarios through the ring writer (lock-free rings, typed emit path).
+    #[test]
+    fn arbitrary_classes_and_values_round_trip_through_the_ring(scenario in scenario()) {
+        let bytes = match ring_writer::single_file(&scenario) {
+            Ok(bytes) => bytes,
+            // An event bigger than a packet is refused and counted, not written (§10.1).
+            Err(rust_writer::WriteError::Writer(tracemark_writer::Error::EventTooLarge { .. })) => return Ok(()),
+            Err(error) => panic!("ring writer refused the scenario: {error}"),
+        };
+        let trace = Trace::from_bytes(bytes).expect("reader opens what the ring wrote");
         if let Err(problems) = compare::check(&scenario, &trace) {
             prop_assert!(false, "{}", problems.join("\n"));
         }

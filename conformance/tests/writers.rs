@@ -4,7 +4,7 @@
 
 use tracemark_conformance::{
     check::{self, Severity, Source},
-    compare, harness, rust_writer,
+    compare, harness, ring_writer, rust_writer,
 };
 use tracemark_format::{Abi, ByteOrder};
 use tracemark_reader::Trace;
@@ -105,4 +105,27 @@ fn a_reused_directory_loses_its_stale_finished_marker() {
     rust_writer::directory(&named.scenario, dir.path()).unwrap();
     assert!(marker.exists());
     assert_clean(&check::check(&Source::path(dir.path())).unwrap(), "reused directory");
+}
+
+/// The same scenarios through the ring writer (`RingSession`: per-stream lock-free rings, the
+/// typed emit path, a consumer thread), in every ABI: the same events, and every rule passes.
+#[test]
+fn every_scenario_round_trips_through_the_ring_writer_in_every_abi() {
+    let mut runs = 0;
+    for abi in ABIS {
+        for named in harness::scenarios(abi) {
+            let what = format!("{} {abi:?} (ring)", named.name);
+            let bytes =
+                ring_writer::single_file(&named.scenario).unwrap_or_else(|error| panic!("{what}: {error}"));
+            let trace = Trace::from_bytes(bytes.clone()).unwrap();
+            if let Err(problems) = compare::check(&named.scenario, &trace) {
+                panic!("{what}: {}", problems.join("\n"));
+            }
+            let report = check::check(&Source::bytes("ring.tmk", bytes)).unwrap();
+            assert_clean(&report, &what);
+            assert_eq!(report.events as usize, named.scenario.events.len(), "{what}");
+            runs += 1;
+        }
+    }
+    println!("{runs} scenario runs through the ring");
 }
