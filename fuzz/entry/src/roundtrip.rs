@@ -1,8 +1,9 @@
 //! `roundtrip`: arbitrary event classes and values, any ABI and byte order, through the Rust
-//! writer and back through the reader, equal to the input ([`compare::check`]).
+//! stream writer and through the ring writer, and back through the reader, equal to the input
+//! ([`compare::check`]).
 
 use arbitrary::{Result, Unstructured};
-use tracemark_conformance::{compare, encode, rust_writer, ClassSpec, EventSpec, Scenario};
+use tracemark_conformance::{compare, encode, ring_writer, rust_writer, ClassSpec, EventSpec, Scenario};
 use tracemark_format::EXTENDED_HEADER_LEN;
 use tracemark_reader::Trace;
 
@@ -65,6 +66,18 @@ pub fn roundtrip(data: &[u8]) {
     if let Err(problems) = compare::check(&scenario, &trace) {
         panic!(
             "{} differences, first: {:#?}\n{scenario:#?}",
+            problems.len(),
+            &problems[..problems.len().min(8)]
+        );
+    }
+    // The same scenario through the lock-free ring writer (typed emit path, consumer thread).
+    let bytes = ring_writer::single_file(&scenario)
+        .unwrap_or_else(|error| panic!("the ring writer refuses a valid scenario: {error}\n{scenario:#?}"));
+    let trace = Trace::from_bytes(bytes)
+        .unwrap_or_else(|error| panic!("the reader refuses the ring's trace: {error}"));
+    if let Err(problems) = compare::check(&scenario, &trace) {
+        panic!(
+            "ring writer: {} differences, first: {:#?}\n{scenario:#?}",
             problems.len(),
             &problems[..problems.len().min(8)]
         );
