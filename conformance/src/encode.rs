@@ -1,6 +1,6 @@
 //! Payload encoding of scenario values (§6), through the writer's [`PayloadWriter`].
 
-use tracemark_format::{Abi, TypeDesc};
+use tracemark_format::{Abi, Field, TypeDesc};
 use tracemark_writer::PayloadWriter;
 
 use crate::Val;
@@ -11,6 +11,18 @@ pub struct Mismatch(pub String);
 
 fn mismatch(ty: &TypeDesc, value: &Val) -> Mismatch {
     Mismatch(format!("value {value:?} does not fit type {ty:?}"))
+}
+
+/// Encoded size of a payload: `values` as `fields` under `abi`.
+pub fn fields_size(fields: &[Field], values: &[Val], abi: &Abi) -> Result<usize, Mismatch> {
+    fields.iter().zip(values).map(|(field, value)| size(&field.ty, value, abi)).sum()
+}
+
+/// Writes a payload: `values` as `fields`, in order.
+pub fn write_fields(fields: &[Field], values: &[Val], out: &mut PayloadWriter<'_>) {
+    for (field, value) in fields.iter().zip(values) {
+        write(&field.ty, value, out);
+    }
 }
 
 /// Encoded size of `value` as `ty` under `abi`.

@@ -80,18 +80,12 @@ pub fn single_file(scenario: &Scenario) -> Result<Vec<u8>, WriteError> {
     for index in order {
         let event = &scenario.events[index];
         let class = &scenario.classes[event.class];
-        let sizes = class
-            .fields
-            .iter()
-            .zip(&event.values)
-            .map(|(field, value)| encode::size(&field.ty, value, &scenario.abi));
-        let len = sizes.sum::<Result<usize, _>>().map_err(WriteError::Value)?;
+        let len =
+            encode::fields_size(&class.fields, &event.values, &scenario.abi).map_err(WriteError::Value)?;
         clock.0.store(event.timestamp, Ordering::Release);
         let stream = &streams[event.cpu as usize];
         let written = stream.emit_with(handles[event.class], len, |payload| {
-            for (field, value) in class.fields.iter().zip(&event.values) {
-                encode::write(&field.ty, value, payload);
-            }
+            encode::write_fields(&class.fields, &event.values, payload)
         })?;
         if !written {
             return Err(WriteError::Writer(tracemark_writer::Error::Sink(format!(

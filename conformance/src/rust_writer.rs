@@ -70,19 +70,12 @@ pub fn write_into<S: PacketSink>(scenario: &Scenario, sink: S) -> Result<S, Writ
     }
     for event in &scenario.events {
         let class = &scenario.classes[event.class];
-        let sizes = class
-            .fields
-            .iter()
-            .zip(&event.values)
-            .map(|(field, value)| encode::size(&field.ty, value, &scenario.abi));
-        let len = sizes.sum::<Result<usize, _>>().map_err(WriteError::Value)?;
+        let len =
+            encode::fields_size(&class.fields, &event.values, &scenario.abi).map_err(WriteError::Value)?;
         let stream =
             &mut streams.iter_mut().find(|(cpu, _)| *cpu == event.cpu).expect("cpus() lists every cpu").1;
         let slot = stream.reserve(&mut trace, handles[event.class], event.timestamp, len)?;
-        let mut payload = stream.payload(&slot);
-        for (field, value) in class.fields.iter().zip(&event.values) {
-            encode::write(&field.ty, value, &mut payload);
-        }
+        encode::write_fields(&class.fields, &event.values, &mut stream.payload(&slot));
         stream.commit(slot);
     }
     for (_, stream) in &mut streams {

@@ -349,17 +349,10 @@ pub fn record(script: &WriterScript) -> Result<(Vec<u8>, Vec<String>), DescError
                 let handle = *handles
                     .get(class)
                     .ok_or_else(|| DescError(format!("class {class} used before Declare")))?;
-                let sizes = spec
-                    .fields
-                    .iter()
-                    .zip(values)
-                    .map(|(field, value)| crate::encode::size(&field.ty, value, &script.abi));
-                let len = sizes.sum::<Result<usize, _>>().map_err(|mismatch| DescError(mismatch.0))?;
+                let len = crate::encode::fields_size(&spec.fields, values, &script.abi)
+                    .map_err(|mismatch| DescError(mismatch.0))?;
                 let slot = stream.reserve(&mut trace, handle, *ts, len).map_err(writer_error)?;
-                let mut payload = stream.payload(&slot);
-                for (field, value) in spec.fields.iter().zip(values) {
-                    crate::encode::write(&field.ty, value, &mut payload);
-                }
+                crate::encode::write_fields(&spec.fields, values, &mut stream.payload(&slot));
                 stream.commit(slot);
                 let line = json::event_line(
                     &spec.name,

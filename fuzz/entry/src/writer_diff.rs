@@ -418,18 +418,11 @@ fn run_rust(script: &Script) -> Output {
                 let spec = &script.classes[*class];
                 let result = match payload {
                     Payload::Values(values) => {
-                        let len: usize = spec
-                            .fields
-                            .iter()
-                            .zip(values)
-                            .map(|(field, value)| encode::size(&field.ty, value, &Abi::HOST))
-                            .sum::<std::result::Result<usize, _>>()
+                        let len = encode::fields_size(&spec.fields, values, &Abi::HOST)
                             .expect("generated values fit their types");
                         stream.reserve(&mut trace, handles[*class], *timestamp, len).map(|slot| {
                             let mut payload = stream.payload(&slot);
-                            for (field, value) in spec.fields.iter().zip(values) {
-                                encode::write(&field.ty, value, &mut payload);
-                            }
+                            encode::write_fields(&spec.fields, values, &mut payload);
                             assert!(payload.is_complete(), "payload size and payload disagree");
                             stream.commit(slot);
                         })
