@@ -86,34 +86,8 @@ impl<'r, 'a, M: Mode, C: Clock, K: Concurrency> Reservation<'r, 'a, M, C, K> {
     #[cfg(not(loom))]
     #[inline(always)]
     pub fn payload_writer(&mut self) -> crate::PayloadWriter<'_> {
-        let len = self.payload_len();
-        self.payload_writer_of(len)
-    }
-
-    /// [`Reservation::payload_writer`] over the first `len` payload bytes (at most all of them).
-    /// Given the length the caller reserved, which is often a constant the compiler sees, the
-    /// writer's bounds checks fold away for fixed-size events.
-    #[cfg(not(loom))]
-    #[inline(always)]
-    pub(crate) fn payload_writer_of(&mut self, len: usize) -> crate::PayloadWriter<'_> {
-        self.payload_writer_ordered(len, self.order)
-    }
-
-    /// [`Reservation::payload_writer_of`] given the ring's byte order, which the caller may know
-    /// as a constant (see `Ring::reserve_ordered`).
-    #[cfg(not(loom))]
-    #[inline(always)]
-    pub(crate) fn payload_writer_ordered(
-        &mut self,
-        len: usize,
-        order: tracemark_format::ByteOrder,
-    ) -> crate::PayloadWriter<'_> {
-        debug_assert!(order == self.order);
-        let abi = tracemark_format::Abi { byte_order: order, ..self.ring.abi };
-        let len = len.min(self.end - self.payload_at);
-        // SAFETY: as in `payload_mut`; `len` is clamped to the payload.
-        let payload = unsafe { self.ring.data.slice_mut(self.payload_at, len) };
-        crate::PayloadWriter::new(payload, abi)
+        let abi = self.ring.abi;
+        crate::PayloadWriter::new(self.payload_mut(), abi)
     }
 
     /// A [`PayloadWriter`](crate::PayloadWriter) over exactly `len` payload bytes, in `order`
