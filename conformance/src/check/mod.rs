@@ -44,7 +44,10 @@ use std::{
 };
 
 use serde::Serialize;
-use tracemark_reader::{ContainerKind, Event, Item, NotATrace, OpenError, StreamId, Trace, Value, Version};
+use tracemark_format::TypeDesc;
+use tracemark_reader::{
+    ContainerKind, Event, Item, NotATrace, OpenError, StreamId, StreamIter, Trace, Value, Version,
+};
 
 use self::rules::Facts;
 
@@ -351,8 +354,10 @@ fn container_files(path: &Path) -> io::Result<Vec<PathBuf>> {
 }
 
 /// Checks a trace. See [`check_with`] to see its events too.
+///
+/// Streams are checked in parallel, one thread per core.
 pub fn check(source: &Source) -> Result<Report, Unreadable> {
-    check_with(source, &mut |_| {})
+    check_streams(source, None)
 }
 
 /// Checks a trace, handing every decoded event to `visit` (stream by stream, in record order).
@@ -360,6 +365,11 @@ pub fn check(source: &Source) -> Result<Report, Unreadable> {
 /// `Err` when nothing can be checked: the path cannot be read, it is not a tracemark trace,
 /// or its major version is not supported (`R-11.3-1`).
 pub fn check_with(source: &Source, visit: &mut dyn FnMut(&Event<'_>)) -> Result<Report, Unreadable> {
+    check_streams(source, Some(visit))
+}
+
+/// [`check`], or [`check_with`] when there is a visitor: then the streams are checked in turn.
+fn check_streams(source: &Source, visit: Option<&mut dyn FnMut(&Event<'_>)>) -> Result<Report, Unreadable> {
     let path = source.display();
     let unreadable =
         |message: String| Unreadable { path: path.clone(), requirement: None, offset: None, message };
@@ -461,134 +471,263 @@ pub fn check_with(source: &Source, visit: &mut dyn FnMut(&Event<'_>)) -> Result<
             )
         });
     }
+    let streams: Vec<StreamIter<'_>> = trace.streams().collect();
+    let stream_count = streams.len();
+    let passes: Vec<StreamPass> = match visit {
+        Some(visit) => streams
+            .into_iter()
+            .map(|stream| stream_pass(stream, single_file, &facts, &rename, &mut *visit))
+            .collect(),
+        None => parallel_passes(streams, single_file, &facts, &rename),
+    };
     let mut events = 0u64;
-    let mut event_rules = EventRules::new(single_file);
-    let mut streams = 0usize;
-    for stream in trace.streams() {
-        streams += 1;
-        let mut seen = StreamSeen::default();
-        for item in stream {
-            match item {
-                Item::Event(event) => {
-                    events += 1;
-                    if seen.first(event.id()) {
-                        event_rules.first_in_stream(&event, &rename, &mut collector);
+    let mut merged = MergedRules::default();
+    for pass in passes {
+        events += pass.events;
+        merged.add(pass, &mut collector);
+    }
+    merged.finish(single_file, &facts, &mut collector);
+    Ok(collector.finish(path, true, facts, Some(version), events, stream_count))
+}
+
+/// Streams checked at once: as many as there are cores, each on its own thread.
+fn parallel_passes(
+    streams: Vec<StreamIter<'_>>,
+    single_file: bool,
+    facts: &Facts,
+    rename: &(dyn Fn(&str) -> String + Sync),
+) -> Vec<StreamPass> {
+    let threads = std::thread::available_parallelism().map_or(1, usize::from).min(streams.len());
+    if threads <= 1 {
+        return streams
+            .into_iter()
+            .map(|stream| stream_pass(stream, single_file, facts, rename, &mut |_| {}))
+            .collect();
+    }
+    // Streams are claimed in order by whichever thread is free; results keep stream order, so
+    // the report does not depend on the schedule.
+    let queue = std::sync::Mutex::new(streams.into_iter().enumerate());
+    let mut passes: Vec<(usize, StreamPass)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let next = queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner).next();
+                        let Some((index, stream)) = next else { break };
+                        done.push((index, stream_pass(stream, single_file, facts, rename, &mut |_| {})));
                     }
-                    event_rules.every(&event, &rename, &mut collector);
-                    visit(&event);
+                    done
+                })
+            })
+            .collect();
+        // A worker panics only on a bug in the reader or the rules: let it surface.
+        workers
+            .into_iter()
+            .flat_map(|worker| worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            .collect()
+    });
+    passes.sort_by_key(|(index, _)| *index);
+    passes.into_iter().map(|(_, pass)| pass).collect()
+}
+
+/// What checking one stream found, in record order.
+struct StreamPass {
+    events: u64,
+    findings: Vec<StreamFinding>,
+    /// Single-file form: the earliest record of each class in this stream.
+    first_use: HashMap<u32, FirstUse>,
+}
+
+/// Where a class was first used: (file, offset, stream, sequence).
+type FirstUse = (String, u64, StreamId, u64);
+
+/// A finding of a stream pass. A string that is not UTF-8 is reported once per class for the
+/// whole trace: the merge keeps the first stream's.
+enum StreamFinding {
+    Any(Finding),
+    NonUtf8 { class: u32, finding: Finding },
+}
+
+/// Checks the events of one stream, handing each to `visit`.
+fn stream_pass(
+    stream: StreamIter<'_>,
+    single_file: bool,
+    facts: &Facts,
+    rename: &dyn Fn(&str) -> String,
+    visit: &mut dyn FnMut(&Event<'_>),
+) -> StreamPass {
+    let mut pass = StreamPass { events: 0, findings: Vec::new(), first_use: HashMap::new() };
+    let mut classes = ClassMemo::default();
+    for item in stream {
+        match item {
+            Item::Event(event) => {
+                pass.events += 1;
+                let memo = classes.get(&event);
+                if !memo.seen {
+                    memo.seen = true;
+                    first_in_stream(&event, single_file, rename, &mut pass);
                 }
-                Item::Diagnostic(diagnostic) => collector.push(map::finding(&diagnostic, &facts, &rename)),
+                if memo.has_strings && !memo.utf8_reported {
+                    if let Some(field) = non_utf8_field(&event) {
+                        memo.utf8_reported = true;
+                        pass.findings.push(StreamFinding::NonUtf8 {
+                            class: event.id(),
+                            finding: non_utf8(&event, field, rename),
+                        });
+                    }
+                }
+                visit(&event);
+            }
+            Item::Diagnostic(diagnostic) => {
+                pass.findings.push(StreamFinding::Any(map::finding(&diagnostic, facts, rename)))
             }
         }
     }
-    event_rules.finish(&facts, &mut collector);
-    Ok(collector.finish(path, true, facts, Some(version), events, streams))
+    pass
 }
 
-/// Event classes already seen in one stream, with the last one cached: streams repeat a few
-/// classes, so most events skip the set.
+/// What one stream pass knows of an event class.
+#[derive(Clone, Copy, Default)]
+struct ClassFacts {
+    known: bool,
+    seen: bool,
+    has_strings: bool,
+    utf8_reported: bool,
+}
+
+/// [`ClassFacts`] by class ID: a table for the IDs of compact headers (§5.2), a map above.
 #[derive(Default)]
-struct StreamSeen {
-    last: Option<u32>,
-    seen: HashSet<u32>,
+struct ClassMemo {
+    dense: Vec<ClassFacts>,
+    sparse: HashMap<u32, ClassFacts>,
 }
 
-impl StreamSeen {
-    fn first(&mut self, id: u32) -> bool {
-        if self.last == Some(id) {
-            return false;
+impl ClassMemo {
+    /// IDs below this live in the table; a compact header's ID is below 0xFFFF (§5.2).
+    const DENSE: u32 = 1 << 16;
+
+    fn get(&mut self, event: &Event<'_>) -> &mut ClassFacts {
+        let id = event.id();
+        let facts = if id < Self::DENSE {
+            let index = id as usize;
+            if self.dense.len() <= index {
+                self.dense.resize(index + 1, ClassFacts::default());
+            }
+            &mut self.dense[index]
+        } else {
+            self.sparse.entry(id).or_default()
+        };
+        if !facts.known {
+            facts.known = true;
+            // A class whose fields cannot be listed was not decodable: none of its events come.
+            facts.has_strings = event
+                .class()
+                .fields()
+                .map_or(true, |fields| fields.iter().any(|field| contains_string(&field.ty)));
         }
-        self.last = Some(id);
-        self.seen.insert(id)
+        facts
     }
 }
 
-/// Rules on decoded events.
-struct EventRules {
+/// Whether values of `ty` can hold a string.
+fn contains_string(ty: &TypeDesc) -> bool {
+    match ty {
+        TypeDesc::String => true,
+        TypeDesc::Array { element, .. } | TypeDesc::Sequence { element, .. } => contains_string(element),
+        TypeDesc::Struct(fields) => fields.iter().any(|field| contains_string(&field.ty)),
+        _ => false,
+    }
+}
+
+fn first_in_stream(
+    event: &Event<'_>,
     single_file: bool,
-    /// Single-file form: the earliest record of each class, (file, offset, stream, sequence).
-    first_use: HashMap<u32, (String, u64, StreamId, u64)>,
+    rename: &dyn Fn(&str) -> String,
+    pass: &mut StreamPass,
+) {
+    let class = event.class();
+    if class.stream_class_id != event.stream().class {
+        pass.findings.push(StreamFinding::Any(Finding {
+            requirement: "R-7.6-1",
+            severity: Severity::Error,
+            rule: "event-stream-class",
+            file: rename(event.file()),
+            offset: event.offset(),
+            stream: Some(event.stream()),
+            sequence: Some(event.packet_sequence()),
+            message: format!(
+                "record of event class {} ({}), declared for stream class {}, in a stream of class {}",
+                class.id,
+                class.name,
+                class.stream_class_id,
+                event.stream().class
+            ),
+        }));
+    }
+    if single_file {
+        // A stream's records are in file order: its first record of a class is its earliest.
+        pass.first_use.entry(event.id()).or_insert_with(|| {
+            (rename(event.file()), event.offset(), event.stream(), event.packet_sequence())
+        });
+    }
+}
+
+fn non_utf8(event: &Event<'_>, field: &str, rename: &dyn Fn(&str) -> String) -> Finding {
+    Finding {
+        requirement: "R-6.5-1",
+        severity: Severity::Warning,
+        rule: "string-utf8",
+        file: rename(event.file()),
+        offset: event.offset(),
+        stream: Some(event.stream()),
+        sequence: Some(event.packet_sequence()),
+        message: format!(
+            "string field `{field}` of event class {} ({}) is not UTF-8 (reported once per class)",
+            event.id(),
+            event.name()
+        ),
+    }
+}
+
+/// The stream passes' results merged in stream order, as one pass over the streams in turn
+/// would have found them.
+#[derive(Default)]
+struct MergedRules {
+    /// Single-file form: the earliest record of each class in the file.
+    first_use: HashMap<u32, FirstUse>,
     /// Classes already reported for a string that is not UTF-8.
     utf8_reported: HashSet<u32>,
-    /// The last class looked up in `utf8_reported`, and the answer.
-    last_reported: Option<(u32, bool)>,
 }
 
-impl EventRules {
-    fn new(single_file: bool) -> EventRules {
-        EventRules {
-            single_file,
-            first_use: HashMap::new(),
-            utf8_reported: HashSet::new(),
-            last_reported: None,
+impl MergedRules {
+    fn add(&mut self, pass: StreamPass, out: &mut Collector) {
+        for finding in pass.findings {
+            match finding {
+                StreamFinding::Any(finding) => out.push(finding),
+                StreamFinding::NonUtf8 { class, finding } => {
+                    if self.utf8_reported.insert(class) {
+                        out.push(finding);
+                    }
+                }
+            }
         }
-    }
-
-    fn first_in_stream(&mut self, event: &Event<'_>, rename: &dyn Fn(&str) -> String, out: &mut Collector) {
-        let class = event.class();
-        if class.stream_class_id != event.stream().class {
-            out.push(Finding {
-                requirement: "R-7.6-1",
-                severity: Severity::Error,
-                rule: "event-stream-class",
-                file: rename(event.file()),
-                offset: event.offset(),
-                stream: Some(event.stream()),
-                sequence: Some(event.packet_sequence()),
-                message: format!(
-                    "record of event class {} ({}), declared for stream class {}, in a stream of class {}",
-                    class.id,
-                    class.name,
-                    class.stream_class_id,
-                    event.stream().class
-                ),
-            });
-        }
-        if self.single_file {
-            let entry = self.first_use.entry(event.id()).or_insert_with(|| {
-                (rename(event.file()), event.offset(), event.stream(), event.packet_sequence())
-            });
-            if event.offset() < entry.1 {
-                *entry = (rename(event.file()), event.offset(), event.stream(), event.packet_sequence());
+        for (id, first) in pass.first_use {
+            match self.first_use.entry(id) {
+                std::collections::hash_map::Entry::Vacant(vacant) => {
+                    vacant.insert(first);
+                }
+                std::collections::hash_map::Entry::Occupied(mut occupied) => {
+                    if first.1 < occupied.get().1 {
+                        occupied.insert(first);
+                    }
+                }
             }
         }
     }
 
-    fn every(&mut self, event: &Event<'_>, rename: &dyn Fn(&str) -> String, out: &mut Collector) {
-        // Streams repeat classes: the last class's answer spares most events the set lookup.
-        let reported = match self.last_reported {
-            Some((id, reported)) if id == event.id() => reported,
-            _ => {
-                let reported = self.utf8_reported.contains(&event.id());
-                self.last_reported = Some((event.id(), reported));
-                reported
-            }
-        };
-        if reported {
-            return;
-        }
-        if let Some(field) = non_utf8_field(event.fields()) {
-            self.utf8_reported.insert(event.id());
-            self.last_reported = Some((event.id(), true));
-            out.push(Finding {
-                requirement: "R-6.5-1",
-                severity: Severity::Warning,
-                rule: "string-utf8",
-                file: rename(event.file()),
-                offset: event.offset(),
-                stream: Some(event.stream()),
-                sequence: Some(event.packet_sequence()),
-                message: format!(
-                    "string field `{field}` of event class {} ({}) is not UTF-8 (reported once per class)",
-                    event.id(),
-                    event.name()
-                ),
-            });
-        }
-    }
-
-    fn finish(self, facts: &Facts, out: &mut Collector) {
-        if !self.single_file {
+    fn finish(self, single_file: bool, facts: &Facts, out: &mut Collector) {
+        if !single_file {
             return;
         }
         let mut late: Vec<_> = self
@@ -618,8 +757,9 @@ impl EventRules {
     }
 }
 
-/// The name of the first top-level field holding a string (at any depth) that is not UTF-8.
-fn non_utf8_field<'a>(fields: &'a [(&'a str, Value<'_>)]) -> Option<&'a str> {
+/// The name of the first string field of `event` that is not UTF-8, decoding the fields one
+/// at a time, without gathering them.
+fn non_utf8_field<'t>(event: &Event<'t>) -> Option<&'t str> {
     fn bad(value: &Value<'_>) -> bool {
         match value {
             Value::Str(bytes) => std::str::from_utf8(bytes).is_err(),
@@ -628,7 +768,7 @@ fn non_utf8_field<'a>(fields: &'a [(&'a str, Value<'_>)]) -> Option<&'a str> {
             _ => false,
         }
     }
-    fields.iter().find(|(_, value)| bad(value)).map(|(name, _)| *name)
+    event.values().find(|(_, value)| bad(value)).map(|(name, _)| name)
 }
 
 /// Gathers findings, capping each (requirement, file) at [`MAX_FINDINGS_PER_RULE_AND_FILE`].
