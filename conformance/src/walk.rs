@@ -81,30 +81,60 @@ fn find_header(bytes: &[u8], from: usize) -> Option<usize> {
 /// Walks `bytes` packet by packet. A packet cut by the end of the file is the last one found
 /// (§10.4); a header cut by the end of the file is not a packet.
 pub fn walk(bytes: &[u8]) -> Vec<Found> {
-    let mut found = Vec::new();
-    let mut at = 0usize;
-    while let Some(rest) = bytes.get(at..).filter(|rest| !rest.is_empty()) {
+    Walk::new(bytes).collect()
+}
+
+/// [`walk`] as an iterator: one packet header read per step, so a caller can finish with the
+/// bytes behind it (and give them back) before the walk reaches the end of a large file.
+#[derive(Debug, Clone)]
+pub struct Walk<'a> {
+    bytes: &'a [u8],
+    at: usize,
+    done: bool,
+}
+
+impl<'a> Walk<'a> {
+    /// A walk of `bytes` from offset 0.
+    pub fn new(bytes: &'a [u8]) -> Walk<'a> {
+        Walk { bytes, at: 0, done: false }
+    }
+}
+
+impl Iterator for Walk<'_> {
+    type Item = Found;
+
+    fn next(&mut self) -> Option<Found> {
+        if self.done {
+            return None;
+        }
+        let Some(rest) = self.bytes.get(self.at..).filter(|rest| !rest.is_empty()) else {
+            self.done = true;
+            return None;
+        };
         match PacketHeader::decode(rest) {
             Ok((header, order)) => {
                 let size = header.packet_size as usize;
                 let available = size.min(rest.len());
-                found.push(Found::Packet(Placed { offset: at, header, order, available }));
-                if available < size {
-                    break;
-                }
+                let found = Found::Packet(Placed { offset: self.at, header, order, available });
                 // packet_size >= header_len >= 80, as validated: the walk always advances.
-                at = at.saturating_add(size);
+                self.at = self.at.saturating_add(size);
+                self.done = available < size;
+                Some(found)
             }
-            Err(HeaderError::Truncated { .. }) if PacketHeader::detect_byte_order(rest).is_ok() => break,
+            Err(HeaderError::Truncated { .. }) if PacketHeader::detect_byte_order(rest).is_ok() => {
+                self.done = true;
+                None
+            }
             Err(error) => {
-                let resumed = at.checked_add(PACKET_ALIGN).and_then(|from| find_header(bytes, from));
-                let resumed = resumed.unwrap_or(bytes.len());
-                found.push(Found::Bad { offset: at, error, resumed });
-                at = resumed;
+                let resumed =
+                    self.at.checked_add(PACKET_ALIGN).and_then(|from| find_header(self.bytes, from));
+                let resumed = resumed.unwrap_or(self.bytes.len());
+                let found = Found::Bad { offset: self.at, error, resumed };
+                self.at = resumed;
+                Some(found)
             }
         }
     }
-    found
 }
 
 /// The packets of `walk(bytes)`.

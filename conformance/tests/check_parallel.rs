@@ -30,8 +30,8 @@ fn parallel_and_serial_checks_agree_on_every_vector() {
         for path in paths {
             // Some invalid vectors cannot be read at all: both paths must say so alike.
             let parallel = check::check(&check::Source::path(&path)).map_err(|error| error.to_string());
-            let serial =
-                check::check_with(&check::Source::path(&path), &mut |_| {}).map_err(|error| error.to_string());
+            let serial = check::check_with(&check::Source::path(&path), &mut |_| {})
+                .map_err(|error| error.to_string());
             assert_eq!(parallel, serial, "{}", path.display());
             checked += 1;
         }
@@ -50,7 +50,12 @@ fn non_utf8_scenario(bad_from: usize) -> Scenario {
         .map(|i| {
             let cpu = (i % 3) as u32;
             let text = if cpu > 0 && i >= bad_from { vec![b'x', 0xFF, b'y'] } else { b"fine".to_vec() };
-            EventSpec { class: 0, cpu, timestamp: 100 + i as u64, values: vec![Val::U(i as u64), Val::Str(text)] }
+            EventSpec {
+                class: 0,
+                cpu,
+                timestamp: 100 + i as u64,
+                values: vec![Val::U(i as u64), Val::Str(text)],
+            }
         })
         .collect();
     Scenario { packet_size: 512, classes: vec![class], events, ..Scenario::default() }
@@ -67,10 +72,16 @@ fn a_non_utf8_class_is_reported_once_from_the_first_stream_that_has_one() {
         let utf8: Vec<_> = report.findings.iter().filter(|finding| finding.rule == "string-utf8").collect();
         assert_eq!(utf8.len(), 1, "bad from {bad_from}: {utf8:?}");
         // Streams are checked in container order: the first with a bad string reports it.
-        let first_bad_stream = (bad_from..600).map(|i| (i % 3) as u32).find(|cpu| *cpu > 0).expect("a bad event");
-        assert_eq!(utf8[0].stream.map(|stream| stream.instance), Some(first_bad_stream), "bad from {bad_from}");
+        let first_bad_stream =
+            (bad_from..600).map(|i| (i % 3) as u32).find(|cpu| *cpu > 0).expect("a bad event");
+        assert_eq!(
+            utf8[0].stream.map(|stream| stream.instance),
+            Some(first_bad_stream),
+            "bad from {bad_from}"
+        );
 
-        let dir = std::env::temp_dir().join(format!("tracemark-check-parallel-{}-{bad_from}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("tracemark-check-parallel-{}-{bad_from}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         rust_writer::directory(&scenario, &dir).expect("the scenario writes a directory");
         let report = both(&check::Source::path(&dir));

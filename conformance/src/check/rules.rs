@@ -220,11 +220,13 @@ impl Facts {
     }
 
     /// Walks one container file (files come in container order: metadata-bearing first).
-    pub(crate) fn file(&mut self, name: &str, bytes: &[u8]) {
+    /// After each packet, `done(offset)` says that the bytes before `offset` will not be read
+    /// again, so the caller can give a mapped file's pages back as the walk goes.
+    pub(crate) fn file(&mut self, name: &str, bytes: &[u8], done: &mut dyn FnMut(usize)) {
         let mut facts = FileFacts::default();
-        let found = walk::walk(bytes);
+        let mut found = walk::Walk::new(bytes).peekable();
         if self.single_file {
-            if let Some(Found::Packet(first)) = found.first() {
+            if let Some(Found::Packet(first)) = found.peek() {
                 if first.offset == 0 && !first.header.is_metadata() {
                     let at = Location { file: name, offset: 0, packet: first };
                     self.error(
@@ -236,15 +238,16 @@ impl Facts {
                 }
             }
         }
-        for item in &found {
+        for item in found {
             let Found::Packet(packet) = item else { continue };
             self.packets += 1;
             facts.packet_starts.insert(packet.offset as u64);
             facts.first_records.insert(packet.content_offset() as u64);
-            self.packet_rules(name, bytes, packet);
+            self.packet_rules(name, bytes, &packet);
             if packet.header.is_metadata() {
-                self.metadata_packet(name, bytes, packet, &mut facts);
+                self.metadata_packet(name, bytes, &packet, &mut facts);
             }
+            done(packet.end());
         }
         self.files.insert(name.to_string(), facts);
         self.file_order.push(name.to_string());
