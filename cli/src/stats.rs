@@ -1,8 +1,8 @@
 //! `tracemark stats`: how much of what, where, at what rate, and what was lost.
 //!
 //! Reads every stream once in record order (no merge is needed to count), so it costs one
-//! decoding pass. Times are nanoseconds since the Unix epoch through each stream's clock, or
-//! raw ticks for a stream without one.
+//! decoding pass; streams are read in parallel, one thread per core. Times are nanoseconds
+//! since the Unix epoch through each stream's clock, or raw ticks for a stream without one.
 
 use std::{
     collections::BTreeMap,
@@ -10,13 +10,17 @@ use std::{
     io::IsTerminal,
     path::PathBuf,
     process::ExitCode,
+    sync::{
+        atomic::{AtomicBool, AtomicU64, Ordering},
+        Mutex, PoisonError,
+    },
     time::{Duration, Instant},
 };
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
-use tracemark_reader::{DiagnosticKind, Item, StreamId, Trace};
+use tracemark_reader::{DiagnosticKind, Item, StreamId, StreamIter, Summary, Trace};
 
 use crate::{time::DateTime, CliResult};
 
@@ -104,29 +108,41 @@ fn progress_bar(total_bytes: u64) -> ProgressBar {
     bar
 }
 
-fn collect(trace: &Trace) -> Stats {
-    let summary = trace.summary();
-    let metadata = trace.metadata();
-    let total_bytes: u64 = summary.streams.iter().map(|stream| stream.bytes).sum();
-    // Drawn on stderr, and only when it is a terminal and reading is not quick.
-    let bar = progress_bar(total_bytes);
-    let interactive = std::io::stderr().is_terminal();
-    let started = Instant::now();
-    let mut shown = false;
+/// What reading one stream found.
+struct StreamPass {
+    stats: StreamStats,
+    classes: BTreeMap<u32, ClassStats>,
+    diagnostics: BTreeMap<&'static str, u64>,
+    gaps: u64,
+}
 
-    let mut classes: BTreeMap<u32, ClassStats> = BTreeMap::new();
-    let mut diagnostics: BTreeMap<&'static str, u64> = BTreeMap::new();
-    for diagnostic in trace.diagnostics() {
-        *diagnostics.entry(diagnostic.kind.name()).or_default() += 1;
+/// The progress bar, shared by the threads reading streams: drawn on stderr, and only when
+/// it is a terminal and reading is not quick.
+struct Progress {
+    bar: ProgressBar,
+    interactive: bool,
+    started: Instant,
+    shown: AtomicBool,
+    read_bytes: AtomicU64,
+}
+
+impl Progress {
+    fn add(&self, bytes: u64) {
+        let read = self.read_bytes.fetch_add(bytes, Ordering::Relaxed) + bytes;
+        if self.interactive && !self.shown.load(Ordering::Relaxed) && self.started.elapsed() >= PROGRESS_DELAY
+        {
+            self.shown.store(true, Ordering::Relaxed);
+            self.bar.set_draw_target(ProgressDrawTarget::stderr());
+        }
+        self.bar.set_position(read);
     }
-    let (mut discarded_events, mut missing_packets, mut gaps) = (0u64, 0u64, 0u64);
-    let mut streams = Vec::new();
-    let mut read_bytes = 0u64;
-    let mut since_update = 0u64;
-    for stream in trace.streams() {
-        let id: StreamId = stream.id();
-        let packets = summary.streams.iter().find(|summary| summary.id == id);
-        let mut stats = StreamStats {
+}
+
+fn read_stream(stream: StreamIter<'_>, summary: &Summary<'_>, progress: &Progress) -> StreamPass {
+    let id: StreamId = stream.id();
+    let packets = summary.streams.iter().find(|summary| summary.id == id);
+    let mut pass = StreamPass {
+        stats: StreamStats {
             stream_class: id.class,
             cpu: id.instance,
             events: 0,
@@ -138,55 +154,120 @@ fn collect(trace: &Trace) -> Stats {
             events_per_second: None,
             discarded: 0,
             missing_packets: 0,
-        };
-        for item in stream {
-            match item {
-                Item::Event(event) => {
-                    let ns = event.unix_ns().unwrap_or(i128::from(event.timestamp()));
-                    let bytes = event.record_bytes().len() as u64;
-                    stats.events += 1;
-                    stats.record_bytes += bytes;
-                    stats.first_ns.get_or_insert(ns);
-                    stats.last_ns = Some(stats.last_ns.map_or(ns, |last| last.max(ns)));
-                    let class = classes.entry(event.id()).or_insert_with(|| ClassStats {
-                        id: event.id(),
-                        name: event.name().to_string(),
-                        ..ClassStats::default()
-                    });
-                    class.events += 1;
-                    class.record_bytes += bytes;
-                    read_bytes += bytes;
-                    since_update += 1;
-                    if since_update == PROGRESS_EVERY {
-                        since_update = 0;
-                        if interactive && !shown && started.elapsed() >= PROGRESS_DELAY {
-                            shown = true;
-                            bar.set_draw_target(ProgressDrawTarget::stderr());
-                        }
-                        bar.set_position(read_bytes);
-                    }
+        },
+        classes: BTreeMap::new(),
+        diagnostics: BTreeMap::new(),
+        gaps: 0,
+    };
+    let stats = &mut pass.stats;
+    let (mut since_update, mut unreported_bytes) = (0u64, 0u64);
+    for item in stream {
+        match item {
+            Item::Event(event) => {
+                let ns = event.unix_ns().unwrap_or(i128::from(event.timestamp()));
+                let bytes = event.record_bytes().len() as u64;
+                stats.events += 1;
+                stats.record_bytes += bytes;
+                stats.first_ns.get_or_insert(ns);
+                stats.last_ns = Some(stats.last_ns.map_or(ns, |last| last.max(ns)));
+                let class = pass.classes.entry(event.id()).or_insert_with(|| ClassStats {
+                    id: event.id(),
+                    name: event.name().to_string(),
+                    ..ClassStats::default()
+                });
+                class.events += 1;
+                class.record_bytes += bytes;
+                unreported_bytes += bytes;
+                since_update += 1;
+                if since_update == PROGRESS_EVERY {
+                    progress.add(unreported_bytes);
+                    (since_update, unreported_bytes) = (0, 0);
                 }
-                Item::Diagnostic(diagnostic) => {
-                    *diagnostics.entry(diagnostic.kind.name()).or_default() += 1;
-                    match diagnostic.kind {
-                        DiagnosticKind::DiscardedEvents { count, .. } => {
-                            stats.discarded += count;
-                            discarded_events += count;
-                        }
-                        DiagnosticKind::PacketGap { missing } => {
-                            stats.missing_packets += missing;
-                            missing_packets += missing;
-                            gaps += 1;
-                        }
-                        _ => {}
+            }
+            Item::Diagnostic(diagnostic) => {
+                *pass.diagnostics.entry(diagnostic.kind.name()).or_default() += 1;
+                match diagnostic.kind {
+                    DiagnosticKind::DiscardedEvents { count, .. } => stats.discarded += count,
+                    DiagnosticKind::PacketGap { missing } => {
+                        stats.missing_packets += missing;
+                        pass.gaps += 1;
                     }
+                    _ => {}
                 }
             }
         }
-        stats.events_per_second = rate(stats.events, stats.first_ns, stats.last_ns);
-        streams.push(stats);
     }
-    bar.finish_and_clear();
+    progress.add(unreported_bytes);
+    stats.events_per_second = rate(stats.events, stats.first_ns, stats.last_ns);
+    pass
+}
+
+/// Reads every stream, as many at once as there are cores; the passes come back in stream
+/// order, whatever the schedule.
+fn read_streams(trace: &Trace, summary: &Summary<'_>, progress: &Progress) -> Vec<StreamPass> {
+    let streams: Vec<StreamIter<'_>> = trace.streams().collect();
+    let threads = std::thread::available_parallelism().map_or(1, usize::from).min(streams.len());
+    let count = streams.len();
+    let queue = Mutex::new(streams.into_iter().enumerate());
+    let read = || {
+        let mut done = Vec::new();
+        loop {
+            let next = queue.lock().unwrap_or_else(PoisonError::into_inner).next();
+            let Some((index, stream)) = next else { return done };
+            done.push((index, read_stream(stream, summary, progress)));
+        }
+    };
+    let mut passes: Vec<(usize, StreamPass)> = Vec::with_capacity(count);
+    std::thread::scope(|scope| {
+        let helpers: Vec<_> = (1..threads).map(|_| scope.spawn(read)).collect();
+        passes.extend(read());
+        for helper in helpers {
+            // A reader thread panics only on a bug: let it surface.
+            passes.extend(helper.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
+        }
+    });
+    passes.sort_by_key(|(index, _)| *index);
+    passes.into_iter().map(|(_, pass)| pass).collect()
+}
+
+fn collect(trace: &Trace) -> Stats {
+    let summary = trace.summary();
+    let metadata = trace.metadata();
+    let total_bytes: u64 = summary.streams.iter().map(|stream| stream.bytes).sum();
+    let progress = Progress {
+        bar: progress_bar(total_bytes),
+        interactive: std::io::stderr().is_terminal(),
+        started: Instant::now(),
+        shown: AtomicBool::new(false),
+        read_bytes: AtomicU64::new(0),
+    };
+
+    let mut classes: BTreeMap<u32, ClassStats> = BTreeMap::new();
+    let mut diagnostics: BTreeMap<&'static str, u64> = BTreeMap::new();
+    for diagnostic in trace.diagnostics() {
+        *diagnostics.entry(diagnostic.kind.name()).or_default() += 1;
+    }
+    let (mut discarded_events, mut missing_packets, mut gaps) = (0u64, 0u64, 0u64);
+    let mut streams = Vec::new();
+    for pass in read_streams(trace, &summary, &progress) {
+        for (id, class) in pass.classes {
+            let total = classes.entry(id).or_insert_with(|| ClassStats {
+                id,
+                name: class.name,
+                ..ClassStats::default()
+            });
+            total.events += class.events;
+            total.record_bytes += class.record_bytes;
+        }
+        for (kind, count) in pass.diagnostics {
+            *diagnostics.entry(kind).or_default() += count;
+        }
+        discarded_events += pass.stats.discarded;
+        missing_packets += pass.stats.missing_packets;
+        gaps += pass.gaps;
+        streams.push(pass.stats);
+    }
+    progress.bar.finish_and_clear();
 
     let events: u64 = streams.iter().map(|stream| stream.events).sum();
     let record_bytes: u64 = streams.iter().map(|stream| stream.record_bytes).sum();
