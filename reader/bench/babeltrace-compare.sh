@@ -6,7 +6,8 @@
 # by bench/lttng/app.c into a CTF trace, and by the tracemark writer (`readbench write`) into a
 # tracemark trace, both from two threads (two streams). The script checks that both hold the same
 # events (per-name counts), then times whole processes, open included:
-#   babeltrace2 TRACE -o dummy        against  readbench dynamic | dynamic-dispatch | typed | count
+#   babeltrace2 TRACE -o dummy        against  readbench dynamic | dynamic-pipelined |
+#                                              dynamic-dispatch | typed | typed-streams | count
 # and reports medians, events/s, MB/s and the ratios (babeltrace2 time / tracemark time), by wall
 # time and by CPU time. Finally it reads a large trace (1 GB by default) and a 10x smaller one and
 # reports the peak resident set of each.
@@ -139,9 +140,11 @@ note "timing ($runs runs each, medians; machine load: $(cut -d' ' -f1-3 /proc/lo
 [ "$profile" = release ] || echo "   (readbench is a debug build: these timings say nothing about speed)"
 time_runs babeltrace2 babeltrace2 "$work/ctf" -o dummy
 time_runs dynamic "$readbench" dynamic "$work/tmk"
+time_runs dynamic-pipelined "$readbench" dynamic-pipelined "$work/tmk"
 time_runs dynamic-dispatch "$readbench" dynamic-dispatch "$work/tmk"
 time_runs typed "$readbench" typed "$work/tmk"
 time_runs typed-1-thread "$readbench" typed "$work/tmk" 0
+time_runs typed-streams "$readbench" typed-streams "$work/tmk"
 time_runs count "$readbench" count "$work/tmk"
 
 bt_wall=$(median < "$work/babeltrace2.wall")
@@ -156,13 +159,23 @@ row() {
         printf "%-18s %10.2f %10.1f %9.3f %9.2f %11.1f %10.1f\n", n, e / w / 1e6, b / w / 1e6, w, c, bw / w, bc / c }'
 }
 row babeltrace2 "$ctf_bytes"
-for mode in dynamic dynamic-dispatch typed typed-1-thread count; do row "$mode" "$tmk_bytes"; done
+for mode in dynamic dynamic-pipelined dynamic-dispatch typed typed-1-thread typed-streams count; do
+    row "$mode" "$tmk_bytes"
+done
 echo "   (CTF trace $ctf_bytes bytes, tracemark trace $tmk_bytes bytes, $events events; times are whole"
 echo "    processes, open included; /usr/bin/time has 10 ms resolution)"
-[ "$profile" = release ] && awk -v bw="$bt_wall" -v d="$(median < "$work/dynamic.wall")" -v t="$(median < "$work/typed.wall")" 'BEGIN {
-    d = (d > 0 ? d : 0.005); t = (t > 0 ? t : 0.005)
-    printf "targets: dynamic iteration >= 20x: %.1fx (%s); typed binding >= 50x: %.1fx (%s)\n",
-        bw / d, (bw / d >= 20 ? "met" : "NOT met"), bw / t, (bw / t >= 50 ? "met" : "NOT met") }'
+# Dynamic iteration in time order: the faster of the iterator alone and with decoding workers
+# (`Trace::with_events`); typed binding in time order: the dispatcher. `typed-streams` (no order
+# across streams) is reported beside them, not against the time-ordered target.
+if [ "$profile" = release ]; then
+    dynamic_best=$(printf '%s\n%s\n' "$(median < "$work/dynamic.wall")" "$(median < "$work/dynamic-pipelined.wall")" | sort -g | head -1)
+    awk -v bw="$bt_wall" -v d="$dynamic_best" -v t="$(median < "$work/typed.wall")" \
+        -v s="$(median < "$work/typed-streams.wall")" 'BEGIN {
+        d = (d > 0 ? d : 0.005); t = (t > 0 ? t : 0.005); s = (s > 0 ? s : 0.005)
+        printf "targets: dynamic iteration in time order >= 20x: %.1fx (%s); typed binding >= 50x: %.1fx (%s)\n",
+            bw / d, (bw / d >= 20 ? "met" : "NOT met"), bw / t, (bw / t >= 50 ? "met" : "NOT met")
+        printf "         typed binding per stream, no order across streams: %.1fx\n", bw / s }'
+fi
 
 # --- resident memory ------------------------------------------------------------------------------
 note "resident memory against trace size"

@@ -343,6 +343,47 @@ pub mod read {
         Tally { events: summary.events, checksum: checksum.get() }
     }
 
+    /// Typed binding per stream: the same four handlers, each stream read on its own in
+    /// record order by a [`Dispatcher`] restricted to it, streams side by side on `threads`
+    /// threads ([`Trace::map_streams`]). No order across streams: for analyses that need none.
+    /// The checksum mixes each stream's, in stream order.
+    pub fn typed_per_stream(trace: &Trace, threads: usize) -> Tally {
+        let per_stream = trace.map_streams(threads, |id| {
+            let checksum = std::cell::Cell::new(0u64);
+            let add = |value: u64| checksum.set(mix(checksum.get(), value));
+            let mut run = Dispatcher::new(trace);
+            run.only_stream(id);
+            run.on(|_, e: SyscallEntryRead| {
+                add(u64::from(e.fd));
+                add(e.buf);
+                add(e.count);
+            })
+            .expect("syscall_entry_read binds");
+            run.on(|_, e: SyscallExitRead| add(e.ret as u64)).expect("syscall_exit_read binds");
+            run.on(|_, e: SchedSwitch| {
+                add(e.prev_comm.len() as u64);
+                add(e.prev_tid as u64);
+                add(e.prev_prio as u64);
+                add(e.prev_state as u64);
+                add(e.next_comm.len() as u64);
+                add(e.next_tid as u64);
+                add(e.next_prio as u64);
+            })
+            .expect("sched_switch binds");
+            run.on(|_, e: AppLog| {
+                add(e.level as u64);
+                add(e.msg.len() as u64);
+            })
+            .expect("app_log binds");
+            let summary = run.run();
+            Tally { events: summary.events, checksum: checksum.get() }
+        });
+        per_stream.iter().fold(Tally::default(), |total, stream| Tally {
+            events: total.events + stream.events,
+            checksum: mix(total.checksum, stream.checksum),
+        })
+    }
+
     /// Counting only: events per class, packets decoded in parallel on `threads` threads.
     pub fn count(trace: &Trace, threads: usize) -> Tally {
         let counts = trace.count_events(threads);

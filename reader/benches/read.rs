@@ -39,6 +39,7 @@ fn reading(c: &mut Criterion) {
     assert_eq!(realistic::read::dynamic_dispatch(&trace, workers), reference);
     assert_eq!(realistic::read::typed(&trace, workers), reference);
     assert_eq!(realistic::read::count(&trace, workers + 1).events, events);
+    assert_eq!(realistic::read::typed_per_stream(&trace, workers + 1).events, events);
 
     let mut group = c.benchmark_group("realistic");
     group.throughput(Throughput::ElementsAndBytes { elements: events, bytes });
@@ -57,6 +58,9 @@ fn reading(c: &mut Criterion) {
     });
     group.bench_function(BenchmarkId::new("typed", "dispatcher-1-thread"), |b| {
         b.iter(|| realistic::read::typed(&trace, 0))
+    });
+    group.bench_function(BenchmarkId::new("typed", "per-stream-parallel"), |b| {
+        b.iter(|| realistic::read::typed_per_stream(&trace, workers + 1))
     });
     group.bench_function(BenchmarkId::new("count", "parallel"), |b| {
         b.iter(|| realistic::read::count(&trace, workers + 1))

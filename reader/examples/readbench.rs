@@ -9,7 +9,8 @@
 //! Modes: `dynamic` (the `Trace::events` iterator, every field decoded as a `Value`),
 //! `dynamic-pipelined` (the same through `Trace::with_events`, packets decoded by the workers),
 //! `dynamic-dispatch` (the dispatcher's every-event handler, the same work), `typed` (the four
-//! events bound to Rust types through the dispatcher), `count` (events per class, packets
+//! events bound to Rust types through the dispatcher), `typed-streams` (the same handlers run
+//! per stream, streams side by side on `WORKERS + 1` threads, no order across streams), `count` (events per class, packets
 //! decoded in parallel), `names` (events per event name, for checking that two traces hold the
 //! same events), `open` (opening only). `WORKERS` is the number of extra threads (default:
 //! cores − 1). Times cover opening and reading; `cpu_s` is user + system time of the whole process, and
@@ -25,7 +26,8 @@ use tracemark_reader::Trace;
 fn usage() -> ExitCode {
     eprintln!("usage: readbench write DIR EVENTS [STREAMS] [PACKET_SIZE]");
     eprintln!(
-        "       readbench dynamic|dynamic-pipelined|dynamic-dispatch|typed|count|names|open PATH [WORKERS]"
+        "       readbench dynamic|dynamic-pipelined|dynamic-dispatch|typed|typed-streams|count|names|open PATH \
+         [WORKERS]"
     );
     ExitCode::from(2)
 }
@@ -97,6 +99,7 @@ fn main() -> ExitCode {
         "dynamic-pipelined" => realistic::read::dynamic_iter_pipelined(&trace, workers),
         "dynamic-dispatch" => realistic::read::dynamic_dispatch(&trace, workers),
         "typed" => realistic::read::typed(&trace, workers),
+        "typed-streams" => realistic::read::typed_per_stream(&trace, workers + 1),
         "count" => realistic::read::count(&trace, workers + 1),
         _ => return usage(),
     };

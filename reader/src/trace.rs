@@ -163,6 +163,45 @@ impl Trace {
         })
     }
 
+    /// Runs `read` once for each stream ([`Trace::stream_ids`]), on up to `threads` threads
+    /// (the calling thread among them; at least one), and returns the results in stream order,
+    /// whatever thread ran which stream.
+    ///
+    /// This is how an analysis that needs no order across streams uses every core: each call
+    /// reads its stream alone, with [`Trace::stream`] or a [`Dispatcher`](crate::Dispatcher)
+    /// restricted by [`only_stream`](crate::Dispatcher::only_stream), and keeps its own state.
+    ///
+    /// ```no_run
+    /// # let trace = tracemark_reader::Trace::open("trace-dir")?;
+    /// let per_stream: Vec<usize> =
+    ///     trace.map_streams(4, |id| trace.stream(id).map_or(0, |events| events.filter_map(|i| i.event()).count()));
+    /// # Ok::<(), tracemark_reader::OpenError>(())
+    /// ```
+    pub fn map_streams<R: Send>(&self, threads: usize, read: impl Fn(StreamId) -> R + Sync) -> Vec<R> {
+        let ids: Vec<StreamId> = self.stream_ids().collect();
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let work = || {
+            let mut done = Vec::new();
+            while let Some(&id) = ids.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)) {
+                done.push((id, read(id)));
+            }
+            done
+        };
+        let helpers = threads.clamp(1, ids.len().max(1)) - 1;
+        let mut results = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..helpers).map(|_| scope.spawn(work)).collect();
+            let mut results = work();
+            for handle in handles {
+                // `read` panicked on a helper thread: the caller sees the panic, as on its own.
+                results.extend(handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
+            }
+            results
+        });
+        // Stream IDs are unique and `stream_ids` is sorted by them.
+        results.sort_unstable_by_key(|(id, _)| *id);
+        results.into_iter().map(|(_, result)| result).collect()
+    }
+
     /// Worker threads worth using beside the calling thread: one less than the available
     /// parallelism (so 0 on a single core).
     pub fn default_workers(&self) -> usize {
