@@ -10,10 +10,7 @@ use std::{
     io::IsTerminal,
     path::PathBuf,
     process::ExitCode,
-    sync::{
-        atomic::{AtomicBool, AtomicU64, Ordering},
-        Mutex, PoisonError,
-    },
+    sync::atomic::{AtomicBool, AtomicU64, Ordering},
     time::{Duration, Instant},
 };
 
@@ -202,32 +199,16 @@ fn read_stream(stream: StreamIter<'_>, summary: &Summary<'_>, progress: &Progres
     pass
 }
 
-/// Reads every stream, as many at once as there are cores; the passes come back in stream
-/// order, whatever the schedule.
+/// Reads every stream, as many at once as there are cores ([`Trace::map_streams`]: the
+/// passes come back in stream order, whatever the schedule).
 fn read_streams(trace: &Trace, summary: &Summary<'_>, progress: &Progress) -> Vec<StreamPass> {
-    let streams: Vec<StreamIter<'_>> = trace.streams().collect();
-    let threads = std::thread::available_parallelism().map_or(1, usize::from).min(streams.len());
-    let count = streams.len();
-    let queue = Mutex::new(streams.into_iter().enumerate());
-    let read = || {
-        let mut done = Vec::new();
-        loop {
-            let next = queue.lock().unwrap_or_else(PoisonError::into_inner).next();
-            let Some((index, stream)) = next else { return done };
-            done.push((index, read_stream(stream, summary, progress)));
-        }
-    };
-    let mut passes: Vec<(usize, StreamPass)> = Vec::with_capacity(count);
-    std::thread::scope(|scope| {
-        let helpers: Vec<_> = (1..threads).map(|_| scope.spawn(read)).collect();
-        passes.extend(read());
-        for helper in helpers {
-            // A reader thread panics only on a bug: let it surface.
-            passes.extend(helper.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
-        }
-    });
-    passes.sort_by_key(|(index, _)| *index);
-    passes.into_iter().map(|(_, pass)| pass).collect()
+    trace
+        .map_streams(trace.default_workers() + 1, |id| {
+            trace.stream(id).map(|stream| read_stream(stream, summary, progress))
+        })
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
 fn collect(trace: &Trace) -> Stats {

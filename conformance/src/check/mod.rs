@@ -493,15 +493,14 @@ fn check_streams(source: &Source, visit: Option<&mut dyn FnMut(&Event<'_>)>) -> 
             )
         });
     }
-    let streams: Vec<StreamIter<'_>> = trace.streams().collect();
-    let stream_count = streams.len();
     let passes: Vec<StreamPass> = match visit {
-        Some(visit) => streams
-            .into_iter()
+        Some(visit) => trace
+            .streams()
             .map(|stream| stream_pass(stream, single_file, &facts, &rename, &mut *visit))
             .collect(),
-        None => parallel_passes(streams, single_file, &facts, &rename),
+        None => parallel_passes(&trace, single_file, &facts, &rename),
     };
+    let stream_count = passes.len();
     let mut events = 0u64;
     let mut merged = MergedRules::default();
     for pass in passes {
@@ -512,45 +511,21 @@ fn check_streams(source: &Source, visit: Option<&mut dyn FnMut(&Event<'_>)>) -> 
     Ok(collector.finish(path, true, facts, Some(version), events, stream_count))
 }
 
-/// Streams checked at once: as many as there are cores, each on its own thread.
+/// The streams checked side by side, one thread per core ([`Trace::map_streams`], which
+/// returns the passes in stream order whatever the schedule).
 fn parallel_passes(
-    streams: Vec<StreamIter<'_>>,
+    trace: &Trace,
     single_file: bool,
     facts: &Facts,
     rename: &(dyn Fn(&str) -> String + Sync),
 ) -> Vec<StreamPass> {
-    let threads = std::thread::available_parallelism().map_or(1, usize::from).min(streams.len());
-    if threads <= 1 {
-        return streams
-            .into_iter()
-            .map(|stream| stream_pass(stream, single_file, facts, rename, &mut |_| {}))
-            .collect();
-    }
-    // Streams are claimed in order by whichever thread is free; results keep stream order, so
-    // the report does not depend on the schedule.
-    let queue = std::sync::Mutex::new(streams.into_iter().enumerate());
-    let mut passes: Vec<(usize, StreamPass)> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut done = Vec::new();
-                    loop {
-                        let next = queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner).next();
-                        let Some((index, stream)) = next else { break };
-                        done.push((index, stream_pass(stream, single_file, facts, rename, &mut |_| {})));
-                    }
-                    done
-                })
-            })
-            .collect();
-        // A worker panics only on a bug in the reader or the rules: let it surface.
-        workers
-            .into_iter()
-            .flat_map(|worker| worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-            .collect()
-    });
-    passes.sort_by_key(|(index, _)| *index);
-    passes.into_iter().map(|(_, pass)| pass).collect()
+    trace
+        .map_streams(trace.default_workers() + 1, |id| {
+            trace.stream(id).map(|stream| stream_pass(stream, single_file, facts, rename, &mut |_| {}))
+        })
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
 /// What checking one stream found, in record order.
