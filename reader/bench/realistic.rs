@@ -310,21 +310,17 @@ pub mod read {
         tally
     }
 
-    /// Typed binding: the four events bound to their Rust types, every field read, in time
-    /// order, with `workers` decoding threads.
-    pub fn typed(trace: &Trace, workers: usize) -> Tally {
-        let checksum = std::cell::Cell::new(0u64);
-        let add = |value: u64| checksum.set(mix(checksum.get(), value));
-        let mut run = Dispatcher::new(trace);
-        run.workers(workers);
-        run.on(|_, e: SyscallEntryRead| {
+    /// The typed analysis: the four events bound to their Rust types, every field read and
+    /// handed to `add`.
+    fn on_the_four_events<'t: 'h, 'h>(run: &mut Dispatcher<'t, 'h>, add: impl Fn(u64) + Copy + 'h) {
+        run.on(move |_, e: SyscallEntryRead| {
             add(u64::from(e.fd));
             add(e.buf);
             add(e.count);
         })
         .expect("syscall_entry_read binds");
-        run.on(|_, e: SyscallExitRead| add(e.ret as u64)).expect("syscall_exit_read binds");
-        run.on(|_, e: SchedSwitch| {
+        run.on(move |_, e: SyscallExitRead| add(e.ret as u64)).expect("syscall_exit_read binds");
+        run.on(move |_, e: SchedSwitch| {
             add(e.prev_comm.len() as u64);
             add(e.prev_tid as u64);
             add(e.prev_prio as u64);
@@ -334,11 +330,21 @@ pub mod read {
             add(e.next_prio as u64);
         })
         .expect("sched_switch binds");
-        run.on(|_, e: AppLog| {
+        run.on(move |_, e: AppLog| {
             add(e.level as u64);
             add(e.msg.len() as u64);
         })
         .expect("app_log binds");
+    }
+
+    /// Typed binding: the four events bound to their Rust types, every field read, in time
+    /// order, with `workers` decoding threads.
+    pub fn typed(trace: &Trace, workers: usize) -> Tally {
+        let checksum = std::cell::Cell::new(0u64);
+        let add = |value: u64| checksum.set(mix(checksum.get(), value));
+        let mut run = Dispatcher::new(trace);
+        run.workers(workers);
+        on_the_four_events(&mut run, add);
         let summary = run.run();
         Tally { events: summary.events, checksum: checksum.get() }
     }
@@ -353,28 +359,7 @@ pub mod read {
             let add = |value: u64| checksum.set(mix(checksum.get(), value));
             let mut run = Dispatcher::new(trace);
             run.only_stream(id);
-            run.on(|_, e: SyscallEntryRead| {
-                add(u64::from(e.fd));
-                add(e.buf);
-                add(e.count);
-            })
-            .expect("syscall_entry_read binds");
-            run.on(|_, e: SyscallExitRead| add(e.ret as u64)).expect("syscall_exit_read binds");
-            run.on(|_, e: SchedSwitch| {
-                add(e.prev_comm.len() as u64);
-                add(e.prev_tid as u64);
-                add(e.prev_prio as u64);
-                add(e.prev_state as u64);
-                add(e.next_comm.len() as u64);
-                add(e.next_tid as u64);
-                add(e.next_prio as u64);
-            })
-            .expect("sched_switch binds");
-            run.on(|_, e: AppLog| {
-                add(e.level as u64);
-                add(e.msg.len() as u64);
-            })
-            .expect("app_log binds");
+            on_the_four_events(&mut run, add);
             let summary = run.run();
             Tally { events: summary.events, checksum: checksum.get() }
         });

@@ -645,22 +645,15 @@ fn first_in_stream(
 ) {
     let class = event.class();
     if class.stream_class_id != event.stream().class {
-        pass.findings.push(StreamFinding::Any(Finding {
-            requirement: "R-7.6-1",
-            severity: Severity::Error,
-            rule: "event-stream-class",
-            file: rename(event.file()),
-            offset: event.offset(),
-            stream: Some(event.stream()),
-            sequence: Some(event.packet_sequence()),
-            message: format!(
-                "record of event class {} ({}), declared for stream class {}, in a stream of class {}",
-                class.id,
-                class.name,
-                class.stream_class_id,
-                event.stream().class
-            ),
-        }));
+        let message = format!(
+            "record of event class {} ({}), declared for stream class {}, in a stream of class {}",
+            class.id,
+            class.name,
+            class.stream_class_id,
+            event.stream().class
+        );
+        let finding = at_event(event, rename, ("R-7.6-1", Severity::Error, "event-stream-class"), message);
+        pass.findings.push(StreamFinding::Any(finding));
     }
     if single_file {
         // A stream's records are in file order: its first record of a class is its earliest.
@@ -671,19 +664,30 @@ fn first_in_stream(
 }
 
 fn non_utf8(event: &Event<'_>, field: &str, rename: &dyn Fn(&str) -> String) -> Finding {
+    let message = format!(
+        "string field `{field}` of event class {} ({}) is not UTF-8 (reported once per class)",
+        event.id(),
+        event.name()
+    );
+    at_event(event, rename, ("R-6.5-1", Severity::Warning, "string-utf8"), message)
+}
+
+/// A finding located at `event`'s record: (requirement, severity, rule) and the message.
+fn at_event(
+    event: &Event<'_>,
+    rename: &dyn Fn(&str) -> String,
+    (requirement, severity, rule): (&'static str, Severity, &'static str),
+    message: String,
+) -> Finding {
     Finding {
-        requirement: "R-6.5-1",
-        severity: Severity::Warning,
-        rule: "string-utf8",
+        requirement,
+        severity,
+        rule,
         file: rename(event.file()),
         offset: event.offset(),
         stream: Some(event.stream()),
         sequence: Some(event.packet_sequence()),
-        message: format!(
-            "string field `{field}` of event class {} ({}) is not UTF-8 (reported once per class)",
-            event.id(),
-            event.name()
-        ),
+        message,
     }
 }
 
