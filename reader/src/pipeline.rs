@@ -52,9 +52,15 @@ pub(crate) struct Pipeline<'t> {
     /// One past the highest job the consumer has asked for.
     wanted: AtomicUsize,
     stop: AtomicBool,
-    /// Signalled whenever a job is done or the consumer asks for one.
+    /// Signalled when a job the consumer waits for is done, when the consumer has made room
+    /// for a sleeping worker, and at the stop. Waking a thread costs a system call and, in a
+    /// virtual machine, an interrupt to another CPU: nobody is woken who is not waiting.
     lock: Mutex<()>,
     changed: Condvar,
+    /// Workers waiting for the consumer to make room.
+    sleeping: AtomicUsize,
+    /// Whether the consumer waits for a job in progress.
+    consumer_waiting: AtomicBool,
     /// Finished batches' memory, for the workers to reuse.
     spares: Mutex<Vec<Vec<Entry>>>,
 }
@@ -101,6 +107,8 @@ impl<'t> Pipeline<'t> {
             stop: AtomicBool::new(false),
             lock: Mutex::new(()),
             changed: Condvar::new(),
+            sleeping: AtomicUsize::new(0),
+            consumer_waiting: AtomicBool::new(false),
             spares: Mutex::new(Vec::new()),
         }
     }
@@ -128,12 +136,16 @@ impl<'t> Pipeline<'t> {
             }
             let index = self.next.load(Ordering::Acquire);
             let Some(job) = self.jobs.get(index) else { return };
-            if self.too_far_ahead(index) {
-                // Far enough ahead: wait for the consumer to catch up.
-                let guard = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
-                if self.too_far_ahead(index) && !self.stop.load(Ordering::Acquire) {
-                    drop(self.changed.wait(guard).unwrap_or_else(PoisonError::into_inner));
+            if self.too_far_ahead(index, LOOKAHEAD_BYTES) {
+                // Far enough ahead: sleep until the consumer has taken half the lookahead, so
+                // that one wake-up buys many packets. `sleeping` is raised before `wanted` is
+                // read again (both SeqCst), so a consumer advancing meanwhile sees a sleeper.
+                let mut guard = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
+                self.sleeping.fetch_add(1, Ordering::SeqCst);
+                while self.too_far_ahead(index, LOOKAHEAD_BYTES / 2) && !self.stop.load(Ordering::SeqCst) {
+                    guard = self.changed.wait(guard).unwrap_or_else(PoisonError::into_inner);
                 }
+                self.sleeping.fetch_sub(1, Ordering::SeqCst);
                 continue;
             }
             if self.next.compare_exchange(index, index + 1, Ordering::AcqRel, Ordering::Acquire).is_err() {
@@ -146,21 +158,24 @@ impl<'t> Pipeline<'t> {
             let spare = self.spares.lock().unwrap_or_else(PoisonError::into_inner).pop().unwrap_or_default();
             let batch = self.decode(job, spare);
             *job.batch.lock().unwrap_or_else(PoisonError::into_inner) = Some(batch);
-            job.state.store(DONE, Ordering::Release);
-            self.notify();
+            job.state.store(DONE, Ordering::SeqCst);
+            // Paired with the consumer's SeqCst store of `consumer_waiting` and load of the state.
+            if self.consumer_waiting.load(Ordering::SeqCst) {
+                self.notify();
+            }
         }
     }
 
-    /// Whether decoding job `index` would put more than [`LOOKAHEAD_BYTES`] ahead of the
+    /// Whether decoding job `index` would put more than `lookahead` bytes ahead of the
     /// consumer (the job right after its latest request is always allowed).
-    fn too_far_ahead(&self, index: usize) -> bool {
-        let wanted = self.wanted.load(Ordering::Acquire);
+    fn too_far_ahead(&self, index: usize, lookahead: u64) -> bool {
+        let wanted = self.wanted.load(Ordering::SeqCst);
         if index <= wanted {
             return false;
         }
         let start = self.before.get(wanted).copied().unwrap_or(0);
         let end = self.before.get(index.saturating_add(1)).copied().unwrap_or(u64::MAX);
-        end.saturating_sub(start) > LOOKAHEAD_BYTES
+        end.saturating_sub(start) > lookahead
     }
 
     /// Stops the workers.
@@ -176,7 +191,10 @@ impl<'t> Pipeline<'t> {
             return self.decode_here(stream, packet, spare);
         };
         let Some(job) = self.jobs.get(index) else { return self.decode_here(stream, packet, spare) };
-        if self.wanted.fetch_max(index + 1, Ordering::AcqRel) < index + 1 {
+        if self.wanted.fetch_max(index + 1, Ordering::SeqCst) < index + 1
+            && self.sleeping.load(Ordering::SeqCst) > 0
+            && !self.too_far_ahead(self.next.load(Ordering::SeqCst), LOOKAHEAD_BYTES / 2)
+        {
             self.notify();
         }
         if job.state.compare_exchange(PENDING, CLAIMED, Ordering::AcqRel, Ordering::Acquire).is_ok() {
@@ -187,9 +205,11 @@ impl<'t> Pipeline<'t> {
         }
         if job.state.load(Ordering::Acquire) != DONE {
             let mut guard = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
-            while job.state.load(Ordering::Acquire) != DONE {
+            self.consumer_waiting.store(true, Ordering::SeqCst);
+            while job.state.load(Ordering::SeqCst) != DONE {
                 guard = self.changed.wait(guard).unwrap_or_else(PoisonError::into_inner);
             }
+            self.consumer_waiting.store(false, Ordering::SeqCst);
         }
         job.batch.lock().unwrap_or_else(PoisonError::into_inner).take().unwrap_or_default()
     }
