@@ -288,7 +288,8 @@ impl<'t, 'h> Dispatcher<'t, 'h> {
         self
     }
 
-    /// Reads the trace once, in timestamp order, calling the handlers.
+    /// Reads the trace once, in timestamp order (or one stream in record order, after
+    /// [`Dispatcher::only_stream`]), calling the handlers.
     pub fn run(self) -> RunSummary {
         let Dispatcher { trace, handlers, mut on_diagnostic, workers, only_stream } = self;
         // A handler's call and its summary side by side: one lookup per record delivered.
