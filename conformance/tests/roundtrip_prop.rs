@@ -131,21 +131,32 @@ fn scenario() -> impl Strategy<Value = Scenario> {
     )
 }
 
+/// What `writer` wrote of `scenario` reads back as exactly its events.
+fn reads_back(
+    scenario: &Scenario,
+    written: Result<Vec<u8>, rust_writer::WriteError>,
+    writer: &str,
+) -> Result<(), TestCaseError> {
+    let bytes = match written {
+        Ok(bytes) => bytes,
+        // An event bigger than a packet is dropped and counted, not written (§10.1).
+        Err(rust_writer::WriteError::Writer(tracemark_writer::Error::EventTooLarge { .. })) => return Ok(()),
+        Err(error) => panic!("{writer} refused the scenario: {error}"),
+    };
+    let trace = Trace::from_bytes(bytes)
+        .unwrap_or_else(|error| panic!("reader cannot open what the {writer} wrote: {error}"));
+    if let Err(problems) = compare::check(scenario, &trace) {
+        prop_assert!(false, "{}", problems.join("\n"));
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     #[test]
     fn arbitrary_classes_and_values_round_trip(scenario in scenario()) {
-        let bytes = match rust_writer::single_file(&scenario) {
-            Ok(bytes) => bytes,
-            // An event bigger than a packet is dropped and counted, not written (§10.1).
-            Err(rust_writer::WriteError::Writer(tracemark_writer::Error::EventTooLarge { .. })) => return Ok(()),
-            Err(error) => panic!("writer refused the scenario: {error}"),
-        };
-        let trace = Trace::from_bytes(bytes).expect("reader opens what the writer wrote");
-        if let Err(problems) = compare::check(&scenario, &trace) {
-            prop_assert!(false, "{}", problems.join("\n"));
-        }
+        reads_back(&scenario, rust_writer::single_file(&scenario), "writer")?;
     }
 }
 
@@ -156,15 +167,6 @@ proptest! {
     /// The same arbitrary scenarios through the ring writer (lock-free rings, typed emit path).
     #[test]
     fn arbitrary_classes_and_values_round_trip_through_the_ring(scenario in scenario()) {
-        let bytes = match ring_writer::single_file(&scenario) {
-            Ok(bytes) => bytes,
-            // An event bigger than a packet is refused and counted, not written (§10.1).
-            Err(rust_writer::WriteError::Writer(tracemark_writer::Error::EventTooLarge { .. })) => return Ok(()),
-            Err(error) => panic!("ring writer refused the scenario: {error}"),
-        };
-        let trace = Trace::from_bytes(bytes).expect("reader opens what the ring wrote");
-        if let Err(problems) = compare::check(&scenario, &trace) {
-            prop_assert!(false, "{}", problems.join("\n"));
-        }
+        reads_back(&scenario, ring_writer::single_file(&scenario), "ring writer")?;
     }
 }

@@ -4,7 +4,7 @@
 
 use tracemark_conformance::{
     check::{self, Severity, Source},
-    compare, harness, ring_writer, rust_writer,
+    compare, harness, ring_writer, rust_writer, Scenario,
 };
 use tracemark_format::{Abi, ByteOrder};
 use tracemark_reader::Trace;
@@ -30,6 +30,18 @@ fn assert_clean(report: &check::Report, what: &str) {
     assert!(found == wanted && report.readable, "{what}: {}\n{}", report.summary(), listing.join("\n"));
 }
 
+/// `bytes`, a single-file trace of `scenario`, reads back as exactly its events, and `check`
+/// finds all of them and nothing wrong.
+fn assert_single_file_reads_back_clean(scenario: &Scenario, bytes: Vec<u8>, what: &str) {
+    let trace = Trace::from_bytes(bytes.clone()).unwrap();
+    if let Err(problems) = compare::check(scenario, &trace) {
+        panic!("{what}: {}", problems.join("\n"));
+    }
+    let report = check::check(&Source::bytes("single.tmk", bytes)).unwrap();
+    assert_clean(&report, what);
+    assert_eq!(report.events as usize, scenario.events.len(), "{what}");
+}
+
 #[test]
 fn every_scenario_round_trips_and_passes_every_rule_in_every_abi_and_form() {
     let dir = tempfile::tempdir().unwrap();
@@ -39,11 +51,7 @@ fn every_scenario_round_trips_and_passes_every_rule_in_every_abi_and_form() {
             let what = format!("{} {abi:?}", named.name);
             let bytes =
                 rust_writer::single_file(&named.scenario).unwrap_or_else(|error| panic!("{what}: {error}"));
-            let trace = Trace::from_bytes(bytes.clone()).unwrap();
-            if let Err(problems) = compare::check(&named.scenario, &trace) {
-                panic!("{what}: {}", problems.join("\n"));
-            }
-            assert_clean(&check::check(&Source::bytes("single.tmk", bytes)).unwrap(), &what);
+            assert_single_file_reads_back_clean(&named.scenario, bytes, &what);
 
             let path = dir.path().join(format!("{}-{runs}", named.name));
             rust_writer::directory(&named.scenario, &path).unwrap();
@@ -117,13 +125,7 @@ fn every_scenario_round_trips_through_the_ring_writer_in_every_abi() {
             let what = format!("{} {abi:?} (ring)", named.name);
             let bytes =
                 ring_writer::single_file(&named.scenario).unwrap_or_else(|error| panic!("{what}: {error}"));
-            let trace = Trace::from_bytes(bytes.clone()).unwrap();
-            if let Err(problems) = compare::check(&named.scenario, &trace) {
-                panic!("{what}: {}", problems.join("\n"));
-            }
-            let report = check::check(&Source::bytes("ring.tmk", bytes)).unwrap();
-            assert_clean(&report, &what);
-            assert_eq!(report.events as usize, named.scenario.events.len(), "{what}");
+            assert_single_file_reads_back_clean(&named.scenario, bytes, &what);
             runs += 1;
         }
     }
