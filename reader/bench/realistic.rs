@@ -340,10 +340,17 @@ pub mod read {
     /// Typed binding: the four events bound to their Rust types, every field read, in time
     /// order, with `workers` decoding threads.
     pub fn typed(trace: &Trace, workers: usize) -> Tally {
+        typed_run(trace, |run| {
+            run.workers(workers);
+        })
+    }
+
+    /// One dispatcher run of the typed analysis, set up by `configure` first.
+    fn typed_run(trace: &Trace, configure: impl FnOnce(&mut Dispatcher<'_, '_>)) -> Tally {
         let checksum = std::cell::Cell::new(0u64);
         let add = |value: u64| checksum.set(mix(checksum.get(), value));
         let mut run = Dispatcher::new(trace);
-        run.workers(workers);
+        configure(&mut run);
         on_the_four_events(&mut run, add);
         let summary = run.run();
         Tally { events: summary.events, checksum: checksum.get() }
@@ -355,13 +362,9 @@ pub mod read {
     /// The checksum mixes each stream's, in stream order.
     pub fn typed_per_stream(trace: &Trace, threads: usize) -> Tally {
         let per_stream = trace.map_streams(threads, |id| {
-            let checksum = std::cell::Cell::new(0u64);
-            let add = |value: u64| checksum.set(mix(checksum.get(), value));
-            let mut run = Dispatcher::new(trace);
-            run.only_stream(id);
-            on_the_four_events(&mut run, add);
-            let summary = run.run();
-            Tally { events: summary.events, checksum: checksum.get() }
+            typed_run(trace, |run| {
+                run.only_stream(id);
+            })
         });
         per_stream.iter().fold(Tally::default(), |total, stream| Tally {
             events: total.events + stream.events,
