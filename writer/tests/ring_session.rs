@@ -431,7 +431,8 @@ fn big_endian_ilp32_and_extended_ids_read_back() {
 #[test]
 fn a_dropped_reservation_is_committed_not_stalled() {
     // The raw API on a ring made for a registry's stream: a reservation dropped half written (an
-    // early return, a panic in an encoder) becomes a void record; the packet is still delivered.
+    // early return, a panic in an encoder) becomes a void record, counted as discarded; the
+    // packet is still delivered.
     let config = Config::with_uuid([10; 16]).packet_size(512);
     let mut registry = Registry::new(&config, description()).unwrap();
     let clock = registry.add_clock(tracemark_writer::Clock::class(&MonotonicClock::new())).unwrap();
@@ -457,6 +458,8 @@ fn a_dropped_reservation_is_committed_not_stalled() {
     }));
     assert!(result.is_err());
     assert!(ring.emit(ints, &Ints { a: 5, b: 6, c: 7 }).unwrap());
+    // Both voided events are counted as discarded (§10.1).
+    assert_eq!(ring.discarded(), 2);
     ring.flush(false);
     let mut bytes = Vec::new();
     registry.flush(&mut bytes).unwrap();
@@ -466,7 +469,11 @@ fn a_dropped_reservation_is_committed_not_stalled() {
         consumer.put_packet();
     }
     let (events, diagnostics) = read(&Trace::from_bytes(bytes).unwrap());
-    assert!(diagnostics.is_empty(), "{diagnostics:?}");
+    // The reader reports the two as lost (§10.1), and nothing else.
+    assert!(
+        matches!(diagnostics[..], [DiagnosticKind::DiscardedEvents { count: 2, .. }]),
+        "{diagnostics:?}"
+    );
     let names: Vec<&str> = events.iter().map(|(_, name, _)| name.as_str()).collect();
     assert_eq!(names, [VOID_EVENT_NAME, "ints", VOID_EVENT_NAME, "ints"]);
     assert_eq!(events[3].2["c"], "7");

@@ -10,7 +10,7 @@ use tracemark_format::{
 };
 
 use super::config::{check_handle, Concurrency, Mode};
-use super::frontend::Ring;
+use super::frontend::{Reserved, Ring};
 #[cfg(feature = "std")]
 use crate::marker::CompiledMarker;
 #[cfg(feature = "std")]
@@ -92,24 +92,32 @@ impl<'a, M: Mode, C: Clock, K: Concurrency> Ring<'a, M, C, K> {
                 return Err(Error::EventTooLarge { size: payload_len.saturating_add(header), capacity });
             }
         }
-        let Some(mut reservation) = self.reserve_ordered(id, payload_len, order) else { return Ok(false) };
-        if reservation.payload_len() != payload_len {
+        let Some(reserved) = self.reserve_ordered(id, payload_len, order) else { return Ok(false) };
+        if reserved.payload_len() != payload_len {
             // Cannot happen (both reserve paths size the payload as asked); kept as a check so
             // that the writer below may cover exactly `payload_len` bytes.
-            reservation.commit_void(void_id);
+            self.commit_void(reserved, void_id);
             self.count_discarded();
             return Err(Error::PayloadSize { declared: payload_len, written: 0 });
         }
-        // SAFETY: `payload_len` is the reservation's payload length (checked above), and
-        // `order` the ring's (`emit_with`).
-        let mut writer = unsafe { reservation.payload_writer_exact(payload_len, order) };
+        // The record is reserved as plain values (see `Reserved`); this guard delivers it,
+        // voided, should the encoder unwind.
+        let guard = VoidOnUnwind { ring: self, reserved, void_id };
+        let abi = tracemark_format::Abi { byte_order: order, ..self.abi };
+        // SAFETY: `[payload_at, payload_at + payload_len)` is the payload (checked above) of the
+        // range our reserve CAS gave to this write alone; until the commit below no writer
+        // touches it and the consumer does not read it (its packet cannot be complete), and in
+        // overwrite mode the slot is referenced, so the consumer cannot swap the sub-buffer out.
+        let payload = unsafe { self.data.slice_mut(reserved.payload_at, payload_len) };
+        let mut writer = PayloadWriter::new(payload, abi);
         encode(&mut writer);
+        core::mem::forget(guard);
         if writer.is_complete() {
-            reservation.commit();
+            self.commit_record(reserved);
             return Ok(true);
         }
         let written = if writer.overflowed() { payload_len + 1 } else { writer.position() };
-        reservation.commit_void(void_id);
+        self.commit_void(reserved, void_id);
         self.count_discarded();
         Err(Error::PayloadSize { declared: payload_len, written })
     }
@@ -126,5 +134,20 @@ impl<'a, M: Mode, C: Clock, K: Concurrency> Ring<'a, M, C, K> {
     ) -> Result<bool> {
         let payload_len = compiled.payload_size(format, args)?;
         self.emit_with(compiled.handle(), payload_len, |writer| compiled.encode(args, writer))
+    }
+}
+
+/// Voids and commits a reserved record when dropped: armed while an encoder runs, so that a
+/// panicking encoder cannot stall its packet (the typed counterpart of `Reservation`'s `Drop`).
+struct VoidOnUnwind<'r, 'a, M: Mode, C: Clock, K: Concurrency> {
+    ring: &'r Ring<'a, M, C, K>,
+    reserved: Reserved,
+    void_id: u32,
+}
+
+impl<M: Mode, C: Clock, K: Concurrency> Drop for VoidOnUnwind<'_, '_, M, C, K> {
+    fn drop(&mut self) {
+        self.ring.commit_void(self.reserved, self.void_id);
+        self.ring.count_discarded();
     }
 }

@@ -107,6 +107,38 @@ struct RecordHeader {
     prev: u64,
 }
 
+/// A record reserved and its event header written, as plain values: what the reserve paths
+/// return, and what the typed `emit` keeps while its encoder runs. Kept apart from
+/// [`Reservation`] (which owns the commit and has a `Drop`) so that the hot path moves a few
+/// registers, not a struct in memory: copying a `Reservation` between stack slots right after
+/// storing its fields made the loads stall on store forwarding (a quarter of a string event's
+/// cycles).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Reserved {
+    /// Position of the record in the ring's byte stream.
+    pub(crate) pos: u64,
+    /// Header and payload bytes.
+    pub(crate) size: u64,
+    /// Offsets in the ring's region of the event header and of the payload.
+    pub(crate) header_at: usize,
+    pub(crate) payload_at: usize,
+    /// Whether the reservation was made with locked RMWs (see `Ring::enter`); the commit must be too.
+    pub(crate) locked: bool,
+}
+
+impl Reserved {
+    /// The region offset one past the record.
+    #[inline(always)]
+    pub(crate) fn end(&self) -> usize {
+        self.header_at + self.size as usize
+    }
+
+    #[inline(always)]
+    pub(crate) fn payload_len(&self) -> usize {
+        self.end() - self.payload_at
+    }
+}
+
 /// What `reserve_slow` decided inside its CAS loop.
 struct SlowPlan {
     ts: u64,
@@ -299,19 +331,16 @@ impl<'a, M: Mode, C: Clock, K: Concurrency> Ring<'a, M, C, K> {
     /// [`RingConfig::for_stream`], rewritten as a void record): a packet is never stalled.
     #[inline(always)]
     pub fn reserve(&self, id: u32, payload_len: usize) -> Option<Reservation<'_, 'a, M, C, K>> {
-        self.reserve_ordered(id, payload_len, self.order)
+        let order = self.order;
+        self.reserve_ordered(id, payload_len, order).map(|reserved| Reservation::new(self, reserved, order))
     }
 
-    /// [`Ring::reserve`], given the ring's byte order: a caller that passes a constant (the
-    /// native order, after checking it is the ring's) gets header and payload stores without a
-    /// byte-order test each.
+    /// [`Ring::reserve`] as plain values, given the ring's byte order: a caller that passes a
+    /// constant (the native order, after checking it is the ring's) gets header stores without a
+    /// byte-order test each. The caller commits ([`Ring::commit_record`]) or voids
+    /// ([`Ring::commit_void`]) the record.
     #[inline(always)]
-    pub(crate) fn reserve_ordered(
-        &self,
-        id: u32,
-        payload_len: usize,
-        order: ByteOrder,
-    ) -> Option<Reservation<'_, 'a, M, C, K>> {
+    pub(crate) fn reserve_ordered(&self, id: u32, payload_len: usize, order: ByteOrder) -> Option<Reserved> {
         debug_assert!(order == self.order);
         let locked = self.enter();
         let reservation = self.reserve_in(id, payload_len, locked, order);
@@ -322,13 +351,7 @@ impl<'a, M: Mode, C: Clock, K: Concurrency> Ring<'a, M, C, K> {
     }
 
     #[inline(always)]
-    fn reserve_in(
-        &self,
-        id: u32,
-        payload_len: usize,
-        locked: bool,
-        order: ByteOrder,
-    ) -> Option<Reservation<'_, 'a, M, C, K>> {
+    fn reserve_in(&self, id: u32, payload_len: usize, locked: bool, order: ByteOrder) -> Option<Reserved> {
         let s = self.subbuf_size();
         let mut old = self.write.offset.load(Acquire);
         loop {
@@ -343,7 +366,12 @@ impl<'a, M: Mode, C: Clock, K: Concurrency> Ring<'a, M, C, K> {
             let size = (EventHeader::encoded_len(id, ts, prev) as u64).saturating_add(payload_len as u64);
             // Packet start, record not fitting, or record ending exactly at the packet end.
             if in_sb == 0 || size >= s - in_sb {
-                return self.reserve_slow(id, payload_len, locked);
+                // Rebuilt field by field, not passed on whole: a whole copy of the call's result
+                // kept this path's result in memory too, and its loads stalled on store
+                // forwarding (see `Reserved`).
+                let slow = self.reserve_slow(id, payload_len, locked)?;
+                let Reserved { pos, size, header_at, payload_at, locked } = slow;
+                return Some(Reserved { pos, size, header_at, payload_at, locked });
             }
             match self.cas_offset(old, old + size, locked) {
                 Ok(_) => {
@@ -362,10 +390,10 @@ impl<'a, M: Mode, C: Clock, K: Concurrency> Ring<'a, M, C, K> {
         reservation.commit();
     }
 
-    /// Commits `size` bytes at `pos` and ends the write (the body of [`Reservation::commit`]).
+    /// Commits the record and ends the write (the body of [`Reservation::commit`]).
     #[inline(always)]
-    pub(crate) fn commit_record(&self, pos: u64, size: u64, locked: bool) {
-        self.commit_bytes(pos, size, locked);
+    pub(crate) fn commit_record(&self, reserved: Reserved) {
+        self.commit_bytes(reserved.pos, reserved.size, reserved.locked);
         self.exit();
     }
 
@@ -396,7 +424,7 @@ impl<'a, M: Mode, C: Clock, K: Concurrency> Ring<'a, M, C, K> {
         header: RecordHeader,
         locked: bool,
         order: ByteOrder,
-    ) -> Reservation<'_, 'a, M, C, K> {
+    ) -> Reserved {
         let RecordHeader { id, ts, prev } = header;
         let phys = self.acquire_slot(pos);
         let at = (phys << self.sb_order) as usize + (pos & self.sb_mask) as usize;
@@ -413,7 +441,7 @@ impl<'a, M: Mode, C: Clock, K: Concurrency> Ring<'a, M, C, K> {
                 self.data.write(at, &header[..EXTENDED_HEADER_LEN]);
             }
         }
-        Reservation::new(self, pos, size, at, at + len, locked, order)
+        Reserved { pos, size, header_at: at, payload_at: at + len, locked }
     }
 
     /// The physical sub-buffer backing the slot of `pos`, after marking the slot referenced by the
@@ -490,7 +518,7 @@ impl<'a, M: Mode, C: Clock, K: Concurrency> Ring<'a, M, C, K> {
 
     #[cold]
     #[inline(never)]
-    fn discard(&self) -> Option<Reservation<'_, 'a, M, C, K>> {
+    fn discard(&self) -> Option<Reserved> {
         self.count_discarded();
         None
     }
@@ -510,12 +538,7 @@ impl<'a, M: Mode, C: Clock, K: Concurrency> Ring<'a, M, C, K> {
     /// Reservation at a packet boundary: lttng's `lib_ring_buffer_reserve_slow`.
     #[cold]
     #[inline(never)]
-    fn reserve_slow(
-        &self,
-        id: u32,
-        payload_len: usize,
-        locked: bool,
-    ) -> Option<Reservation<'_, 'a, M, C, K>> {
+    fn reserve_slow(&self, id: u32, payload_len: usize, locked: bool) -> Option<Reserved> {
         let s = self.subbuf_size();
         let max_size = s - HDR;
         let mut old = self.write.offset.load(Acquire);
@@ -568,7 +591,7 @@ impl<'a, M: Mode, C: Clock, K: Concurrency> Ring<'a, M, C, K> {
             }
             self.open_packet(start, plan.ts, locked);
         }
-        let reservation = self.begin_record(
+        let reserved = self.begin_record(
             plan.begin,
             plan.size,
             RecordHeader { id, ts: plan.ts, prev: plan.prev },
@@ -580,7 +603,7 @@ impl<'a, M: Mode, C: Clock, K: Concurrency> Ring<'a, M, C, K> {
             // end now, before our own commit can complete the packet.
             self.write_end_fields(plan.begin, plan.ts, s, plan.discarded);
         }
-        Some(reservation)
+        Some(reserved)
     }
 
     /// Overwrite mode: the writer is taking the slot of the packet starting at `start`; move the

@@ -3,7 +3,7 @@
 use core::mem::ManuallyDrop;
 
 use super::config::{Concurrency, Mode};
-use super::frontend::Ring;
+use super::frontend::{Reserved, Ring};
 use crate::Clock;
 
 /// Space reserved for one record's payload, written front to back in the trace byte order, then
@@ -15,20 +15,15 @@ use crate::Clock;
 /// Dropping a reservation without committing it (an early return, a panic in an encoder)
 /// commits it anyway so that its packet is still delivered: on a ring made by
 /// [`RingConfig::for_stream`](super::RingConfig::for_stream) the record is rewritten as a
-/// [`VOID_EVENT_NAME`](super::VOID_EVENT_NAME) record, elsewhere its unwritten bytes are zeroed.
+/// [`VOID_EVENT_NAME`](super::VOID_EVENT_NAME) record and counted as discarded, elsewhere its
+/// unwritten bytes are zeroed.
 /// A reservation that is leaked (`mem::forget`) stalls its packet for good.
 #[must_use = "a reservation is committed when dropped; commit it explicitly once the payload is written"]
 pub struct Reservation<'r, 'a, M: Mode, C: Clock, K: Concurrency> {
     ring: &'r Ring<'a, M, C, K>,
-    pos: u64,
-    size: u64,
-    /// Offsets in the ring's region: the event header, the payload, the write cursor, the end.
-    header_at: usize,
-    payload_at: usize,
+    reserved: Reserved,
+    /// Offset in the ring's region of the `write_*` cursor.
     cursor: usize,
-    end: usize,
-    /// Whether the reservation was made with locked RMWs (see `Ring::enter`); the commit must be too.
-    locked: bool,
     /// The ring's byte order, kept here so that stores need not reload it from the ring (whose
     /// fields the compiler re-reads after every atomic operation).
     order: tracemark_format::ByteOrder,
@@ -38,33 +33,28 @@ impl<'r, 'a, M: Mode, C: Clock, K: Concurrency> Reservation<'r, 'a, M, C, K> {
     #[inline(always)]
     pub(crate) fn new(
         ring: &'r Ring<'a, M, C, K>,
-        pos: u64,
-        size: u64,
-        header_at: usize,
-        payload_at: usize,
-        locked: bool,
+        reserved: Reserved,
         order: tracemark_format::ByteOrder,
     ) -> Self {
-        let end = header_at + size as usize;
-        Reservation { ring, pos, size, header_at, payload_at, cursor: payload_at, end, locked, order }
+        Reservation { ring, reserved, cursor: reserved.payload_at, order }
     }
 
     /// Sequence number of the packet this record is in (for loss accounting in tests and tools).
     #[inline(always)]
     pub fn packet_sequence(&self) -> u64 {
-        self.pos >> self.ring.sb_order
+        self.reserved.pos >> self.ring.sb_order
     }
 
     /// Payload bytes reserved.
     #[inline(always)]
     pub fn payload_len(&self) -> usize {
-        self.end - self.payload_at
+        self.reserved.payload_len()
     }
 
     /// Payload bytes not yet written by the `write_*` methods.
     #[inline(always)]
     pub fn remaining(&self) -> usize {
-        self.end - self.cursor
+        self.reserved.end() - self.cursor
     }
 
     /// The whole payload, in place in the ring, for an encoder that writes it directly (a
@@ -78,7 +68,7 @@ impl<'r, 'a, M: Mode, C: Clock, K: Concurrency> Reservation<'r, 'a, M, C, K> {
         // touches it and the consumer does not read it (its packet cannot be complete), and in
         // overwrite mode the slot is referenced, so the consumer cannot swap the sub-buffer out.
         // The slice borrows `self` mutably, so no second reference to the bytes exists.
-        unsafe { self.ring.data.slice_mut(self.payload_at, self.end - self.payload_at) }
+        unsafe { self.ring.data.slice_mut(self.reserved.payload_at, self.reserved.payload_len()) }
     }
 
     /// A [`PayloadWriter`](crate::PayloadWriter) over the payload, laid out for the ring's ABI:
@@ -90,30 +80,10 @@ impl<'r, 'a, M: Mode, C: Clock, K: Concurrency> Reservation<'r, 'a, M, C, K> {
         crate::PayloadWriter::new(self.payload_mut(), abi)
     }
 
-    /// A [`PayloadWriter`](crate::PayloadWriter) over exactly `len` payload bytes, in `order`
-    /// (the ring's, which the caller may know as a constant): with `len` a constant too, the
-    /// writer's bounds checks fold away.
-    ///
-    /// # Safety
-    /// `len <= self.payload_len()`, and `order` is the ring's byte order.
-    #[cfg(not(loom))]
-    #[inline(always)]
-    pub(crate) unsafe fn payload_writer_exact(
-        &mut self,
-        len: usize,
-        order: tracemark_format::ByteOrder,
-    ) -> crate::PayloadWriter<'_> {
-        debug_assert!(len <= self.payload_len() && order == self.order);
-        let abi = tracemark_format::Abi { byte_order: order, ..self.ring.abi };
-        // SAFETY: as in `payload_mut`; `len` is within the payload (caller).
-        let payload = unsafe { self.ring.data.slice_mut(self.payload_at, len) };
-        crate::PayloadWriter::new(payload, abi)
-    }
-
     /// Appends raw bytes.
     #[inline(always)]
     pub fn write_bytes(&mut self, bytes: &[u8]) {
-        if bytes.len() <= self.end - self.cursor {
+        if bytes.len() <= self.remaining() {
             // SAFETY: `[cursor, end)` lies in this reservation, which the reserve CAS gave to us
             // alone until commit; the length check keeps the write inside it.
             unsafe { self.ring.data.write(self.cursor, bytes) };
@@ -124,7 +94,7 @@ impl<'r, 'a, M: Mode, C: Clock, K: Concurrency> Reservation<'r, 'a, M, C, K> {
     /// Appends a NUL-terminated string (§6.4 code 0x20); `s` must not contain NUL.
     #[inline(always)]
     pub fn write_str(&mut self, s: &[u8]) {
-        if s.len() < self.end - self.cursor {
+        if s.len() < self.remaining() {
             self.write_bytes(s);
             self.write_bytes(&[0]);
         }
@@ -135,59 +105,64 @@ impl<'r, 'a, M: Mode, C: Clock, K: Concurrency> Reservation<'r, 'a, M, C, K> {
     #[inline(always)]
     pub fn commit(self) {
         let this = ManuallyDrop::new(self);
-        this.ring.commit_record(this.pos, this.size, this.locked);
+        this.ring.commit_record(this.reserved);
     }
+}
 
-    /// Rewrites the record as one of the void class `void_id` (one string field holding
-    /// `payload_len - 1` filler bytes), so a reader skips it whole, and commits it. A record with
-    /// no payload bytes cannot be rewritten and is committed as it is.
-    pub(crate) fn commit_void(self, void_id: u32) {
-        let len = self.payload_len();
-        if len > 0 {
-            let order = self.ring.order;
+impl<M: Mode, C: Clock, K: Concurrency> Ring<'_, M, C, K> {
+    /// Rewrites the record `reserved` as one of the void class `void_id` (one string field
+    /// holding `payload_len - 1` filler bytes), so a reader skips it whole, and commits it. A
+    /// record with no payload bytes cannot be rewritten and is committed as it is.
+    #[cold]
+    pub(crate) fn commit_void(&self, reserved: Reserved, void_id: u32) {
+        let Reserved { header_at, payload_at, .. } = reserved;
+        let end = reserved.end();
+        if end > payload_at {
+            let order = self.order;
             // SAFETY (both blocks): the header and payload bytes are this reservation's (see
-            // `payload_mut`); in bounds, as `begin_record` wrote them.
+            // `Reservation::payload_mut`); in bounds, as `begin_record` wrote them.
             unsafe {
-                if self.payload_at - self.header_at == tracemark_format::COMPACT_HEADER_LEN {
+                if payload_at - header_at == tracemark_format::COMPACT_HEADER_LEN {
                     // Compact: the ID is the word's top 16 bits; keep the timestamp bits.
-                    let word =
-                        self.ring.data.with_slice(self.header_at, 8, |b| order.read_u64(b)).unwrap_or(0);
+                    let word = self.data.with_slice(header_at, 8, |b| order.read_u64(b)).unwrap_or(0);
                     let word = (word & tracemark_format::event_header::TIMESTAMP_LOW_MASK)
                         | (u64::from(void_id) << 48);
-                    self.ring.data.write(self.header_at, &order.u64_bytes(word));
+                    self.data.write(header_at, &order.u64_bytes(word));
                 } else {
                     // Extended: the u32 ID follows the escape word (§5.3).
-                    self.ring.data.write(self.header_at + 8, &order.u32_bytes(void_id));
+                    self.data.write(header_at + 8, &order.u32_bytes(void_id));
                 }
             }
             const FILL: [u8; 64] = [b'.'; 64];
-            let mut at = self.payload_at;
-            while at + 1 < self.end {
-                let chunk = (self.end - 1 - at).min(FILL.len());
+            let mut at = payload_at;
+            while at + 1 < end {
+                let chunk = (end - 1 - at).min(FILL.len());
                 // SAFETY: `[at, at + chunk)` lies in this reservation's payload (see above).
-                unsafe { self.ring.data.write(at, &FILL[..chunk]) };
+                unsafe { self.data.write(at, &FILL[..chunk]) };
                 at += chunk;
             }
-            // SAFETY: the payload's last byte, `len > 0`.
-            unsafe { self.ring.data.write(self.end - 1, &[0]) };
+            // SAFETY: the payload's last byte, `end > payload_at`.
+            unsafe { self.data.write(end - 1, &[0]) };
         }
-        self.commit();
+        self.commit_record(reserved);
     }
 }
 
 impl<M: Mode, C: Clock, K: Concurrency> Drop for Reservation<'_, '_, M, C, K> {
     /// Not committed explicitly: deliver the packet anyway (see the type's documentation).
     fn drop(&mut self) {
-        let this = Reservation { ..*self };
         match self.ring.typed {
-            Some(typed) => this.commit_void(typed.void_id),
+            Some(typed) => {
+                // The event is not delivered: count it (§10.1).
+                self.ring.commit_void(self.reserved, typed.void_id);
+                self.ring.count_discarded();
+            }
             None => {
-                let mut zeros = this;
-                while zeros.cursor < zeros.end {
-                    let chunk = (zeros.end - zeros.cursor).min(64);
-                    zeros.write_bytes(&[0; 64][..chunk]);
+                while self.remaining() > 0 {
+                    let chunk = self.remaining().min(64);
+                    self.write_bytes(&[0; 64][..chunk]);
                 }
-                zeros.commit();
+                self.ring.commit_record(self.reserved);
             }
         }
     }
