@@ -470,10 +470,7 @@ fn a_dropped_reservation_is_committed_not_stalled() {
     }
     let (events, diagnostics) = read(&Trace::from_bytes(bytes).unwrap());
     // The reader reports the two as lost (§10.1), and nothing else.
-    assert!(
-        matches!(diagnostics[..], [DiagnosticKind::DiscardedEvents { count: 2, .. }]),
-        "{diagnostics:?}"
-    );
+    assert!(matches!(diagnostics[..], [DiagnosticKind::DiscardedEvents { count: 2, .. }]), "{diagnostics:?}");
     let names: Vec<&str> = events.iter().map(|(_, name, _)| name.as_str()).collect();
     assert_eq!(names, [VOID_EVENT_NAME, "ints", VOID_EVENT_NAME, "ints"]);
     assert_eq!(events[3].2["c"], "7");
