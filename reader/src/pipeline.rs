@@ -23,7 +23,7 @@ use crate::{
 /// Bytes of packets the workers may decode ahead of the consumer's latest request (at least
 /// one packet, whatever its size). A batch takes about one and a half times its packet's
 /// size, so this bounds the pipeline's memory.
-const LOOKAHEAD_BYTES: u64 = 2 << 20;
+const LOOKAHEAD_BYTES: u64 = 512 << 10;
 
 const PENDING: u8 = 0;
 const CLAIMED: u8 = 1;
