@@ -111,13 +111,23 @@ fn round_up(value: usize) -> usize {
 /// packets, so that a damaged `packet_size` does not hide the rest of the file.
 #[cfg(test)]
 pub(crate) fn walk(bytes: &[u8], file: usize, name: &Arc<str>) -> Vec<Walked> {
-    walk_with_progress(bytes, file, name, |_| {})
+    let read_at = |offset: usize, buf: &mut [u8]| {
+        let source = bytes.get(offset..).unwrap_or(&[]);
+        let len = source.len().min(buf.len());
+        buf[..len].copy_from_slice(&source[..len]);
+        len
+    };
+    walk_with_progress(bytes, read_at, file, name, |_| {})
 }
 
-/// [`walk`], calling `passed(offset)` every few megabytes with the offset reached, so that the
-/// caller can give back the pages behind it.
+/// [`walk`], reading each header through `read_at(offset, buffer)` (which copies the bytes
+/// at `offset` that fit in `buffer` and returns how many; see
+/// [`Backing::read_at`](crate::container::Backing::read_at)), and calling `passed(offset)`
+/// every few megabytes with the offset reached, so that the caller can give back the pages
+/// behind it (the search for a header after a bad one reads `bytes`).
 pub(crate) fn walk_with_progress(
     bytes: &[u8],
+    read_at: impl Fn(usize, &mut [u8]) -> usize,
     file: usize,
     name: &Arc<str>,
     mut passed: impl FnMut(usize),
@@ -128,14 +138,18 @@ pub(crate) fn walk_with_progress(
     let problem = |kind, offset: usize| Walked::Problem(Diagnostic::new(kind, name.clone(), offset as u64));
     let mut at = 0usize;
     let mut reported = 0usize;
+    let mut head_buffer = [0u8; PACKET_HEADER_LEN];
     while let Some(rest) = bytes.get(at..).filter(|rest| !rest.is_empty()) {
         if at.saturating_sub(reported) >= PROGRESS_STEP {
             passed(at);
             reported = at;
         }
-        let (header, order) = match PacketHeader::decode(rest) {
+        // The header's fixed part: all that decoding it reads.
+        let read = read_at(at, &mut head_buffer);
+        let head = head_buffer.get(..read).unwrap_or(&[]);
+        let (header, order) = match PacketHeader::decode(head) {
             Ok(decoded) => decoded,
-            Err(HeaderError::Truncated { available }) if PacketHeader::detect_byte_order(rest).is_ok() => {
+            Err(HeaderError::Truncated { available }) if PacketHeader::detect_byte_order(head).is_ok() => {
                 // A header cut by the end of the file: a truncated packet (§10.4).
                 let kind = DiagnosticKind::TruncatedPacket {
                     available: available as u64,

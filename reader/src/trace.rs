@@ -62,9 +62,12 @@ impl Trace {
             .iter()
             .enumerate()
             .map(|(index, file)| {
-                // Headers are read once here; the pages around them need not stay resident.
+                // Headers are read once here, through `pread` where the file is mapped; pages
+                // touched through the map (a search for a header after a bad one) need not stay
+                // resident.
                 let mut released = 0;
-                packet::walk_with_progress(file.bytes(), index, &file.name, |reached| {
+                let read_at = |offset: usize, buf: &mut [u8]| file.backing.read_at(offset, buf);
+                packet::walk_with_progress(file.bytes(), read_at, index, &file.name, |reached| {
                     container.release(index, released, reached);
                     released = reached;
                 })
@@ -72,8 +75,8 @@ impl Trace {
             .collect();
         let (metadata, mut diagnostics) = metadata::build(&container, &walked)?;
         let index = stream::index(&container, &walked, &metadata);
-        // Walking the headers faulted in (around) every packet; reading faults them in again
-        // when it gets there. Until then they need not be resident.
+        // Reading the metadata and searching for headers faulted in some pages; reading faults
+        // them in again when it gets there. Until then they need not be resident.
         for (file, item) in container.files.iter().enumerate() {
             container.release(file, 0, item.bytes().len());
         }

@@ -247,3 +247,34 @@ fn a_data_packet_of_an_unknown_major_version_is_a_bad_header() {
     let diagnostic = diagnostics(&trace).remove(0);
     assert_eq!(diagnostic.section, "11.3");
 }
+
+/// Opening reads packet headers with `pread` from a mapped file, not through the map: a file on
+/// disk, mapped or read into memory, reads exactly as the same bytes handed over in memory,
+/// whole or damaged.
+#[test]
+fn a_file_on_disk_reads_as_the_same_bytes_in_memory() {
+    let builder = builder(ByteOrder::Big);
+    let (metadata, [first, second, third]) = three_packets(&builder);
+    let whole = [metadata.clone(), first.clone(), second.clone(), third.clone()].concat();
+    let mut bad_magic = whole.clone();
+    bad_magic[metadata.len() + first.len()] = b'X';
+    let third_at = whole.len() - third.len();
+    let cases = [
+        ("whole", whole.clone()),
+        ("bad magic", bad_magic),
+        ("cut in a header", whole[..third_at + PACKET_HEADER_LEN / 2].to_vec()),
+        ("cut in a packet", whole[..whole.len() - 4].to_vec()),
+    ];
+    let dir = temp_dir("pread");
+    for (name, bytes) in cases {
+        let path = dir.join(format!("{}.tmk", name.replace(' ', "-")));
+        std::fs::write(&path, &bytes).unwrap();
+        let expected = kinds(&Trace::from_bytes(bytes).unwrap());
+        assert!(expected.iter().any(|kind| kind.starts_with("event")), "{name}: {expected:?}");
+        for read_mode in [crate::ReadMode::Mmap, crate::ReadMode::Read] {
+            let trace = Trace::open_with(&path, crate::OpenOptions { read_mode }).unwrap();
+            assert_eq!(kinds(&trace), expected, "{name}, {read_mode:?}");
+        }
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
