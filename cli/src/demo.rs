@@ -245,12 +245,13 @@ fn read_back(path: &Path, show: usize) -> Result<u64, Box<dyn std::error::Error>
     let trace = Trace::open(path)?;
     let mut count = 0u64;
     let mut stdout = std::io::stdout().lock();
+    let mut lines = crate::line::LineWriter::new();
     for item in trace.events() {
         match item {
             Item::Event(event) => {
                 if (count as usize) < show {
                     write!(stdout, "    ")?;
-                    crate::dump::write_text(&mut stdout, &event, false)?;
+                    lines.write(&mut stdout, &event, false)?;
                 }
                 count += 1;
             }

@@ -12,7 +12,7 @@ use tracemark_reader::{Event, Item, Trace};
 
 use crate::{
     follow::{Deliver, FollowEnd, FollowError, FollowOptions, Follower},
-    time::WallClock,
+    line::LineWriter,
     CliResult,
 };
 
@@ -42,45 +42,55 @@ pub fn run(args: &DumpArgs) -> CliResult {
     let trace = Trace::open(&args.path)?;
     let stdout = io::stdout().lock();
     let mut out = BufWriter::with_capacity(1 << 16, stdout);
-    // `events()` delivers the diagnostics found while opening too (first and last).
+    let mut lines = LineWriter::new();
+    // `events()` delivers the diagnostics found while opening too (first and last). A worker
+    // thread checks and walks the packets ahead of this one, which formats.
     let mut diagnostics = 0usize;
-    for item in trace.events() {
-        let written = match item {
-            Item::Event(event) => write_event(&mut out, &event, args),
-            Item::Diagnostic(diagnostic) => {
-                diagnostics += 1;
-                out.flush()?;
-                eprintln!("warning: {diagnostic}");
-                Ok(())
+    trace.with_events(trace.default_workers(), |items| {
+        for item in items {
+            let written = match item {
+                Item::Event(event) => write_event(&mut out, &mut lines, &event, args),
+                Item::Diagnostic(diagnostic) => {
+                    diagnostics += 1;
+                    out.flush()?;
+                    eprintln!("warning: {diagnostic}");
+                    Ok(())
+                }
+            };
+            match written {
+                Err(error) if error.kind() == io::ErrorKind::BrokenPipe => return Ok(()),
+                other => other?,
             }
-        };
-        match written {
-            Err(error) if error.kind() == io::ErrorKind::BrokenPipe => return Ok(ExitCode::SUCCESS),
-            other => other?,
         }
-    }
-    match out.flush() {
-        Err(error) if error.kind() == io::ErrorKind::BrokenPipe => return Ok(ExitCode::SUCCESS),
-        other => other?,
-    }
+        match out.flush() {
+            Err(error) if error.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+            other => other,
+        }
+    })?;
     if diagnostics > 0 {
         eprintln!("tracemark: {diagnostics} diagnostics");
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn write_event(out: &mut impl Write, event: &Event<'_>, args: &DumpArgs) -> io::Result<()> {
+fn write_event(
+    out: &mut impl Write,
+    lines: &mut LineWriter,
+    event: &Event<'_>,
+    args: &DumpArgs,
+) -> io::Result<()> {
     if args.json {
         serde_json::to_writer(&mut *out, event).map_err(io::Error::from)?;
         writeln!(out)
     } else {
-        write_text(out, event, args.ticks)
+        lines.write(out, event, args.ticks)
     }
 }
 
 /// Prints what a follower delivers, as `run` prints a whole trace.
 struct FollowPrinter<'a, W: Write> {
     out: W,
+    lines: LineWriter,
     args: &'a DumpArgs,
     diagnostics: usize,
 }
@@ -88,7 +98,7 @@ struct FollowPrinter<'a, W: Write> {
 impl<W: Write> Deliver for FollowPrinter<'_, W> {
     fn item(&mut self, item: Item<'_>) -> io::Result<()> {
         match item {
-            Item::Event(event) => write_event(&mut self.out, &event, self.args),
+            Item::Event(event) => write_event(&mut self.out, &mut self.lines, &event, self.args),
             Item::Diagnostic(diagnostic) => {
                 self.diagnostics += 1;
                 self.out.flush()?;
@@ -108,8 +118,12 @@ fn follow(args: &DumpArgs) -> CliResult {
         poll: Duration::from_millis(100),
         idle_timeout: args.idle_timeout.map(Duration::from_secs_f64),
     };
-    let mut printer =
-        FollowPrinter { out: BufWriter::with_capacity(1 << 16, io::stdout().lock()), args, diagnostics: 0 };
+    let mut printer = FollowPrinter {
+        out: BufWriter::with_capacity(1 << 16, io::stdout().lock()),
+        lines: LineWriter::new(),
+        args,
+        diagnostics: 0,
+    };
     match Follower::new(&args.path).run(options, &mut printer) {
         Ok(FollowEnd::Finished) => {}
         Ok(FollowEnd::IdleTimeout) => {
@@ -124,24 +138,4 @@ fn follow(args: &DumpArgs) -> CliResult {
         eprintln!("tracemark: {} diagnostics", printer.diagnostics);
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Writes one event as `[time] cpu N name: { field = value, ... }`.
-pub fn write_text(out: &mut impl Write, event: &Event<'_>, ticks: bool) -> io::Result<()> {
-    match event.unix_ns() {
-        Some(ns) if !ticks => write!(out, "[{}]", WallClock(ns))?,
-        _ => write!(out, "[{}]", event.timestamp())?,
-    }
-    write!(out, " cpu {} {}: {{ ", event.stream().instance, event.name())?;
-    let hints = event.display_hints();
-    for (index, (name, value)) in event.fields().iter().enumerate() {
-        if index > 0 {
-            write!(out, ", ")?;
-        }
-        match hints.and_then(|hints| hints.get(index)) {
-            Some(hint) => write!(out, "{name} = {}", value.display(*hint))?,
-            None => write!(out, "{name} = {value}")?,
-        }
-    }
-    writeln!(out, " }}")
 }

@@ -6,6 +6,7 @@ mod demo;
 mod dump;
 mod follow;
 mod info;
+mod line;
 mod stats;
 mod time;
 
