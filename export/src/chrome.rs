@@ -54,8 +54,15 @@ struct Micros(i128);
 impl fmt::Display for Micros {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let sign = if self.0 < 0 { "-" } else { "" };
-        let magnitude = self.0.unsigned_abs();
-        write!(f, "{sign}{}.{:03}", magnitude / 1000, magnitude % 1000)
+        // `u64` arithmetic where it fits (any trace shorter than 584 years): `u128` division
+        // is a library call.
+        match u64::try_from(self.0.unsigned_abs()) {
+            Ok(magnitude) => write!(f, "{sign}{}.{:03}", magnitude / 1000, magnitude % 1000),
+            Err(_) => {
+                let magnitude = self.0.unsigned_abs();
+                write!(f, "{sign}{}.{:03}", magnitude / 1000, magnitude % 1000)
+            }
+        }
     }
 }
 
@@ -80,17 +87,17 @@ struct Args<'a, 't>(&'a Event<'t>);
 
 impl Serialize for Args<'_, '_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let fields = self.0.fields();
         let hints = self.0.display_hints();
-        let mut map = serializer.serialize_map(Some(fields.len()))?;
-        for (index, (name, value)) in fields.iter().enumerate() {
+        let mut map = serializer.serialize_map(Some(self.0.field_count()))?;
+        // Decoded one at a time, not collected: no allocation for an event of scalars.
+        for (index, (name, value)) in self.0.values().enumerate() {
             match hints.and_then(|hints| hints.get(index)) {
                 Some(hint @ (DisplayHint::Hex | DisplayHint::Octal | DisplayHint::Char))
                     if matches!(value, Value::Unsigned(_) | Value::Signed(_)) =>
                 {
                     map.serialize_entry(name, &value.display(*hint).to_string())?;
                 }
-                _ => map.serialize_entry(name, value)?,
+                _ => map.serialize_entry(name, &value)?,
             }
         }
         map.end()
@@ -169,10 +176,11 @@ impl<W: Write> ChromeWriter<W> {
 
     fn instant(&mut self, event: &Event<'_>, at: i128) -> Result<(), ExportError> {
         self.entry().map_err(ExportError::Output)?;
+        self.out.write_all(br#"{"ph":"i","s":"t","cat":"tracemark","name":"#).map_err(ExportError::Output)?;
+        serde_json::to_writer(&mut self.out, event.name())?;
         write!(
             self.out,
-            r#"{{"ph":"i","s":"t","cat":"tracemark","name":{},"ts":{},"pid":{},"tid":{},"args":"#,
-            serde_json::to_string(event.name())?,
+            r#","ts":{},"pid":{},"tid":{},"args":"#,
             Micros(at - self.origin),
             event.stream().class,
             event.stream().instance
@@ -212,12 +220,13 @@ fn is_sched_switch(event: &Event<'_>) -> bool {
 
 /// The task an event's `{prefix}comm`, `{prefix}pid` and `{prefix}prio` fields name.
 fn task(event: &Event<'_>, prefix: &str, start: i128) -> Option<Running> {
-    let name = event.field(&format!("{prefix}comm"))?.as_str()?.into_owned();
+    // Each field decoded alone: a switch needs five of its fields.
+    let name = event.value(&format!("{prefix}comm"))?.as_str()?.into_owned();
     Some(Running {
         start,
         name,
-        pid: event.field(&format!("{prefix}pid")).and_then(Value::as_i64),
-        prio: event.field(&format!("{prefix}prio")).and_then(Value::as_i64),
+        pid: event.value(&format!("{prefix}pid")).as_ref().and_then(Value::as_i64),
+        prio: event.value(&format!("{prefix}prio")).as_ref().and_then(Value::as_i64),
     })
 }
 
@@ -288,44 +297,48 @@ pub fn write_chrome_json(
     writer.summary.tracks = tracks.len();
 
     let mut last = origin;
-    for item in trace.events() {
-        match item {
-            Item::Event(event) => {
-                let at = event_ns(&event);
-                last = last.max(at);
-                let stream = event.stream();
-                let track = tracks.entry(stream).or_default();
-                let first_event = *track.first_event.get_or_insert(at);
-                let incoming = if is_sched_switch(&event) { task(&event, "next_", at) } else { None };
-                let Some(incoming) = incoming else {
-                    writer.instant(&event, at)?;
-                    continue;
-                };
-                writer.summary.switches += 1;
-                let end_state = event.field("prev_state").map(|state| state.to_string());
-                let outgoing = match track.running.take() {
-                    Some(running) => Some(running),
-                    // Before the CPU's first switch, the outgoing task ran since its first event.
-                    None => task(&event, "prev_", first_event),
-                };
-                track.running = Some(incoming);
-                if let Some(outgoing) = outgoing {
-                    writer.slice(stream, &outgoing, at, end_state)?;
+    // A worker thread checks and walks the packets ahead of this one.
+    trace.with_events(trace.default_workers(), |items| {
+        for item in items {
+            match item {
+                Item::Event(event) => {
+                    let at = event_ns(&event);
+                    last = last.max(at);
+                    let stream = event.stream();
+                    let track = tracks.entry(stream).or_default();
+                    let first_event = *track.first_event.get_or_insert(at);
+                    let incoming = if is_sched_switch(&event) { task(&event, "next_", at) } else { None };
+                    let Some(incoming) = incoming else {
+                        writer.instant(&event, at)?;
+                        continue;
+                    };
+                    writer.summary.switches += 1;
+                    let end_state = event.value("prev_state").map(|state| state.to_string());
+                    let outgoing = match track.running.take() {
+                        Some(running) => Some(running),
+                        // Before the CPU's first switch, the outgoing task ran since its first event.
+                        None => task(&event, "prev_", first_event),
+                    };
+                    track.running = Some(incoming);
+                    if let Some(outgoing) = outgoing {
+                        writer.slice(stream, &outgoing, at, end_state)?;
+                    }
+                }
+                Item::Diagnostic(diagnostic) => {
+                    on_diagnostic(&diagnostic);
+                    let at = match diagnostic.kind {
+                        DiagnosticKind::DiscardedEvents { to_ts, .. } => diagnostic
+                            .stream
+                            .and_then(|stream| metadata.stream_clock(stream.class))
+                            .map_or(last, |clock| clock.to_unix_ns(to_ts)),
+                        _ => last,
+                    };
+                    writer.diagnostic(&diagnostic, at)?;
                 }
             }
-            Item::Diagnostic(diagnostic) => {
-                on_diagnostic(&diagnostic);
-                let at = match diagnostic.kind {
-                    DiagnosticKind::DiscardedEvents { to_ts, .. } => diagnostic
-                        .stream
-                        .and_then(|stream| metadata.stream_clock(stream.class))
-                        .map_or(last, |clock| clock.to_unix_ns(to_ts)),
-                    _ => last,
-                };
-                writer.diagnostic(&diagnostic, at)?;
-            }
         }
-    }
+        Ok::<(), ExportError>(())
+    })?;
     // Tasks still running at the end of the trace run until its last event.
     for (stream, track) in &mut tracks {
         if let Some(running) = track.running.take() {
