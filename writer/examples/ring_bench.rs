@@ -246,8 +246,10 @@ fn idle_config() -> Config {
     Config::default().packet_size(1 << 20)
 }
 
-fn sink(options: &Options, name: &str) -> FileSink {
-    FileSink::create(options.dir.join(format!("ring-bench-{}-{name}.tmk", std::process::id()))).unwrap()
+/// The trace file of case `name`; each is removed once its case is done (a full run writes
+/// about 1.4 GB per case).
+fn trace_path(options: &Options, name: &str) -> PathBuf {
+    options.dir.join(format!("ring-bench-{}-{name}.tmk", std::process::id()))
 }
 
 /// The bare ring with a null clock: reserve + header + payload + commit, nothing else.
@@ -332,7 +334,9 @@ fn main() {
             }
         };
         let mode = if consumer == Consumer::Idle { "idle" } else { "concurrent" };
-        let sink = |name: &str| sink(&options, &format!("{mode}-{name}"));
+        let path = |name: &str| trace_path(&options, &format!("{mode}-{name}"));
+        let sink = |name: &str| FileSink::create(path(name)).unwrap();
+        let done = |name: &str| drop(std::fs::remove_file(path(name)));
         session_case(
             &options,
             builder().build_with_clock(mono, sink("local-mono")).unwrap(),
@@ -340,6 +344,7 @@ fn main() {
             "local",
             "monotonic",
         );
+        done("local-mono");
         session_case(
             &options,
             builder().build_with_clock(tsc, sink("local-tsc")).unwrap(),
@@ -347,6 +352,7 @@ fn main() {
             "local",
             "tsc",
         );
+        done("local-tsc");
         session_case(
             &options,
             builder().shared().build_with_clock(mono, sink("shared-mono")).unwrap(),
@@ -354,6 +360,7 @@ fn main() {
             "shared",
             "monotonic",
         );
+        done("shared-mono");
         session_case(
             &options,
             builder().shared().build_with_clock(tsc, sink("shared-tsc")).unwrap(),
@@ -361,17 +368,12 @@ fn main() {
             "shared",
             "tsc",
         );
+        done("shared-tsc");
     };
     if options.runs("session") {
         sessions(Consumer::Concurrent);
     }
     if options.runs("session-idle") {
         sessions(Consumer::Idle);
-    }
-    for mode in ["concurrent", "idle"] {
-        for name in ["local-mono", "local-tsc", "shared-mono", "shared-tsc"] {
-            let path = options.dir.join(format!("ring-bench-{}-{mode}-{name}.tmk", std::process::id()));
-            let _ = std::fs::remove_file(path);
-        }
     }
 }
