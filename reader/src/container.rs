@@ -89,11 +89,17 @@ impl Backing {
                 return wanted;
             }
         }
-        let source = self.bytes().get(offset..).unwrap_or(&[]);
-        let len = source.len().min(buf.len());
-        buf.get_mut(..len).unwrap_or_default().copy_from_slice(source.get(..len).unwrap_or(&[]));
-        len
+        copy_at(self.bytes(), offset, buf)
     }
+}
+
+/// Copies the bytes of `bytes` at `offset` into `buf`, as many as fit and exist; returns how
+/// many.
+pub(crate) fn copy_at(bytes: &[u8], offset: usize, buf: &mut [u8]) -> usize {
+    let source = bytes.get(offset..).unwrap_or(&[]);
+    let len = source.len().min(buf.len());
+    buf.get_mut(..len).unwrap_or_default().copy_from_slice(source.get(..len).unwrap_or(&[]));
+    len
 }
 
 impl std::fmt::Debug for Backing {

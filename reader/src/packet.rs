@@ -111,12 +111,7 @@ fn round_up(value: usize) -> usize {
 /// packets, so that a damaged `packet_size` does not hide the rest of the file.
 #[cfg(test)]
 pub(crate) fn walk(bytes: &[u8], file: usize, name: &Arc<str>) -> Vec<Walked> {
-    let read_at = |offset: usize, buf: &mut [u8]| {
-        let source = bytes.get(offset..).unwrap_or(&[]);
-        let len = source.len().min(buf.len());
-        buf[..len].copy_from_slice(&source[..len]);
-        len
-    };
+    let read_at = |offset: usize, buf: &mut [u8]| crate::container::copy_at(bytes, offset, buf);
     walk_with_progress(bytes, read_at, file, name, |_| {})
 }
 
