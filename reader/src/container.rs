@@ -73,10 +73,9 @@ impl Backing {
 
     /// Copies the bytes at `offset` into `buf`, as many as fit and exist; returns how many.
     ///
-    /// For a few bytes far apart — the packet headers that opening a trace reads — a mapped
-    /// file is read with `pread(2)`: touching its map instead would fault in (around) every
-    /// packet, about 5 µs each in a virtual machine, only to give the pages back (10M-event
-    /// trace, 4 137 packets: opening took 20 ms, nearly all of it in page faults).
+    /// A mapped file is read with `pread(2)`, which maps nothing: opening a trace reads the
+    /// header of each large packet this way, where touching the map would fault in (around)
+    /// the packet only to give its pages back (see `packet::READ_THROUGH_MAP`).
     pub(crate) fn read_at(&self, offset: usize, buf: &mut [u8]) -> usize {
         #[cfg(unix)]
         if let Backing::Mapped(map, file) = self {

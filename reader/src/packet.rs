@@ -103,6 +103,14 @@ fn round_up(value: usize) -> usize {
     value.checked_next_multiple_of(ALIGN).unwrap_or(usize::MAX)
 }
 
+/// Headers that follow packets up to this size are read through the map, the others with
+/// `read_at`. A fault through the map (about 5 µs in a virtual machine) maps the 16 pages
+/// around it, with the headers of the packets in them; a read (`pread(2)`) copies one header
+/// and maps nothing. Opening 271 MB of 64 KiB packets: 25-34 ms through the map, 8-13 ms this
+/// way. For 4 KiB and 512-byte packets a read per header was 1.5 times slower than the map,
+/// which this keeps.
+const READ_THROUGH_MAP: usize = 8 << 10;
+
 /// Walks the packets of one container file by `packet_size` (§9.3).
 ///
 /// A bad header is reported and followed by a search for the next valid header at 8-byte
@@ -115,7 +123,7 @@ pub(crate) fn walk(bytes: &[u8], file: usize, name: &Arc<str>) -> Vec<Walked> {
     walk_with_progress(bytes, read_at, file, name, |_| {})
 }
 
-/// [`walk`], reading each header through `read_at(offset, buffer)` (which copies the bytes
+/// [`walk`], reading the headers through `read_at(offset, buffer)` (which copies the bytes
 /// at `offset` that fit in `buffer` and returns how many; see
 /// [`Backing::read_at`](crate::container::Backing::read_at)), and calling `passed(offset)`
 /// every few megabytes with the offset reached, so that the caller can give back the pages
@@ -134,14 +142,21 @@ pub(crate) fn walk_with_progress(
     let mut at = 0usize;
     let mut reported = 0usize;
     let mut head_buffer = [0u8; PACKET_HEADER_LEN];
+    // Where the last header was read (the first is read through the map).
+    let mut previous = 0usize;
     while let Some(rest) = bytes.get(at..).filter(|rest| !rest.is_empty()) {
         if at.saturating_sub(reported) >= PROGRESS_STEP {
             passed(at);
             reported = at;
         }
         // The header's fixed part: all that decoding it reads.
-        let read = read_at(at, &mut head_buffer);
-        let head = head_buffer.get(..read).unwrap_or(&[]);
+        let head = if at.saturating_sub(previous) <= READ_THROUGH_MAP {
+            rest.get(..PACKET_HEADER_LEN).unwrap_or(rest)
+        } else {
+            let read = read_at(at, &mut head_buffer);
+            head_buffer.get(..read).unwrap_or(&[])
+        };
+        previous = at;
         let (header, order) = match PacketHeader::decode(head) {
             Ok(decoded) => decoded,
             Err(HeaderError::Truncated { available }) if PacketHeader::detect_byte_order(head).is_ok() => {

@@ -248,32 +248,44 @@ fn a_data_packet_of_an_unknown_major_version_is_a_bad_header() {
     assert_eq!(diagnostic.section, "11.3");
 }
 
-/// Opening reads packet headers with `pread` from a mapped file, not through the map: a file on
-/// disk, mapped or read into memory, reads exactly as the same bytes handed over in memory,
-/// whole or damaged.
+/// Opening reads the headers that follow large packets with `pread`, the others through the
+/// map: a file on disk, mapped or read into memory, reads exactly as the same bytes handed over
+/// in memory, whole or damaged, with small packets and large ones.
 #[test]
 fn a_file_on_disk_reads_as_the_same_bytes_in_memory() {
     let builder = builder(ByteOrder::Big);
-    let (metadata, [first, second, third]) = three_packets(&builder);
-    let whole = [metadata.clone(), first.clone(), second.clone(), third.clone()].concat();
-    let mut bad_magic = whole.clone();
-    bad_magic[metadata.len() + first.len()] = b'X';
-    let third_at = whole.len() - third.len();
-    let cases = [
-        ("whole", whole.clone()),
-        ("bad magic", bad_magic),
-        ("cut in a header", whole[..third_at + PACKET_HEADER_LEN / 2].to_vec()),
-        ("cut in a packet", whole[..whole.len() - 4].to_vec()),
-    ];
     let dir = temp_dir("pread");
-    for (name, bytes) in cases {
-        let path = dir.join(format!("{}.tmk", name.replace(' ', "-")));
-        std::fs::write(&path, &bytes).unwrap();
-        let expected = kinds(&Trace::from_bytes(bytes).unwrap());
-        assert!(expected.iter().any(|kind| kind.starts_with("event")), "{name}: {expected:?}");
-        for read_mode in [crate::ReadMode::Mmap, crate::ReadMode::Read] {
-            let trace = Trace::open_with(&path, crate::OpenOptions { read_mode }).unwrap();
-            assert_eq!(kinds(&trace), expected, "{name}, {read_mode:?}");
+    for padding in [16, 20 << 10] {
+        let packet = |sequence: u64, base: u64| {
+            let payload = |n: u64| Payload::new(builder.order).u32(n as u32).done();
+            let mut packet = builder.packet(0, 0, sequence, base).event(1, base, &payload(base)).event(
+                1,
+                base + 1,
+                &payload(base + 1),
+            );
+            builder.finish(&mut packet.header, packet.content, padding)
+        };
+        let (metadata, first, second, third) =
+            (builder.metadata_packet(), packet(0, 10), packet(1, 20), packet(2, 30));
+        let whole = [metadata.clone(), first.clone(), second, third.clone()].concat();
+        let mut bad_magic = whole.clone();
+        bad_magic[metadata.len() + first.len()] = b'X';
+        let third_at = whole.len() - third.len();
+        let cases = [
+            ("whole", whole.clone()),
+            ("bad magic", bad_magic),
+            ("cut in a header", whole[..third_at + PACKET_HEADER_LEN / 2].to_vec()),
+            ("cut in a packet", whole[..whole.len() - 4].to_vec()),
+        ];
+        for (name, bytes) in cases {
+            let path = dir.join(format!("{}-{padding}.tmk", name.replace(' ', "-")));
+            std::fs::write(&path, &bytes).unwrap();
+            let expected = kinds(&Trace::from_bytes(bytes).unwrap());
+            assert!(expected.iter().any(|kind| kind.starts_with("event")), "{name}: {expected:?}");
+            for read_mode in [crate::ReadMode::Mmap, crate::ReadMode::Read] {
+                let trace = Trace::open_with(&path, crate::OpenOptions { read_mode }).unwrap();
+                assert_eq!(kinds(&trace), expected, "{name}, padding {padding}, {read_mode:?}");
+            }
         }
     }
     std::fs::remove_dir_all(dir).unwrap();
