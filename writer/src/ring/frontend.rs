@@ -343,11 +343,11 @@ impl<'a, M: Mode, C: Clock, K: Concurrency> Ring<'a, M, C, K> {
     pub(crate) fn reserve_ordered(&self, id: u32, payload_len: usize, order: ByteOrder) -> Option<Reserved> {
         debug_assert!(order == self.order);
         let locked = self.enter();
-        let reservation = self.reserve_in(id, payload_len, locked, order);
-        if reservation.is_none() {
+        let reserved = self.reserve_in(id, payload_len, locked, order);
+        if reserved.is_none() {
             self.exit();
         }
-        reservation
+        reserved
     }
 
     #[inline(always)]
