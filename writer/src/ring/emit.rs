@@ -97,7 +97,6 @@ impl<'a, M: Mode, C: Clock, K: Concurrency> Ring<'a, M, C, K> {
             // Cannot happen (both reserve paths size the payload as asked); kept as a check so
             // that the writer below may cover exactly `payload_len` bytes.
             self.commit_void(reserved, void_id);
-            self.count_discarded();
             return Err(Error::PayloadSize { declared: payload_len, written: 0 });
         }
         // The record is reserved as plain values (see `Reserved`); this guard delivers it,
@@ -118,7 +117,6 @@ impl<'a, M: Mode, C: Clock, K: Concurrency> Ring<'a, M, C, K> {
         }
         let written = if writer.overflowed() { payload_len + 1 } else { writer.position() };
         self.commit_void(reserved, void_id);
-        self.count_discarded();
         Err(Error::PayloadSize { declared: payload_len, written })
     }
 
@@ -148,6 +146,5 @@ struct VoidOnUnwind<'r, 'a, M: Mode, C: Clock, K: Concurrency> {
 impl<M: Mode, C: Clock, K: Concurrency> Drop for VoidOnUnwind<'_, '_, M, C, K> {
     fn drop(&mut self) {
         self.ring.commit_void(self.reserved, self.void_id);
-        self.ring.count_discarded();
     }
 }

@@ -111,8 +111,9 @@ impl<'r, 'a, M: Mode, C: Clock, K: Concurrency> Reservation<'r, 'a, M, C, K> {
 
 impl<M: Mode, C: Clock, K: Concurrency> Ring<'_, M, C, K> {
     /// Rewrites the record `reserved` as one of the void class `void_id` (one string field
-    /// holding `payload_len - 1` filler bytes), so a reader skips it whole, and commits it. A
-    /// record with no payload bytes cannot be rewritten and is committed as it is.
+    /// holding `payload_len - 1` filler bytes), so a reader skips it whole, commits it, and
+    /// counts its event as discarded: it is not delivered (§10.1). A record with no payload
+    /// bytes cannot be rewritten and is committed as it is.
     #[cold]
     pub(crate) fn commit_void(&self, reserved: Reserved, void_id: u32) {
         let Reserved { header_at, payload_at, .. } = reserved;
@@ -145,6 +146,7 @@ impl<M: Mode, C: Clock, K: Concurrency> Ring<'_, M, C, K> {
             unsafe { self.data.write(end - 1, &[0]) };
         }
         self.commit_record(reserved);
+        self.count_discarded();
     }
 }
 
@@ -152,11 +154,7 @@ impl<M: Mode, C: Clock, K: Concurrency> Drop for Reservation<'_, '_, M, C, K> {
     /// Not committed explicitly: deliver the packet anyway (see the type's documentation).
     fn drop(&mut self) {
         match self.ring.typed {
-            Some(typed) => {
-                // The event is not delivered: count it (§10.1).
-                self.ring.commit_void(self.reserved, typed.void_id);
-                self.ring.count_discarded();
-            }
+            Some(typed) => self.ring.commit_void(self.reserved, typed.void_id),
             None => {
                 while self.remaining() > 0 {
                     let chunk = self.remaining().min(64);
