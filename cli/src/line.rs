@@ -11,7 +11,7 @@ use std::io::{self, Write};
 use tracemark_format::marker::DisplayHint;
 use tracemark_reader::{Event, Value};
 
-use crate::time::WallClock;
+use crate::time::time_of_day;
 
 /// Formats events into lines; see the module documentation.
 #[derive(Debug, Default)]
@@ -94,19 +94,14 @@ fn push_hex(line: &mut Vec<u8>, value: u64) {
     }
 }
 
-/// [`WallClock`]'s `HH:MM:SS.nnnnnnnnn`, in `u64` arithmetic for instants after the epoch.
+/// [`WallClock`](crate::time::WallClock)'s `HH:MM:SS.nnnnnnnnn`.
 fn push_wall_clock(line: &mut Vec<u8>, ns: i128) {
-    let Ok(ns) = u64::try_from(ns) else {
-        drop(write!(line, "{}", WallClock(ns)));
-        return;
-    };
-    let (seconds, fraction) = (ns / 1_000_000_000, ns % 1_000_000_000);
-    let second_of_day = seconds % 86_400;
-    push_padded(line, second_of_day / 3600, 2);
+    let [hours, minutes, seconds, fraction] = time_of_day(ns);
+    push_padded(line, hours, 2);
     line.push(b':');
-    push_padded(line, second_of_day / 60 % 60, 2);
+    push_padded(line, minutes, 2);
     line.push(b':');
-    push_padded(line, second_of_day % 60, 2);
+    push_padded(line, seconds, 2);
     line.push(b'.');
     push_padded(line, fraction, 9);
 }
@@ -121,6 +116,7 @@ fn push_padded(line: &mut Vec<u8>, value: u64, width: u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::time::WallClock;
 
     /// What `Value::display` writes, through `core::fmt`.
     fn displayed(value: &Value<'_>, hint: DisplayHint) -> String {

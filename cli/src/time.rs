@@ -19,10 +19,23 @@ fn split(ns: i128) -> (i128, i128, i128) {
     (days, seconds.rem_euclid(SECONDS_PER_DAY), ns.rem_euclid(NS_PER_SECOND))
 }
 
+/// Hours, minutes, seconds and nanoseconds of the UTC time of day of `ns` (since the epoch).
+pub fn time_of_day(ns: i128) -> [u64; 4] {
+    // `u64` arithmetic for instants after the epoch: `i128` division is a library call, and
+    // `tracemark dump` formats a time on every line.
+    let (second_of_day, fraction) = match u64::try_from(ns) {
+        Ok(ns) => (ns / NS_PER_SECOND as u64 % SECONDS_PER_DAY as u64, ns % NS_PER_SECOND as u64),
+        Err(_) => {
+            let (_, second_of_day, fraction) = split(ns);
+            (second_of_day as u64, fraction as u64)
+        }
+    };
+    [second_of_day / 3600, second_of_day / 60 % 60, second_of_day % 60, fraction]
+}
+
 impl fmt::Display for WallClock {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (_, second_of_day, fraction) = split(self.0);
-        let (hours, minutes, seconds) = (second_of_day / 3600, second_of_day / 60 % 60, second_of_day % 60);
+        let [hours, minutes, seconds, fraction] = time_of_day(self.0);
         write!(f, "{hours:02}:{minutes:02}:{seconds:02}.{fraction:09}")
     }
 }
