@@ -54,14 +54,12 @@ struct Micros(i128);
 impl fmt::Display for Micros {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let sign = if self.0 < 0 { "-" } else { "" };
+        let magnitude = self.0.unsigned_abs();
         // `u64` arithmetic where it fits (any trace shorter than 584 years): `u128` division
         // is a library call.
-        match u64::try_from(self.0.unsigned_abs()) {
+        match u64::try_from(magnitude) {
             Ok(magnitude) => write!(f, "{sign}{}.{:03}", magnitude / 1000, magnitude % 1000),
-            Err(_) => {
-                let magnitude = self.0.unsigned_abs();
-                write!(f, "{sign}{}.{:03}", magnitude / 1000, magnitude % 1000)
-            }
+            Err(_) => write!(f, "{sign}{}.{:03}", magnitude / 1000, magnitude % 1000),
         }
     }
 }

@@ -253,22 +253,27 @@ struct ValuesJson<'a, 't>(&'a Event<'t>);
 
 impl Serialize for ValuesJson<'_, '_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(None)?;
-        for (name, value) in self.0.values() {
-            map.serialize_entry(name, &value)?;
-        }
-        map.end()
+        serialize_fields(serializer, None, self.0.values())
     }
 }
 
 impl Serialize for FieldsJson<'_, '_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(self.0.len()))?;
-        for (name, value) in self.0 {
-            map.serialize_entry(name, value)?;
-        }
-        map.end()
+        serialize_fields(serializer, Some(self.0.len()), self.0.iter().map(|(name, value)| (*name, value)))
     }
+}
+
+/// `fields` as a map from name to value, in order; `len` is their number, when known.
+fn serialize_fields<'n, S: Serializer, V: Serialize>(
+    serializer: S,
+    len: Option<usize>,
+    fields: impl Iterator<Item = (&'n str, V)>,
+) -> Result<S::Ok, S::Error> {
+    let mut map = serializer.serialize_map(len)?;
+    for (name, value) in fields {
+        map.serialize_entry(name, &value)?;
+    }
+    map.end()
 }
 
 impl Serialize for Value<'_> {
