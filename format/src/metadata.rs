@@ -243,7 +243,7 @@ pub enum MetadataErrorKind {
     #[error("enumeration over non-integer type code {0:#04x} (§6.6)")]
     EnumRepr(u8),
     /// An array or sequence element that can encode to zero bytes.
-    #[error("array or sequence element type of zero minimum size (§6.7)")]
+    #[error("array or sequence element type that is, or holds, a type of zero minimum size (§6.7)")]
     ZeroSizedElement,
     /// Types nested deeper than the reader limit.
     #[error("types nested deeper than {MAX_NESTING_DEPTH} levels (§6.7)")]
@@ -367,7 +367,7 @@ fn read_type<R: Read + Seek>(reader: &mut R, endian: Endian, depth: usize) -> Bi
             pointer: 1,
             size_t: 1,
         };
-        if element.min_size(&smallest) == 0 {
+        if element.has_empty_part(&smallest) {
             return custom(pos, MetadataErrorKind::ZeroSizedElement);
         }
         Ok(Box::new(element))

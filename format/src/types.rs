@@ -329,6 +329,21 @@ impl TypeDesc {
         }
     }
 
+    /// Whether this type, or a type inside it, can encode to 0 bytes (a struct without fields,
+    /// an array of length 0, or a type made only of those), under `abi`. Such a type may not be
+    /// an array or sequence element, nor lie inside one (§6.7): decoding would visit it once per
+    /// element without consuming input.
+    pub fn has_empty_part(&self, abi: &Abi) -> bool {
+        self.min_size(abi) == 0
+            || match self {
+                TypeDesc::Array { element, .. } | TypeDesc::Sequence { element } => {
+                    element.has_empty_part(abi)
+                }
+                TypeDesc::Struct(fields) => fields.iter().any(|field| field.ty.has_empty_part(abi)),
+                _ => false,
+            }
+    }
+
     /// Nesting depth: 0 for a scalar, one more per array, sequence, enum or struct level (§6.7).
     pub fn depth(&self) -> usize {
         match self {
@@ -379,6 +394,16 @@ mod tests {
         assert_eq!(TypeDesc::sequence(point.clone()).fixed_size(&abi), None);
         assert_eq!(TypeDesc::sequence(point.clone()).min_size(&abi), 4);
         assert_eq!(TypeDesc::array(0, TypeDesc::F64).min_size(&abi), 0);
+        let hollow = TypeDesc::Struct(alloc::vec![Field::new("none", TypeDesc::Struct(alloc::vec![]))]);
+        let holding = TypeDesc::Struct(alloc::vec![
+            Field::new("hollow", hollow.clone()),
+            Field::new("x", TypeDesc::Bool)
+        ]);
+        assert!(hollow.has_empty_part(&abi));
+        assert!(holding.has_empty_part(&abi), "one level down");
+        assert!(TypeDesc::sequence(holding).has_empty_part(&abi), "two levels down");
+        assert!(!TypeDesc::sequence(point.clone()).has_empty_part(&abi));
+        assert!(!TypeDesc::array(3, TypeDesc::sequence(TypeDesc::Bool)).has_empty_part(&abi));
         assert_eq!(TypeDesc::array(2, TypeDesc::sequence(point)).depth(), 3);
         assert_eq!(
             TypeDesc::array(u32::MAX, TypeDesc::array(u32::MAX, TypeDesc::F64)).fixed_size(&Abi::HOST),

@@ -218,6 +218,30 @@ static uint64_t type_min_size(const struct tmk_type *t)
 	}
 }
 
+/*
+ * Whether the type, or one inside it, encodes to 0 bytes: such a type may
+ * not be an array or sequence element nor lie inside one (§6.7).
+ */
+static int type_has_empty_part(const struct tmk_type *t)
+{
+	uint16_t i;
+
+	if (!t || type_min_size(t) == 0)
+		return 1;
+	switch (t->code) {
+	case TMK_T_ARRAY:
+	case TMK_T_SEQUENCE:
+		return type_has_empty_part(t->elem);
+	case TMK_T_STRUCT:
+		for (i = 0; i < t->nr; i++)
+			if (type_has_empty_part(t->fields[i].type))
+				return 1;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
 static void sink_fields(struct tmk_sink *s, const struct tmk_field *f,
 			uint16_t nr, unsigned int depth);
 
@@ -245,8 +269,8 @@ static void sink_type(struct tmk_sink *s, const struct tmk_type *t,
 	case TMK_T_SEQUENCE:
 		if (t->code == TMK_T_ARRAY)
 			sink_num(s, t->length, 4);
-		/* §6.7: every element must consume input. */
-		if (!t->elem || type_min_size(t->elem) == 0)
+		/* §6.7: every element, and every part of it, consumes input. */
+		if (!t->elem || type_has_empty_part(t->elem))
 			s->err = -TMK_EINVAL;
 		else
 			sink_type(s, t->elem, depth + 1);

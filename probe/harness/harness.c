@@ -839,6 +839,18 @@ static void self_test_metadata(void)
 		.code = TMK_T_ARRAY, .length = 3, .elem = &empty_struct,
 	};
 	static const struct tmk_field zero_elem[] = { { "z", &arr_empty } };
+	/* One level down: each element takes a byte but holds an empty part. */
+	static const struct tmk_field hollow_fields[] = {
+		{ "none", &empty_struct }, { "x", &tmk_type_u8 },
+	};
+	static const struct tmk_type hollow = {
+		.code = TMK_T_STRUCT, .nr = 2, .fields = hollow_fields,
+	};
+	static const struct tmk_type arr_hollow = {
+		.code = TMK_T_ARRAY, .length = 3, .elem = &hollow,
+	};
+	static const struct tmk_field hollow_elem[] = { { "h", &arr_hollow } };
+	static const struct tmk_field hollow_field[] = { { "h", &hollow } };
 	static const char *const bad_fmts[] = {
 		"a %d b", "a %ls", "a%d", "a %d,b %d", "a %d a %u", "a %q",
 		"1a %d", "a %hhf", "a %d b %",
@@ -865,6 +877,14 @@ static void self_test_metadata(void)
 	tmk_sink_init(&s, buf, sizeof(buf));
 	if (tmk_meta_event_class(&s, &ec) != -TMK_EINVAL)
 		die("zero-size array element accepted");
+	ec.fields = hollow_elem;
+	tmk_sink_init(&s, buf, sizeof(buf));
+	if (tmk_meta_event_class(&s, &ec) != -TMK_EINVAL)
+		die("array element holding an empty struct accepted");
+	ec.fields = hollow_field;
+	tmk_sink_init(&s, buf, sizeof(buf));
+	if (tmk_meta_event_class(&s, &ec) != 0)
+		die("field holding an empty struct refused");
 	/* A valid format over the writer's string limit: refused at
 	 * registration, not record by record. */
 	ec.fields = NULL;

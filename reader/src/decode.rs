@@ -122,10 +122,10 @@ fn compile_node(ty: &TypeDesc, abi: &Abi, depth: usize) -> Result<Node, CompileE
         }
     };
     let element = |element: &TypeDesc| -> Result<(Box<Node>, usize), CompileError> {
-        let min = element.min_size(abi);
-        if min == 0 {
+        if element.has_empty_part(abi) {
             return Err(CompileError::ZeroSizedElement);
         }
+        let min = element.min_size(abi);
         Ok((Box::new(compile_node(element, abi, depth + 1)?), min))
     };
     Ok(match ty {

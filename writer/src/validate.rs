@@ -55,8 +55,11 @@ fn check_type(ty: &TypeDesc, depth: usize) -> Result<(), String> {
     }
     match ty {
         TypeDesc::Array { element, .. } | TypeDesc::Sequence { element } => {
-            if element.min_size(&SMALLEST) == 0 {
-                return Err("array or sequence element type of zero minimum size (§6.7)".into());
+            if element.has_empty_part(&SMALLEST) {
+                return Err(
+                    "array or sequence element type that is, or holds, a type of zero minimum size (§6.7)"
+                        .into(),
+                );
             }
             check_type(element, depth + 1)
         }
@@ -85,6 +88,12 @@ mod tests {
         assert!(check_fields(&[Field::new("a", int.clone()), Field::new("a", int.clone())]).is_err());
         assert!(check_fields(&[Field::new("a", TypeDesc::sequence(TypeDesc::Struct(vec![])))]).is_err());
         assert!(check_fields(&[Field::new("a", TypeDesc::array(0, int.clone()))]).is_ok());
+        let hollow = TypeDesc::Struct(vec![
+            Field::new("none", TypeDesc::array(0, int.clone())),
+            Field::new("x", int.clone()),
+        ]);
+        assert!(check_fields(&[Field::new("a", hollow.clone())]).is_ok(), "a field may hold an empty part");
+        assert!(check_fields(&[Field::new("a", TypeDesc::array(2, hollow))]).is_err(), "an element may not");
         let deep = (0..40).fold(int, |inner, _| TypeDesc::sequence(inner));
         assert!(check_fields(&[Field::new("a", deep)]).is_err());
         assert!(check_name("").is_err() && check_name("x").is_ok());

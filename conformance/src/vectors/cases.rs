@@ -420,6 +420,11 @@ fn deep(levels: usize) -> TypeDesc {
 fn invalid_cases() -> Vec<Case> {
     let deep_class = class(5, "deep", vec![Field::new("f", deep(33))]);
     let deep_at = field_type_offset(&deep_class, 0, ByteOrder::Little).unwrap_or(0) + 32;
+    // Each element takes a byte, but holds a struct without fields (§6.7).
+    let hollow_element =
+        TypeDesc::Struct(vec![Field::new("none", TypeDesc::Struct(vec![])), Field::new("x", u(IntType::U8))]);
+    let hollow_class = class(7, "hollow", vec![Field::new("items", TypeDesc::sequence(hollow_element))]);
+    let hollow_at = field_type_offset(&hollow_class, 0, ByteOrder::Little).unwrap_or(0);
     let odd = class(6, "odd", vec![Field::new("x", TypeDesc::Bool)]);
     let odd_at = field_type_offset(&odd, 0, ByteOrder::Little).unwrap_or(0);
     let other_uuid = *b"another-trace-id";
@@ -554,6 +559,16 @@ fn invalid_cases() -> Vec<Case> {
             )),
         )
         .expect(vec![error("R-6.7-1", Loc::InRecord(1, 0, deep_at)), error("R-7.7-2", Loc::Record(2, 1))]),
+        case(
+            "element-holding-empty-part",
+            "a sequence whose element struct holds a struct without fields: the class is undecodable",
+            &[],
+            base().packet(meta(vec![Meta::Class(hollow_class.clone())])).packet(delivered(
+                data(0, vec![t(10, 1), ev(7, 11, vec![Val::List(vec![])]), t(12, 2)]),
+                Delivered::First(1),
+            )),
+        )
+        .expect(vec![error("R-6.7-3", Loc::InRecord(1, 0, hollow_at)), error("R-7.7-2", Loc::Record(2, 1))]),
         case(
             "byte-order-mismatch",
             "a big-endian data packet in a little-endian trace: reported, not decoded",

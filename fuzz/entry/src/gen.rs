@@ -149,10 +149,11 @@ pub fn type_desc(u: &mut Unstructured<'_>, depth: usize, max_leaves: usize) -> R
     })
 }
 
-/// An array or sequence element: never of minimum size 0 (§6.7), which a writer refuses.
+/// An array or sequence element: never a type of minimum size 0 nor holding one (§6.7), which a
+/// writer refuses.
 fn element_type(u: &mut Unstructured<'_>, depth: usize, max_leaves: usize) -> Result<TypeDesc> {
     let element = type_desc(u, depth, max_leaves)?;
-    Ok(if element.min_size(&SMALLEST_ABI) == 0 { TypeDesc::Int(IntType::U8) } else { element })
+    Ok(if element.has_empty_part(&SMALLEST_ABI) { TypeDesc::Int(IntType::U8) } else { element })
 }
 
 /// A field list of at most `most` fields with unique identifier names.
@@ -269,7 +270,7 @@ mod tests {
     fn check_elements(ty: &TypeDesc) {
         match ty {
             TypeDesc::Array { element, .. } | TypeDesc::Sequence { element } => {
-                assert!(element.min_size(&SMALLEST_ABI) >= 1);
+                assert!(!element.has_empty_part(&SMALLEST_ABI));
                 check_elements(element);
             }
             TypeDesc::Struct(fields) => fields.iter().for_each(|field| check_elements(&field.ty)),

@@ -1,4 +1,4 @@
-//! One test vector per reader limit of spec §12, built from a description by the format
+//! One test vector per reader limit of spec §13, built from a description by the format
 //! crate's encoders and checked in under `fuzz/vectors/limits/`.
 //!
 //! Each vector is a small single-file trace whose length or count fields claim far more than
@@ -38,73 +38,87 @@ pub struct LimitVector {
 }
 
 /// Every limit vector.
-pub const LIMIT_VECTORS: [LimitVector; 10] = [
+pub const LIMIT_VECTORS: [LimitVector; 12] = [
     LimitVector {
         name: "blob-length-4gib",
-        section: "12.2",
+        section: "13.2",
         what: "blob length 4 GiB, 4 bytes left: BlobPastEnd, nothing allocated",
         build: blob_length,
         expect: expect_blob_length,
     },
     LimitVector {
         name: "sequence-count-4g",
-        section: "12.2",
+        section: "13.2",
         what: "sequence of u64, count 2^32 - 1: SequencePastEnd before any element",
         build: sequence_count,
         expect: expect_sequence_count,
     },
     LimitVector {
         name: "array-length-4g",
-        section: "12.2",
+        section: "13.2",
         what: "array of 2^32 - 1 strings, 4 bytes left: ArrayPastEnd",
         build: array_length,
         expect: expect_array_length,
     },
     LimitVector {
         name: "metadata-body-4gib",
-        section: "12.2",
+        section: "13.2",
         what: "metadata body_len 4 GiB: truncated, the records before it kept",
         build: metadata_body,
         expect: expect_metadata_body,
     },
     LimitVector {
         name: "metadata-string-64kib",
-        section: "12.2",
+        section: "13.2",
         what: "ENV key of length 65535, 1 byte present: truncated",
         build: metadata_string,
         expect: expect_metadata_string,
     },
     LimitVector {
         name: "field-count-65535",
-        section: "12.2",
+        section: "13.2",
         what: "field count 65535, 1 field present: undecodable, nothing reserved",
         build: field_count,
         expect: expect_field_count,
     },
     LimitVector {
         name: "nesting-depth-33",
-        section: "12.3",
+        section: "13.3",
         what: "33 nested sequences: TooDeep (§6.7), its records undecodable",
         build: nesting_33,
         expect: expect_nesting_33,
     },
     LimitVector {
         name: "nesting-depth-32",
-        section: "12.3",
+        section: "13.3",
         what: "32 nested sequences, the deepest allowed: decoded",
         build: nesting_32,
         expect: expect_nesting_32,
     },
     LimitVector {
         name: "zero-size-element",
-        section: "12.4",
+        section: "13.4",
         what: "sequence of empty structs, count 2^32 - 1: ZeroSizedElement, no loop",
         build: zero_size_element,
         expect: expect_zero_size_element,
     },
     LimitVector {
+        name: "zero-size-inside-element",
+        section: "13.4",
+        what: "array of 2^32 - 1 structs {empty bool array, u8}: ZeroSizedElement, no loop",
+        build: zero_size_inside_element,
+        expect: expect_zero_size_element,
+    },
+    LimitVector {
+        name: "zero-size-two-levels-down",
+        section: "13.4",
+        what: "sequence of structs {struct {empty struct}, u8}, count 2^32 - 1: ZeroSizedElement",
+        build: zero_size_two_levels_down,
+        expect: expect_zero_size_element,
+    },
+    LimitVector {
         name: "resync-64kib-garbage",
-        section: "12.4",
+        section: "13.4",
         what: "64 KiB of garbage between packets: resynchronized, next packet read",
         build: resync_garbage,
         expect: expect_resync_garbage,
@@ -265,6 +279,25 @@ fn nesting_32() -> Vec<u8> {
 fn zero_size_element() -> Vec<u8> {
     let fields = vec![Field::new("empty", TypeDesc::sequence(TypeDesc::Struct(vec![])))];
     trace(&[class(1, "empty", fields)], &[], &event(1, 10, &u32_then(HUGE, &[])))
+}
+
+/// One level down: each element takes a byte, but holds a part that takes none, which a
+/// decoder would visit once per element without consuming input.
+fn zero_size_inside_element() -> Vec<u8> {
+    let element = TypeDesc::Struct(vec![
+        Field::new("empty", TypeDesc::array(0, TypeDesc::Bool)),
+        Field::new("x", TypeDesc::Int(IntType::U8)),
+    ]);
+    let fields = vec![Field::new("items", TypeDesc::array(HUGE, element))];
+    trace(&[class(1, "hollow", fields)], &[], &event(1, 10, &[1, 2, 3, 4]))
+}
+
+fn zero_size_two_levels_down() -> Vec<u8> {
+    let hollow = TypeDesc::Struct(vec![Field::new("empty", TypeDesc::Struct(vec![]))]);
+    let element =
+        TypeDesc::Struct(vec![Field::new("hollow", hollow), Field::new("x", TypeDesc::Int(IntType::U8))]);
+    let fields = vec![Field::new("items", TypeDesc::sequence(element))];
+    trace(&[class(1, "hollow", fields)], &[], &event(1, 10, &u32_then(HUGE, &[1, 2, 3, 4])))
 }
 
 /// Length of the garbage in [`resync_garbage`].

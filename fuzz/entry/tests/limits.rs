@@ -1,4 +1,4 @@
-//! The reader limits of spec §12, one vector each (`fuzz/vectors/limits/`): each vector is
+//! The reader limits of spec §13, one vector each (`fuzz/vectors/limits/`): each vector is
 //! reproduced byte for byte from its description, and reading it gives the report expected,
 //! within a memory bound independent of what its length fields claim, and quickly.
 //!
@@ -14,7 +14,7 @@ use tracemark_fuzz::{alloc_guard, vectors::LIMIT_VECTORS};
 use tracemark_reader::{Item, Trace};
 
 /// The largest single allocation reading a limit vector may make, beyond a copy of the
-/// vector itself: a metadata string of at most 64 KiB (§12.2) plus the reader's own tables.
+/// vector itself: a metadata string of at most 64 KiB (§13.2) plus the reader's own tables.
 const LARGEST_ALLOWED: usize = 128 * 1024;
 /// The most memory live at once, beyond a copy of the vector.
 const PEAK_ALLOWED: usize = 1024 * 1024;
@@ -72,7 +72,7 @@ fn every_limit_vector_is_read_as_expected_within_bounded_memory_and_time() {
     }
 }
 
-/// Decoding recurses once per nesting level (§12.3): the deepest type allowed decodes on a
+/// Decoding recurses once per nesting level (§13.3): the deepest type allowed decodes on a
 /// 256 KiB stack, an eighth of a default thread's (a debug build's frames are large).
 #[test]
 fn the_deepest_type_allowed_decodes_on_a_small_stack() {
