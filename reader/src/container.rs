@@ -1,7 +1,7 @@
 //! Containers (§9): a directory of stream files, a single file, or a buffer in memory.
 //!
-//! Files are memory-mapped by default, and events borrow from the mapped bytes. The one
-//! `unsafe` call of the crate, the mapping itself, is in [`map_file`].
+//! Files are memory-mapped by default ([`MappedFile`], which survives a file shrinking under
+//! it), and events borrow from the mapped bytes.
 
 use std::{
     fs::{self, File},
@@ -10,18 +10,23 @@ use std::{
     sync::Arc,
 };
 
-use crate::error::{NotATrace, OpenError};
+use crate::{
+    error::{NotATrace, OpenError},
+    mapping::MappedFile,
+};
 
 /// How files are brought into memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ReadMode {
-    /// Memory-map each file (zero-copy, the default). A mapped file **must not be truncated**
-    /// by another process while the [`Trace`](crate::Trace) is alive: on most systems,
-    /// touching mapped pages past the new end kills the process with `SIGBUS`.
+    /// Memory-map each file (zero-copy, the default). On Linux, a file that shrinks while it
+    /// is read is survived: the packets it no longer holds are reported truncated (§10.4),
+    /// never delivered, and the process is not killed (see [`MappedFile`]). Elsewhere, a mapped
+    /// file must not be truncated while the [`Trace`](crate::Trace) is alive: touching mapped
+    /// pages past the new end kills the process with `SIGBUS`.
     #[default]
     Mmap,
-    /// Read each file into an owned buffer: safe against concurrent truncation, at the cost
-    /// of a copy.
+    /// Read each file into an owned buffer, at the cost of a copy and of memory the size of
+    /// the trace.
     Read,
 }
 
@@ -57,8 +62,8 @@ pub enum FileRole {
 /// Bytes of one container file, owned or mapped.
 pub(crate) enum Backing {
     Empty,
-    /// The map, and the file, kept open for [`Backing::read_at`].
-    Mapped(memmap2::Mmap, File),
+    /// The map, and its file, kept open for [`Backing::read_at`] and [`Backing::len_now`].
+    Mapped(MappedFile),
     Owned(Box<dyn AsRef<[u8]> + Send + Sync>),
 }
 
@@ -66,7 +71,7 @@ impl Backing {
     pub(crate) fn bytes(&self) -> &[u8] {
         match self {
             Backing::Empty => &[],
-            Backing::Mapped(map, _) => map,
+            Backing::Mapped(map) => map.bytes(),
             Backing::Owned(buffer) => (**buffer).as_ref(),
         }
     }
@@ -78,8 +83,9 @@ impl Backing {
     /// the packet only to give its pages back (see `packet::READ_THROUGH_MAP`).
     pub(crate) fn read_at(&self, offset: usize, buf: &mut [u8]) -> usize {
         #[cfg(unix)]
-        if let Backing::Mapped(map, file) = self {
+        if let Backing::Mapped(map) = self {
             use std::os::unix::fs::FileExt;
+            let (map, file) = (map.bytes(), map.file());
             let wanted = map.len().saturating_sub(offset).min(buf.len());
             let target = buf.get_mut(..wanted).unwrap_or_default();
             // The map and the file show the same bytes (the same page cache); should the read
@@ -89,6 +95,15 @@ impl Backing {
             }
         }
         copy_at(self.bytes(), offset, buf)
+    }
+
+    /// How many of [`Backing::bytes`] the file still holds: fewer than were mapped when the
+    /// file has shrunk since it was opened.
+    pub(crate) fn len_now(&self) -> usize {
+        match self {
+            Backing::Mapped(map) => map.len_now(),
+            _ => self.bytes().len(),
+        }
     }
 }
 
@@ -203,19 +218,26 @@ impl Container {
 
 fn load_file(path: &Path, role: FileRole, options: OpenOptions) -> Result<ContainerFile, OpenError> {
     let io_error = |source| OpenError::Io { path: path.to_path_buf(), source };
-    let mut file = File::open(path).map_err(io_error)?;
+    let file = File::open(path).map_err(io_error)?;
     let len = file.metadata().map_err(io_error)?.len();
+    let read = |mut file: File| -> Result<Backing, OpenError> {
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).map_err(io_error)?;
+        Ok(Backing::Owned(Box::new(bytes)))
+    };
     let backing = if len == 0 {
         // memmap2 refuses zero-length maps; an empty file is simply empty.
         Backing::Empty
     } else {
         match options.read_mode {
-            ReadMode::Mmap => Backing::Mapped(map_file(&file).map_err(io_error)?, file),
-            ReadMode::Read => {
-                let mut bytes = Vec::new();
-                file.read_to_end(&mut bytes).map_err(io_error)?;
-                Backing::Owned(Box::new(bytes))
+            ReadMode::Mmap => {
+                match MappedFile::open(file.try_clone().map_err(io_error)?).map_err(io_error)? {
+                    Some(map) => Backing::Mapped(map),
+                    // Every guard slot is taken: a copy cannot be cut short under us.
+                    None => read(file)?,
+                }
             }
+            ReadMode::Read => read(file)?,
         }
     };
     Ok(ContainerFile { name: Arc::from(path.display().to_string()), role, backing })
@@ -224,21 +246,12 @@ fn load_file(path: &Path, role: FileRole, options: OpenOptions) -> Result<Contai
 /// Consumed bytes are given back in batches of at least this many (when contiguous).
 const RELEASE_BATCH: usize = 1 << 20;
 
-/// The granularity of [`release_pages`]: a page, the smallest on the platforms we run on.
-/// With larger pages, the kernel rounds the range (see [`release_pages`]).
-const PAGE: usize = 4096;
-
 impl Container {
     /// Gives back to the kernel the mapped pages lying wholly inside `[start, end)` of file
-    /// `file`; see [`release_pages`]. Does nothing for files that are not mapped.
+    /// `file`; see [`MappedFile::release`]. Does nothing for files that are not mapped.
     pub(crate) fn release(&self, file: usize, start: usize, end: usize) {
-        let Some(ContainerFile { backing: Backing::Mapped(map, _), .. }) = self.files.get(file) else {
-            return;
-        };
-        let start = start.checked_next_multiple_of(PAGE).unwrap_or(usize::MAX);
-        let end = end.min(map.len()) / PAGE * PAGE;
-        if start < end {
-            release_pages(map, start, end - start);
+        if let Some(ContainerFile { backing: Backing::Mapped(map), .. }) = self.files.get(file) {
+            map.release(start, end);
         }
     }
 }
@@ -300,34 +313,4 @@ impl Drop for Releaser<'_> {
         }
         self.flush();
     }
-}
-
-/// Drops `len` bytes of `map` from `offset` (page-aligned, inside the map) from the process's
-/// resident set, with `madvise(MADV_DONTNEED)`. Without it, reading a 1 GB trace through a
-/// map leaves 1 GB resident; with it, the resident set stays at a few packets per stream.
-#[allow(unsafe_code)]
-fn release_pages(map: &memmap2::Mmap, offset: usize, len: usize) {
-    // SAFETY: memmap2 marks `DontNeed` unsafe because on private or anonymous mappings the
-    // pages come back zero-filled, changing memory that `&[u8]` borrows. `Mmap::map` creates a
-    // read-only *shared file* mapping (`PROT_READ`, `MAP_SHARED`), for which madvise(2) says
-    // that later accesses repopulate the pages "from the up-to-date contents of the underlying
-    // mapped file": the bytes seen through any live borrow are unchanged, as long as the file
-    // is not modified — the contract `map_file` already requires. Only the residency changes.
-    // The range is inside the map (checked by `Container::release`).
-    let result = unsafe { map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, offset, len) };
-    // Advice is an optimisation: a failure leaves the pages resident, nothing more.
-    drop(result);
-}
-
-/// Maps `file` read-only. With `release_pages`, the only `unsafe` code of the crate.
-#[allow(unsafe_code)]
-fn map_file(file: &File) -> std::io::Result<memmap2::Mmap> {
-    // SAFETY: `Mmap::map` is unsafe because the slice it hands out aliases file contents that
-    // another process could modify or truncate while the mapping lives, which Rust's `&[u8]`
-    // cannot express. The contract, documented on `ReadMode::Mmap` and `Trace::open`, is that
-    // trace files are not modified or truncated while a `Trace` maps them (they are written
-    // once, then read). Within that contract the bytes are plain read-only memory; the reader
-    // still treats them as untrusted input and bounds-checks every access. Callers that cannot
-    // guarantee it use `ReadMode::Read`, which copies the file instead.
-    unsafe { memmap2::Mmap::map(file) }
 }

@@ -6,7 +6,13 @@ use std::{
     sync::atomic::{AtomicUsize, Ordering},
 };
 
-use crate::{container::Releaser, packet::CrcStatus, records::walk_packet, stream::PacketEntry, Trace};
+use crate::{
+    container::Releaser,
+    packet::{CrcStatus, RawPacket},
+    records::walk_packet,
+    stream::PacketEntry,
+    Trace,
+};
 
 /// Event counts of a trace; see [`Trace::count_events`].
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -23,6 +29,10 @@ pub struct EventCounts {
     pub crc_failures: u64,
     /// Packets in which a record does not decode (§10.5): the records after it are lost.
     pub stopped_packets: u64,
+    /// Packets that their file no longer held whole when they were counted, because it shrank
+    /// after the trace was opened (§10.4): only their records before the file's end are
+    /// counted.
+    pub shrunk_packets: u64,
 }
 
 impl EventCounts {
@@ -35,6 +45,7 @@ impl EventCounts {
         self.bytes += other.bytes;
         self.crc_failures += other.crc_failures;
         self.stopped_packets += other.stopped_packets;
+        self.shrunk_packets += other.shrunk_packets;
     }
 }
 
@@ -77,19 +88,35 @@ pub(crate) fn count(trace: &Trace, threads: usize) -> EventCounts {
         while let Some(run) = runs.get(next.fetch_add(1, Ordering::Relaxed)) {
             for entry in packets.get(run.clone()).unwrap_or(&[]) {
                 let raw = &entry.raw;
-                let bytes = trace.container.files.get(raw.file).map_or(&[][..], |file| file.bytes());
+                let Some(file) = trace.container.files.get(raw.file) else { continue };
+                let bytes = file.bytes();
                 counts.packets += 1;
                 counts.bytes += raw.available as u64;
-                if let CrcStatus::Mismatch { .. } = raw.crc(bytes) {
+                let count = |raw: &RawPacket, per_slot: &mut [u64], add: bool| {
+                    let content = raw.content(bytes);
+                    walk_packet(metadata, content, raw.order, raw.header.timestamp_begin, |record| {
+                        if let Some(count) = per_slot.get_mut(record.slot as usize) {
+                            *count = if add { count.saturating_add(1) } else { count.saturating_sub(1) };
+                        }
+                    })
+                };
+                let crc_failed = matches!(raw.crc(bytes), CrcStatus::Mismatch { .. });
+                let stop = if crc_failed { None } else { count(raw, &mut per_slot, true) };
+                // Asked after the CRC and the walk: the records counted must be ones the file
+                // still holds, not the zeros that read past its end once it has shrunk (§10.4).
+                let now = file.backing.len_now();
+                if now < raw.offset.saturating_add(raw.available) {
+                    if !crc_failed {
+                        count(raw, &mut per_slot, false);
+                    }
+                    // A cut packet's CRC cannot be checked, and where its walk stops is the
+                    // file's end, not a bad record.
+                    let clipped = RawPacket { available: now.saturating_sub(raw.offset), ..raw.clone() };
+                    count(&clipped, &mut per_slot, true);
+                    counts.shrunk_packets += 1;
+                } else if crc_failed {
                     counts.crc_failures += 1;
                 } else {
-                    let content = raw.content(bytes);
-                    let stop =
-                        walk_packet(metadata, content, raw.order, raw.header.timestamp_begin, |record| {
-                            if let Some(count) = per_slot.get_mut(record.slot as usize) {
-                                *count += 1;
-                            }
-                        });
                     counts.stopped_packets += u64::from(stop.is_some());
                 }
                 releaser.consumed(raw.file, raw.offset, raw.available);

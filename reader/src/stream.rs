@@ -171,6 +171,9 @@ struct Tracking {
 struct PacketState<'t> {
     entry: &'t PacketEntry,
     content: &'t [u8],
+    /// Whether the content is cut short: truncated when the trace was opened, or since, by
+    /// the file shrinking.
+    cut: bool,
     batch: Batch,
     /// The next record of the batch.
     next: usize,
@@ -491,7 +494,7 @@ impl<'t, 'p> StreamCursor<'t, 'p> {
         let Some(state) = self.state.as_ref() else { return };
         let entry = state.entry;
         // Past-the-end failures in a truncated packet are the truncation, already reported.
-        let cut = entry.raw.content_cut();
+        let cut = state.cut;
         let (kind, offset) = match stop {
             Stop::Header(reason) => {
                 if cut && reason.is_past_end() {
@@ -562,9 +565,27 @@ impl<'t, 'p> StreamCursor<'t, 'p> {
 
         let bytes = file.bytes();
         let spare = std::mem::take(&mut self.spare);
-        let batch = match self.pipeline {
+        let mut batch = match self.pipeline {
             Some(pipeline) => pipeline.take(self.stream, index, spare),
             None => Batch::decode(self.trace.metadata(), raw, bytes, spare),
+        };
+        // The file may have shrunk since it was opened: past its end, the map reads zeros,
+        // which are not the packet's. Asked after decoding, so that whatever the batch was
+        // decoded from, the bytes it delivers are ones the file still holds (§10.4).
+        let shrunk = file.backing.len_now() < raw.offset.saturating_add(raw.available);
+        let clipped;
+        let raw = if shrunk {
+            let available = file.backing.len_now().saturating_sub(raw.offset);
+            clipped = RawPacket { available, ..raw.clone() };
+            let kind = DiagnosticKind::TruncatedPacket {
+                available: available as u64,
+                needed: u64::from(header.packet_size),
+            };
+            self.report(located(kind));
+            batch = Batch::decode(self.trace.metadata(), &clipped, bytes, batch.entries);
+            &clipped
+        } else {
+            raw
         };
         let crc = batch.crc.unwrap_or_else(|| raw.crc(bytes));
         if let CrcStatus::Mismatch { expected: stored, found } = crc {
@@ -620,8 +641,15 @@ impl<'t, 'p> StreamCursor<'t, 'p> {
         if crc == CrcStatus::Unchecked {
             self.report(located(DiagnosticKind::CrcUnchecked));
         }
-        self.state =
-            Some(PacketState { entry, content: raw.content(bytes), batch, next: 0, outside_reported: false });
+        let cut = raw.content_cut();
+        self.state = Some(PacketState {
+            entry,
+            content: raw.content(bytes),
+            cut,
+            batch,
+            next: 0,
+            outside_reported: false,
+        });
     }
 }
 

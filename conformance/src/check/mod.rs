@@ -46,7 +46,7 @@ use std::{
 use serde::Serialize;
 use tracemark_format::TypeDesc;
 use tracemark_reader::{
-    ContainerKind, Event, Item, NotATrace, OpenError, StreamId, StreamIter, Trace, Value, Version,
+    ContainerKind, Event, Item, MappedFile, NotATrace, OpenError, StreamId, StreamIter, Trace, Value, Version,
 };
 
 use self::rules::Facts;
@@ -287,10 +287,10 @@ impl Source {
 }
 
 /// The bytes of one container file: mapped, or owned when empty (an empty file cannot be
-/// mapped).
+/// mapped) or when the reader's guarded maps are all taken.
 pub(crate) enum FileBytes {
     Owned(Vec<u8>),
-    Mapped(memmap2::Mmap),
+    Mapped(MappedFile),
 }
 
 /// The raw pass gives back a mapped file's pages in runs of at least this many bytes: each
@@ -301,31 +301,17 @@ impl FileBytes {
     pub(crate) fn bytes(&self) -> &[u8] {
         match self {
             FileBytes::Owned(bytes) => bytes,
-            FileBytes::Mapped(map) => map,
+            FileBytes::Mapped(map) => map.bytes(),
         }
     }
 
     /// Drops the pages lying wholly inside `[start, end)` from the resident set, if mapped.
     /// Without it, walking a file leaves all of it resident (and counted in the process's
     /// RSS) until the map is dropped.
-    #[allow(unsafe_code)]
     fn release(&self, start: usize, end: usize) {
-        const PAGE: usize = 4096;
-        let FileBytes::Mapped(map) = self else { return };
-        let start = start.next_multiple_of(PAGE);
-        let end = end.min(map.len()) / PAGE * PAGE;
-        if start >= end {
-            return;
+        if let FileBytes::Mapped(map) = self {
+            map.release(start, end);
         }
-        // SAFETY: `DontNeed` is unsafe because private or anonymous pages come back zero-filled,
-        // changing what `&[u8]` borrows see. `load` maps the file read-only and shared, for which
-        // madvise(2) says later accesses repopulate the pages from the file: the bytes seen are
-        // unchanged as long as the file is not modified, the contract `load` already requires.
-        // The range is inside the map.
-        let result =
-            unsafe { map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, end - start) };
-        // Advice is an optimisation: a failure leaves the pages resident, nothing more.
-        drop(result);
     }
 }
 
@@ -333,18 +319,22 @@ impl FileBytes {
 ///
 /// Mapped rather than read: no copy, and the pages can be given back as the walk goes
 /// ([`FileBytes::release`]). Reading a copy of a 146 MB file took 289 MB of memory and 1.6 s.
-#[allow(unsafe_code)]
+/// The map is the reader's [`MappedFile`]: a file that shrinks during the raw pass reads as
+/// zeros past its new end instead of killing the process; the reader's pass, which follows,
+/// reports the truncation.
 fn load(path: &Path) -> io::Result<FileBytes> {
-    let file = fs::File::open(path)?;
+    let mut file = fs::File::open(path)?;
     if file.metadata()?.len() == 0 {
         return Ok(FileBytes::Owned(Vec::new()));
     }
-    // SAFETY: `Mmap::map` is unsafe because the slice aliases file contents another process
-    // could modify or truncate while the mapping lives. The contract is the reader's
-    // (`tracemark_reader::ReadMode::Mmap`): trace files are not modified or truncated while
-    // they are checked. Within it the bytes are read-only memory, and every access to them is
-    // bounds-checked as for any untrusted input.
-    unsafe { memmap2::Mmap::map(&file) }.map(FileBytes::Mapped)
+    match MappedFile::open(file.try_clone()?)? {
+        Some(map) => Ok(FileBytes::Mapped(map)),
+        None => {
+            let mut bytes = Vec::new();
+            io::Read::read_to_end(&mut file, &mut bytes)?;
+            Ok(FileBytes::Owned(bytes))
+        }
+    }
 }
 
 /// The files of a trace directory, named as the reader names them: `metadata` first, then
