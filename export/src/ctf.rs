@@ -166,10 +166,16 @@ pub fn write_ctf(
     }
 
     let data_classes: Vec<u32> = trace.stream_ids().map(|id| id.class).collect();
-    let text = tsdl::metadata_text(metadata, &data_classes);
     let metadata_path = out_dir.join("metadata");
-    fs::write(&metadata_path, &text).map_err(|source| ExportError::Io { path: metadata_path, source })?;
-    summary.metadata_bytes = text.len() as u64;
+    let io_error = |source| ExportError::Io { path: metadata_path.clone(), source };
+    let file = File::create(&metadata_path).map_err(io_error)?;
+    let mut text = TextFile { out: BufWriter::new(file), written: 0, error: None };
+    tsdl::write_metadata_text(metadata, &data_classes, &mut text);
+    if let Some(error) = text.error.take() {
+        return Err(io_error(error));
+    }
+    text.out.flush().map_err(io_error)?;
+    summary.metadata_bytes = text.written;
 
     for stream in trace.streams() {
         let id = stream.id();
@@ -226,4 +232,30 @@ pub fn write_ctf(
         summary.data_bytes += out.bytes;
     }
     Ok(summary)
+}
+
+/// A text file written through [`std::fmt::Write`]: the first I/O error is kept, and ends
+/// the writing.
+struct TextFile {
+    out: BufWriter<File>,
+    written: u64,
+    error: Option<std::io::Error>,
+}
+
+impl std::fmt::Write for TextFile {
+    fn write_str(&mut self, text: &str) -> std::fmt::Result {
+        if self.error.is_some() {
+            return Err(std::fmt::Error);
+        }
+        match self.out.write_all(text.as_bytes()) {
+            Ok(()) => {
+                self.written += text.len() as u64;
+                Ok(())
+            }
+            Err(error) => {
+                self.error = Some(error);
+                Err(std::fmt::Error)
+            }
+        }
+    }
 }

@@ -4,7 +4,7 @@
 //! trace without a usable TRACE record cannot be read at all.
 
 use std::{
-    collections::{BTreeMap, BTreeSet},
+    collections::{BTreeMap, BTreeSet, HashMap},
     fmt,
     sync::Arc,
 };
@@ -112,6 +112,9 @@ pub struct Metadata {
     dense: Vec<DenseClass>,
     undecodable: BTreeSet<u32>,
     env: Vec<EnvEntry>,
+    /// Positions in `env`, sorted by key: a lookup is a binary search, at 4 bytes an entry
+    /// however many entries a hostile trace declares.
+    env_by_key: Vec<u32>,
     packets: usize,
 }
 
@@ -196,7 +199,12 @@ impl Metadata {
 
     /// An environment value by key.
     pub fn env_value(&self, key: &str) -> Option<&EnvValue> {
-        self.env.iter().find(|entry| entry.key == key).map(|entry| &entry.value)
+        let at = self
+            .env_by_key
+            .binary_search_by(|&at| self.env.get(at as usize).map_or("", |entry| entry.key.as_str()).cmp(key))
+            .ok()?;
+        let position = *self.env_by_key.get(at)?;
+        self.env.get(position as usize).map(|entry| &entry.value)
     }
 
     /// Metadata packets read.
@@ -227,6 +235,18 @@ impl Metadata {
     /// Decodable classes, indexed by [`ClassEntry::slot`].
     pub(crate) fn entries(&self) -> &[ClassEntry] {
         &self.classes
+    }
+
+    /// Sorts the environment's positions by key, for [`Metadata::env_value`].
+    fn index_env(&mut self) {
+        let env = &self.env;
+        // Metadata records lie in packets of at most 4 GiB, each at least 8 bytes.
+        let mut by_key: Vec<u32> = (0..env.len()).filter_map(|at| u32::try_from(at).ok()).collect();
+        by_key.sort_unstable_by(|&a, &b| {
+            let key = |at: u32| env.get(at as usize).map_or("", |entry| entry.key.as_str());
+            key(a).cmp(key(b))
+        });
+        self.env_by_key = by_key;
     }
 
     /// Installs the decodable classes and their lookup table.
@@ -413,10 +433,12 @@ pub(crate) fn build(
             dense: Vec::new(),
             undecodable: BTreeSet::new(),
             env: Vec::new(),
+            env_by_key: Vec::new(),
             packets: packets.len(),
         },
         stream_class_at: BTreeMap::new(),
         classes: BTreeMap::new(),
+        env_index: HashMap::new(),
         diagnostics,
     };
     for &index in &usable {
@@ -424,7 +446,9 @@ pub(crate) fn build(
         builder.packet(packet, index == trace_packet, trace_offset);
     }
     builder.check_clocks();
+    drop(builder.env_index);
     let mut metadata = builder.metadata;
+    metadata.index_env();
     metadata.set_classes(builder.classes);
     Ok((metadata, builder.diagnostics))
 }
@@ -435,6 +459,9 @@ struct Builder {
     stream_class_at: BTreeMap<u32, Diagnostic>,
     /// Decodable event classes, by ID.
     classes: BTreeMap<u32, ClassEntry>,
+    /// Where each key of the environment is, while records are applied: a repeated key is
+    /// found in O(1), however many entries a hostile trace declares.
+    env_index: HashMap<String, usize>,
     diagnostics: Vec<Diagnostic>,
 }
 
@@ -513,9 +540,13 @@ impl Builder {
             },
             Record::EventClass(class) => self.event_class(packet, offset, class),
             Record::Env(entry) => {
-                match self.metadata.env.iter_mut().find(|existing| existing.key == entry.key) {
+                let env = &mut self.metadata.env;
+                match self.env_index.get(&entry.key).and_then(|&at| env.get_mut(at)) {
                     Some(existing) => existing.value = entry.value,
-                    None => self.metadata.env.push(entry),
+                    None => {
+                        self.env_index.insert(entry.key.clone(), env.len());
+                        env.push(entry);
+                    }
                 }
             }
             Record::Unknown { .. } => {}
