@@ -15,7 +15,7 @@
 
 use std::{
     collections::{BTreeMap, BTreeSet},
-    fs::{self, File},
+    fs::File,
     io::{Read, Seek, SeekFrom},
     path::{Path, PathBuf},
     sync::Arc,
@@ -24,7 +24,7 @@ use std::{
 };
 
 use tracemark_format::{PacketHeader, PACKET_HEADER_LEN};
-use tracemark_reader::{Diagnostic, Item, OpenError, StreamId, Trace};
+use tracemark_reader::{directory_files, Diagnostic, DirectoryFiles, Item, OpenError, StreamId, Trace};
 use tracemark_writer::FINISHED_MARKER;
 
 /// At most this many new bytes are read from one file per poll, so a follower that starts
@@ -131,7 +131,18 @@ struct Arrivals {
 /// not yet readable, or damage not yet followed by a readable header stays for the next
 /// poll; at the end of the trace they are handed to the reader as they are, to be reported
 /// as truncated (§10.4) or skipped (§10.6).
-fn split(bytes: &[u8], file: &Arc<str>, offset: u64, arrivals: &mut Arrivals, at_end: bool) -> usize {
+///
+/// `more` says that the file holds more bytes than `bytes`: damage that fills them is then
+/// handed to the reader up to where a header could still begin, rather than kept for the
+/// next read, so that a file of garbage (a sparse file's zeros) is followed in bounded steps.
+fn split(
+    bytes: &[u8],
+    file: &Arc<str>,
+    offset: u64,
+    arrivals: &mut Arrivals,
+    at_end: bool,
+    more: bool,
+) -> usize {
     let mut at = 0;
     let mut damaged_from = None;
     let packet = |from: usize, to: usize| Packet {
@@ -167,6 +178,11 @@ fn split(bytes: &[u8], file: &Arc<str>, offset: u64, arrivals: &mut Arrivals, at
     }
     match damaged_from {
         Some(from) if at_end => {
+            arrivals.damaged.push(packet(from, at));
+            at
+        }
+        // Damage filling a full read: handed on up to where the scan stopped.
+        Some(from) if more && at > from => {
             arrivals.damaged.push(packet(from, at));
             at
         }
@@ -216,18 +232,9 @@ impl Follower {
         if !self.path.is_dir() {
             return Ok(if self.path.is_file() { vec![self.path.clone()] } else { Vec::new() });
         }
-        let mut streams = Vec::new();
-        for entry in fs::read_dir(&self.path).map_err(io)? {
-            let path = entry.map_err(io)?.path();
-            if path.extension().is_some_and(|ext| ext == "tmk") && path.is_file() {
-                streams.push(path);
-            }
-        }
-        streams.sort();
-        let metadata = self.path.join("metadata");
-        let mut files = if metadata.is_file() { vec![metadata] } else { Vec::new() };
-        files.extend(streams);
-        Ok(files)
+        // The reader's own listing: following finds exactly the files one-shot reading does.
+        let DirectoryFiles { metadata, streams } = directory_files(&self.path).map_err(io)?;
+        Ok(metadata.into_iter().chain(streams).collect())
     }
 
     /// Reads what every file gained; returns whether anything did.
@@ -242,17 +249,25 @@ impl Follower {
                 continue;
             }
             let name: Arc<str> = Arc::from(path.display().to_string());
-            let mut consumed = 0;
-            // A packet larger than the read limit is read whole on the second attempt.
-            for limit in [READ_LIMIT, u64::MAX] {
+            let mut limit = READ_LIMIT;
+            let consumed = loop {
                 file.seek(SeekFrom::Start(position)).map_err(io)?;
-                let mut bytes = Vec::new();
-                (&mut file).take((len - position).min(limit)).read_to_end(&mut bytes).map_err(io)?;
-                consumed = split(&bytes, &name, position, &mut self.pending, at_end);
-                if consumed > 0 || (bytes.len() as u64) < limit {
-                    break;
+                let wanted = (len - position).min(limit);
+                // Sized up front: a file's length is real (a sparse file's too), a header's
+                // claim is not, and growing by doubling would take twice what is read.
+                let mut bytes = Vec::with_capacity(usize::try_from(wanted).unwrap_or(0));
+                (&mut file).take(wanted).read_to_end(&mut bytes).map_err(io)?;
+                let consumed =
+                    split(&bytes, &name, position, &mut self.pending, at_end, bytes.len() as u64 == limit);
+                // A packet larger than the read limit is read whole on a second attempt: as
+                // many bytes as its header claims and the file holds, never more.
+                let claimed =
+                    PacketHeader::decode(&bytes).map_or(0, |(header, _)| u64::from(header.packet_size));
+                if consumed > 0 || (bytes.len() as u64) < limit || claimed <= limit {
+                    break consumed;
                 }
-            }
+                limit = claimed;
+            };
             if consumed > 0 {
                 grew = true;
                 self.positions.insert(path, position + consumed as u64);
@@ -478,7 +493,7 @@ mod tests {
                 break;
             }
             let next = (written + step).min(damaged.len());
-            let mut file = fs::OpenOptions::new().append(true).open(&path).unwrap();
+            let mut file = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
             std::io::Write::write_all(&mut file, &damaged[written..next]).unwrap();
             written = next;
             follower.poll(&mut got).unwrap();
@@ -500,21 +515,24 @@ mod tests {
         let mut arrivals = Arrivals::default();
         // A metadata packet and half of the next packet.
         let metadata_len = PacketHeader::decode(&bytes).unwrap().0.packet_size as usize;
-        assert_eq!(split(&bytes[..metadata_len + 300], &name, 0, &mut arrivals, false), metadata_len);
+        assert_eq!(split(&bytes[..metadata_len + 300], &name, 0, &mut arrivals, false, false), metadata_len);
         assert_eq!((arrivals.metadata.len(), arrivals.data.len()), (1, 0));
         // At the end, the partial packet goes to the reader, which reports the truncation.
         let mut arrivals = Arrivals::default();
-        assert_eq!(split(&bytes[..metadata_len + 300], &name, 0, &mut arrivals, true), metadata_len + 300);
+        assert_eq!(
+            split(&bytes[..metadata_len + 300], &name, 0, &mut arrivals, true, false),
+            metadata_len + 300
+        );
         assert_eq!((arrivals.metadata.len(), arrivals.data.len()), (1, 1));
         assert_eq!(arrivals.data[0].1.bytes.len(), 300);
         // Garbage then a header still arriving: nothing is consumed until a header is readable.
         let mut junk = vec![0x55u8; 64];
         junk.extend_from_slice(&bytes[metadata_len..metadata_len + 40]);
         let mut arrivals = Arrivals::default();
-        assert_eq!(split(&junk, &name, 1000, &mut arrivals, false), 0);
+        assert_eq!(split(&junk, &name, 1000, &mut arrivals, false, false), 0);
         assert!(arrivals.damaged.is_empty());
         junk.extend_from_slice(&bytes[metadata_len + 40..metadata_len + 512]);
-        assert_eq!(split(&junk, &name, 1000, &mut arrivals, false), 64 + 512);
+        assert_eq!(split(&junk, &name, 1000, &mut arrivals, false, false), 64 + 512);
         assert_eq!(arrivals.damaged.len(), 1);
         assert_eq!((arrivals.damaged[0].offset, arrivals.damaged[0].bytes.len()), (1000, 64));
         assert_eq!(arrivals.data.len(), 1);

@@ -130,3 +130,58 @@ fn follow_reads_a_finished_trace_at_once_and_a_single_file_until_idle() {
     let (dumped, _) = tracemark_ok(&["dump", file.to_str().unwrap()]);
     assert_eq!(sorted(&followed), sorted(&dumped));
 }
+
+#[test]
+fn follow_reads_the_same_stream_files_as_one_shot_reading_whatever_their_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let directory = dir.path().join("odd");
+    demo(&directory, 3, 100, &[]);
+    // Hidden, spaced and non-ASCII names: all `*.tmk`, all streams of the trace (§9.1).
+    for (from, to) in
+        [("stream-0-0.tmk", ".tmk"), ("stream-0-1.tmk", ".cpu 1.tmk"), ("stream-0-2.tmk", "é\tß.tmk")]
+    {
+        std::fs::rename(directory.join(from), directory.join(to)).unwrap();
+    }
+    let (dumped, _) = tracemark_ok(&["dump", directory.to_str().unwrap()]);
+    let (followed, stderr) = tracemark_ok(&["dump", "--follow", directory.to_str().unwrap()]);
+    assert!(stderr.is_empty(), "{stderr}");
+    let sorted = |text: &str| {
+        let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+        lines.sort();
+        lines
+    };
+    let cpus: std::collections::BTreeSet<&str> =
+        dumped.lines().filter_map(|line| line.split(" cpu ").nth(1)?.split(' ').next()).collect();
+    assert_eq!(cpus.len(), 3, "one-shot reading finds the three streams");
+    assert_eq!(sorted(&followed), sorted(&dumped));
+}
+
+#[test]
+fn follow_steps_through_a_sparse_gigabyte_in_bounded_memory() {
+    // A stream file of 1 GiB of zeros (a preallocated or sparse file): no header anywhere.
+    // Following used to read it whole, doubling a buffer to 2 GiB; it now hands the damage to
+    // the reader a bounded read at a time, under a 1 GiB address-space cap.
+    let dir = tempfile::tempdir().unwrap();
+    let directory = dir.path().join("sparse");
+    demo(&directory, 2, 100, &[]);
+    let sparse = std::fs::File::create(directory.join("stream-9-9.tmk")).unwrap();
+    sparse.set_len(1 << 30).unwrap();
+    let (dumped, _) = tracemark_ok(&["dump", directory.to_str().unwrap()]);
+    let output = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -v 1048576 && exec \"$0\" dump --follow \"$1\"")
+        .arg(env!("CARGO_BIN_EXE_tracemark"))
+        .arg(&directory)
+        .output()
+        .expect("sh runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{:?}: {}", output.status, stderr.lines().last().unwrap_or_default());
+    assert!(stderr.contains("bad packet header"), "the zeros are reported as damage");
+    let followed = String::from_utf8_lossy(&output.stdout);
+    let sorted = |text: &str| {
+        let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+        lines.sort();
+        lines
+    };
+    assert_eq!(sorted(&followed), sorted(&dumped), "every event of the other streams is followed");
+}

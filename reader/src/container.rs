@@ -158,34 +158,16 @@ impl Container {
         let meta = fs::metadata(path).map_err(io_error)?;
         let display = path.display().to_string();
         if meta.is_dir() {
-            let mut metadata = None;
-            let mut streams: Vec<(String, PathBuf)> = Vec::new();
-            for entry in fs::read_dir(path).map_err(io_error)? {
-                let entry = entry.map_err(io_error)?;
-                let entry_path = entry.path();
-                // Follow symbolic links: a link to a regular file is a regular file here.
-                let is_file = fs::metadata(&entry_path).map(|meta| meta.is_file()).unwrap_or(false);
-                if !is_file {
-                    continue;
-                }
-                let name = entry.file_name().to_string_lossy().into_owned();
-                if name == "metadata" {
-                    metadata = Some(entry_path);
-                } else if name.ends_with(".tmk") {
-                    streams.push((name, entry_path));
-                }
-            }
+            let DirectoryFiles { metadata, streams } = directory_files(path).map_err(io_error)?;
             let Some(metadata) = metadata else {
                 return Err(OpenError::NotATrace { path: display, reason: NotATrace::NoMetadataFile });
             };
-            // Sorted by name so that the order of iteration does not depend on the directory.
-            streams.sort();
             let mut files = Vec::with_capacity(streams.len().saturating_add(1));
             files.push(load_file(&metadata, FileRole::Metadata, options)?);
             if files.first().is_some_and(|file| file.bytes().is_empty()) {
                 return Err(OpenError::NotATrace { path: display, reason: NotATrace::Empty });
             }
-            for (_, stream_path) in streams {
+            for stream_path in streams {
                 files.push(load_file(&stream_path, FileRole::Stream, options)?);
             }
             Ok(Container { kind: ContainerKind::Directory, path: display, files })
@@ -214,6 +196,41 @@ impl Container {
             }],
         })
     }
+}
+
+/// The files of a trace directory (§9.1), as every tool of this workspace reads them.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DirectoryFiles {
+    /// The `metadata` file, when there is one.
+    pub metadata: Option<PathBuf>,
+    /// The stream files: every regular file (or link to one) whose name ends in `.tmk`, a
+    /// hidden one (`.tmk`, `.cpu0.tmk`) or one whose name is not UTF-8 included, sorted by name
+    /// so that the order does not depend on the directory.
+    pub streams: Vec<PathBuf>,
+}
+
+/// Lists the files of trace directory `dir`: what [`Trace::open`](crate::Trace::open) reads,
+/// and what a follower or checker of the directory must read too.
+pub fn directory_files(dir: &Path) -> std::io::Result<DirectoryFiles> {
+    let mut metadata = None;
+    let mut streams: Vec<(Vec<u8>, PathBuf)> = Vec::new();
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let entry_path = entry.path();
+        // Follow symbolic links: a link to a regular file is a regular file here.
+        if !fs::metadata(&entry_path).map(|meta| meta.is_file()).unwrap_or(false) {
+            continue;
+        }
+        let name = entry.file_name();
+        let bytes = name.as_encoded_bytes();
+        if bytes == b"metadata" {
+            metadata = Some(entry_path);
+        } else if bytes.ends_with(b".tmk") {
+            streams.push((bytes.to_vec(), entry_path));
+        }
+    }
+    streams.sort();
+    Ok(DirectoryFiles { metadata, streams: streams.into_iter().map(|(_, path)| path).collect() })
 }
 
 fn load_file(path: &Path, role: FileRole, options: OpenOptions) -> Result<ContainerFile, OpenError> {

@@ -115,7 +115,7 @@ pub use bind::{
     BindError, Binding, BoundFields, DecodeError, DynBinding, EventSpec, FieldError, FieldErrorKind,
     FieldSlot, FieldSpec, FieldType, TraceEvent,
 };
-pub use container::{ContainerKind, OpenOptions, ReadMode, MEMORY_NAME};
+pub use container::{directory_files, ContainerKind, DirectoryFiles, OpenOptions, ReadMode, MEMORY_NAME};
 pub use count::EventCounts;
 pub use diagnostic::{Declaration, Diagnostic, DiagnosticKind, MalformedReason};
 pub use dispatch::{Context, Dispatcher, HandlerSummary, RunSummary};

@@ -46,7 +46,8 @@ use std::{
 use serde::Serialize;
 use tracemark_format::TypeDesc;
 use tracemark_reader::{
-    ContainerKind, Event, Item, MappedFile, NotATrace, OpenError, StreamId, StreamIter, Trace, Value, Version,
+    directory_files, ContainerKind, DirectoryFiles, Event, Item, MappedFile, NotATrace, OpenError, StreamId,
+    StreamIter, Trace, Value, Version,
 };
 
 use self::rules::Facts;
@@ -337,27 +338,11 @@ fn load(path: &Path) -> io::Result<FileBytes> {
     }
 }
 
-/// The files of a trace directory, named as the reader names them: `metadata` first, then
-/// the `*.tmk` stream files by name (§9.1).
+/// The files of a trace directory, as the reader finds them: `metadata` first, then the
+/// `*.tmk` stream files by name (§9.1).
 fn container_files(path: &Path) -> io::Result<Vec<PathBuf>> {
-    let mut metadata = Vec::new();
-    let mut streams = Vec::new();
-    for entry in fs::read_dir(path)? {
-        let entry = entry?;
-        let entry_path = entry.path();
-        if !fs::metadata(&entry_path).map(|meta| meta.is_file()).unwrap_or(false) {
-            continue;
-        }
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name == "metadata" {
-            metadata.push(entry_path);
-        } else if name.ends_with(".tmk") {
-            streams.push((name, entry_path));
-        }
-    }
-    streams.sort();
-    metadata.extend(streams.into_iter().map(|(_, path)| path));
-    Ok(metadata)
+    let DirectoryFiles { metadata, streams } = directory_files(path)?;
+    Ok(metadata.into_iter().chain(streams).collect())
 }
 
 /// Checks a trace. See [`check_with`] to see its events too.
