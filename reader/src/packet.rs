@@ -86,13 +86,18 @@ pub(crate) enum Walked {
 
 /// The first offset at or after `from`, stepping by 8 bytes, where a valid header starts.
 fn find_header(bytes: &[u8], from: usize) -> Option<usize> {
+    find_header_where(bytes, from, |_| true)
+}
+
+/// The first valid header at or after `from`, at 8-byte steps, that `accept` takes.
+fn find_header_where(bytes: &[u8], from: usize, accept: impl Fn(&PacketHeader) -> bool) -> Option<usize> {
     let mut at = from;
     loop {
         let rest = bytes.get(at..)?;
         if rest.len() < PACKET_HEADER_LEN {
             return None;
         }
-        if PacketHeader::decode(rest).is_ok() {
+        if PacketHeader::decode(rest).is_ok_and(|(header, _)| accept(&header)) {
             return Some(at);
         }
         at = at.checked_add(ALIGN)?;
@@ -188,12 +193,18 @@ pub(crate) fn walk_with_progress(
             at = at.saturating_add(packet_size.max(ALIGN));
             continue;
         }
-        // The packet runs past the end of the file.
+        // The packet runs past the end of the file: the file was cut (§10.4), or the header's
+        // sizes lie. Either way a valid header of the same trace found after the packet's
+        // content, or, when the content too runs past the end, after the packet's own header,
+        // ends it there (§10.6): a size that lies costs no later packet. The search starts
+        // right after the fixed header, since `header_len` may lie too.
         let content_end = (header.content_size as usize).min(rest.len());
-        let next = if (header.content_size as usize) <= rest.len() {
+        let content_fits = (header.content_size as usize) <= rest.len();
+        let next = if content_fits {
             find_header(bytes, at.saturating_add(round_up(content_end)))
         } else {
-            None
+            let after_header = at.saturating_add(PACKET_HEADER_LEN);
+            find_header_where(bytes, after_header, |found| found.trace_uuid == header.trace_uuid)
         };
         let available = next.map_or(rest.len(), |next| next.saturating_sub(at));
         let kind =
@@ -202,11 +213,16 @@ pub(crate) fn walk_with_progress(
         found.push(Walked::Packet(RawPacket { file, offset: at, header, order, available }));
         match next {
             Some(next) => {
-                let kind = DiagnosticKind::Resynchronized {
-                    skipped_bytes: next.saturating_sub(at.saturating_add(content_end)) as u64,
-                    found_header: true,
-                };
-                found.push(problem(kind, at.saturating_add(content_end)));
+                // Bytes between the content's end and the next header are skipped; a header
+                // found inside content that runs past the end skips nothing.
+                let content_end = at.saturating_add(content_end);
+                if content_fits {
+                    let kind = DiagnosticKind::Resynchronized {
+                        skipped_bytes: next.saturating_sub(content_end) as u64,
+                        found_header: true,
+                    };
+                    found.push(problem(kind, content_end));
+                }
                 at = next;
             }
             None => break,
@@ -286,5 +302,35 @@ mod tests {
             )
             .collect();
         assert_eq!(packets, [(0, 96), (96, 80)]);
+    }
+
+    #[test]
+    fn sizes_claiming_gigabytes_do_not_hide_later_packets_of_the_trace() {
+        // content_size and packet_size both claim 4 GiB (a valid but lying header): the next
+        // header of the same trace ends the packet, found from right after its fixed header.
+        for header_len in [80u16, 65_528] {
+            let mut first = packet(ByteOrder::Little, 120, 120);
+            first[6..8].copy_from_slice(&header_len.to_le_bytes());
+            first[64..68].copy_from_slice(&0xFFFF_FFF8u32.to_le_bytes());
+            first[68..72].copy_from_slice(&0xFFFF_FFF8u32.to_le_bytes());
+            first.extend(packet(ByteOrder::Little, 96, 96));
+            first.extend(packet(ByteOrder::Big, 80, 80));
+            // A header of another trace inside a packet does not end it.
+            let mut foreign = packet(ByteOrder::Little, 80, 80);
+            foreign[16..32].copy_from_slice(&[9; 16]);
+            let mut lying = first[..120].to_vec();
+            lying.extend(&foreign);
+            lying.extend(&first[120..]);
+            let walked = walk(&lying, 0, &name());
+            let packets: Vec<_> = walked
+                .iter()
+                .filter_map(
+                    |item| if let Walked::Packet(p) = item { Some((p.offset, p.available)) } else { None },
+                )
+                .collect();
+            assert_eq!(packets, [(0, 200), (200, 96), (296, 80)], "header_len {header_len}: {walked:?}");
+            assert!(matches!(&walked[0], Walked::Problem(d)
+                if d.kind == DiagnosticKind::TruncatedPacket { available: 200, needed: 0xFFFF_FFF8 }));
+        }
     }
 }

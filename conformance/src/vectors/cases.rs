@@ -453,6 +453,16 @@ fn invalid_cases() -> Vec<Case> {
         )
         .expect(vec![error("R-10.4-1", Loc::Packet(2)), notice("R-10.4-2", Loc::Packet(2))]),
         case(
+            "sizes-past-the-file",
+            "content_size and packet_size claim 4 GiB in a valid header: the packet ends at the next \
+             header of the trace, its records and the packets after it delivered",
+            &["R-10.4-3"],
+            three_packets(base(), |data| {
+                with_edits(data, &[HeaderEdit::ContentSize(0xFFFF_FFF8), HeaderEdit::PacketSize(0xFFFF_FFF8)])
+            }),
+        )
+        .expect(vec![error("R-10.4-1", Loc::Packet(2)), notice("R-10.4-2", Loc::Packet(2))]),
+        case(
             "content-size-beyond-packet-size",
             "a header whose content_size exceeds packet_size: skipped, the next packet found",
             &["R-10.6-1"],
