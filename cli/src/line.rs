@@ -5,11 +5,15 @@
 //! about 380 ns (1M realistic events: 0.38 s, where babeltrace2's text output takes 1.11 s).
 //! Integers, plain ASCII strings and timestamps take the fast paths here; any other value is
 //! written by its `Display`, so the text is the same either way (a test compares the two).
+//!
+//! Arrays, sequences and structs are written as they are decoded ([`FieldValue`]), and a line
+//! that grows past [`SPILL_AT`] goes out in pieces: a record of millions of nested elements,
+//! whose text can be tens of times its size, is printed in bounded memory.
 
 use std::io::{self, Write};
 
 use tracemark_format::marker::DisplayHint;
-use tracemark_reader::{Event, Value};
+use tracemark_reader::{Event, FieldValue, Value};
 
 use crate::time::time_of_day;
 
@@ -28,12 +32,47 @@ impl LineWriter {
     /// converts to it and `ticks` is false, else in clock ticks.
     pub fn write(&mut self, out: &mut impl Write, event: &Event<'_>, ticks: bool) -> io::Result<()> {
         self.line.clear();
-        format_line(&mut self.line, event, ticks);
+        format_line(&mut self.line, out, event, ticks)?;
         out.write_all(&self.line)
     }
 }
 
-fn format_line(line: &mut Vec<u8>, event: &Event<'_>, ticks: bool) {
+/// A line longer than this is written out as it is built.
+const SPILL_AT: usize = 64 << 10;
+
+/// The line being built, written to `out` whenever it reaches [`SPILL_AT`] bytes.
+struct Spill<'a, W: Write> {
+    line: &'a mut Vec<u8>,
+    out: &'a mut W,
+    error: Option<io::Error>,
+}
+
+impl<W: Write> std::fmt::Write for Spill<'_, W> {
+    fn write_str(&mut self, text: &str) -> std::fmt::Result {
+        self.line.extend_from_slice(text.as_bytes());
+        if self.line.len() >= SPILL_AT {
+            if let Err(error) = self.out.write_all(self.line) {
+                self.error = Some(error);
+                return Err(std::fmt::Error);
+            }
+            self.line.clear();
+        }
+        Ok(())
+    }
+}
+
+/// Writes an array, sequence or struct field's text, spilling the line as it grows.
+fn push_compound(line: &mut Vec<u8>, out: &mut impl Write, value: &FieldValue<'_>) -> io::Result<()> {
+    let mut spill = Spill { line, out, error: None };
+    match std::fmt::Write::write_fmt(&mut spill, format_args!("{value}")) {
+        Ok(()) => Ok(()),
+        Err(_) => {
+            Err(spill.error.take().unwrap_or_else(|| io::Error::other("a field's value does not decode")))
+        }
+    }
+}
+
+fn format_line(line: &mut Vec<u8>, out: &mut impl Write, event: &Event<'_>, ticks: bool) -> io::Result<()> {
     line.push(b'[');
     match event.unix_ns() {
         Some(ns) if !ticks => push_wall_clock(line, ns),
@@ -45,16 +84,21 @@ fn format_line(line: &mut Vec<u8>, event: &Event<'_>, ticks: bool) {
     line.extend_from_slice(event.name().as_bytes());
     line.extend_from_slice(b": { ");
     let hints = event.display_hints();
-    for (index, (name, value)) in event.values().enumerate() {
+    for (index, (name, value)) in event.streamed_values().enumerate() {
         if index > 0 {
             line.extend_from_slice(b", ");
         }
         line.extend_from_slice(name.as_bytes());
         line.extend_from_slice(b" = ");
         let hint = hints.and_then(|hints| hints.get(index)).copied().unwrap_or(DisplayHint::Natural);
-        push_value(line, &value, hint);
+        match value.scalar() {
+            Some(scalar) => push_value(line, scalar, hint),
+            // A hint applies to integers only: an array, sequence or struct is written as is.
+            None => push_compound(line, out, &value)?,
+        }
     }
     line.extend_from_slice(b" }\n");
+    Ok(())
 }
 
 fn push_integer(line: &mut Vec<u8>, value: impl itoa::Integer) {

@@ -201,6 +201,53 @@ fn write(dir: &Path, name: &str, desc: &TraceDesc) -> PathBuf {
     path
 }
 
+fn write_bytes(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).expect("writes");
+    path
+}
+
+/// Arrays of length 1 around each element of [`NestedArrays`].
+const NESTING: usize = 8;
+
+/// One event of one-byte elements, each nested in [`NESTING`] arrays of length 1: decoded
+/// whole, every input byte would become `NESTING + 1` values (issue #21: 450 times the input).
+struct NestedArrays(Vec<u8>);
+
+impl tracemark_writer::EventType for NestedArrays {
+    const NAME: &'static str = "nested";
+
+    fn fields() -> Vec<Field> {
+        let element = (0..NESTING).fold(TypeDesc::Int(IntType::U8), |inner, _| TypeDesc::array(1, inner));
+        vec![Field::new("items", TypeDesc::sequence(element))]
+    }
+
+    fn encoded_size(&self, _: &Abi) -> usize {
+        4 + self.0.len()
+    }
+
+    fn encode(&self, out: &mut tracemark_writer::PayloadWriter<'_>) {
+        // A sequence count, then the one-byte elements: a blob's encoding (§6.4).
+        out.write_blob(&self.0);
+    }
+}
+
+fn nested_arrays(count: usize) -> Vec<u8> {
+    use tracemark_writer::{Config, LocalTrace, ManualClock, StreamWriter, TraceDescription};
+    let packet_size = (count + 4096).next_multiple_of(8) as u32;
+    let clock = ManualClock::new(0);
+    let config = Config::with_uuid(*b"hostile-nesting!").packet_size(packet_size);
+    let mut trace =
+        LocalTrace::new(&config, TraceDescription::unknown(), &clock, Vec::new()).expect("a trace");
+    let handle = trace.register::<NestedArrays>().expect("the class registers");
+    let memory = vec![0u8; packet_size as usize];
+    let mut stream =
+        StreamWriter::new(trace.stream_params(0).expect("stream 0"), memory, &clock).expect("a stream");
+    stream.emit_at(&mut trace, handle, &NestedArrays(vec![7; count]), 10).expect("the event fits its packet");
+    trace.flush_stream(&mut stream).expect("flushes");
+    trace.finish().expect("finishes")
+}
+
 fn hostile_traces(dir: &Path) -> Vec<Hostile> {
     let mut traces = Vec::new();
     let limits = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/vectors/limits");
@@ -253,6 +300,11 @@ fn hostile_traces(dir: &Path) -> Vec<Hostile> {
         .collect();
     let enumeration = TypeDesc::Enum { repr: IntType::U32, mappings };
     let records = vec![Meta::Class(class(2, "mapped", vec![Field::new("e", enumeration)]))];
+    traces.push(Hostile {
+        name: "nested-arrays-1mib",
+        path: write_bytes(dir, "nested.tmk", &nested_arrays(1 << 20)),
+        ticks: None,
+    });
     traces.push(Hostile {
         name: "enum-65535-mappings",
         path: write(dir, "enum.tmk", &with_ticks(records)),

@@ -87,13 +87,15 @@ impl Serialize for Args<'_, '_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let hints = self.0.display_hints();
         let mut map = serializer.serialize_map(Some(self.0.field_count()))?;
-        // Decoded one at a time, not collected: no allocation for an event of scalars.
-        for (index, (name, value)) in self.0.values().enumerate() {
-            match hints.and_then(|hints| hints.get(index)) {
-                Some(hint @ (DisplayHint::Hex | DisplayHint::Octal | DisplayHint::Char))
-                    if matches!(value, Value::Unsigned(_) | Value::Signed(_)) =>
-                {
-                    map.serialize_entry(name, &value.display(*hint).to_string())?;
+        // Decoded one at a time, not collected: no allocation for an event of scalars, and
+        // arrays, sequences and structs written as they are decoded, never held whole.
+        for (index, (name, value)) in self.0.streamed_values().enumerate() {
+            match (hints.and_then(|hints| hints.get(index)), value.scalar()) {
+                (
+                    Some(hint @ (DisplayHint::Hex | DisplayHint::Octal | DisplayHint::Char)),
+                    Some(scalar @ (Value::Unsigned(_) | Value::Signed(_))),
+                ) => {
+                    map.serialize_entry(name, &scalar.display(*hint).to_string())?;
                 }
                 _ => map.serialize_entry(name, &value)?,
             }

@@ -245,7 +245,7 @@ impl<'t> Cursor<'t> {
         })
     }
 
-    fn u32(&mut self) -> Result<u32, DecodeError> {
+    pub(crate) fn u32(&mut self) -> Result<u32, DecodeError> {
         // `uint(4)` yields at most `u32::MAX`.
         Ok(self.uint(4)? as u32)
     }
@@ -263,7 +263,7 @@ fn decode_fields<'t>(
 }
 
 /// Checks `count × min_element_size` against the bytes remaining (§6.7).
-fn check_count(count: u32, min_element_size: usize, cursor: &Cursor<'_>) -> bool {
+pub(crate) fn check_count(count: u32, min_element_size: usize, cursor: &Cursor<'_>) -> bool {
     (count as usize).checked_mul(min_element_size).is_some_and(|needed| needed <= cursor.remaining())
 }
 

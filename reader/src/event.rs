@@ -18,10 +18,11 @@ use serde::ser::{Serialize, SerializeMap, SerializeSeq, SerializeStruct, Seriali
 use tracemark_format::{marker::DisplayHint, ByteOrder, ClockClass, EventClass};
 
 use crate::{
-    decode::{find_nul, read_value, Cursor, Kind},
+    decode::{find_nul, read_value, skip_node, Cursor, Kind},
     layout::Segments,
     metadata::ClassEntry,
     stream::{PacketEntry, StreamId},
+    streamed::FieldValue,
 };
 
 /// An integer that keeps its signedness.
@@ -253,7 +254,7 @@ struct ValuesJson<'a, 't>(&'a Event<'t>);
 
 impl Serialize for ValuesJson<'_, '_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serialize_fields(serializer, None, self.0.values())
+        serialize_fields(serializer, None, self.0.streamed_values())
     }
 }
 
@@ -483,6 +484,13 @@ impl<'t> Event<'t> {
         Values::new(&self.raw)
     }
 
+    /// The fields in declared order, as [`values`](Event::values) gives them, except that an
+    /// array, a sequence or a struct is not decoded but walked as it is written: writing an
+    /// event with millions of elements holds one at a time (see [`FieldValue`]).
+    pub fn streamed_values(&self) -> StreamedValues<'t> {
+        StreamedValues(Values::new(&self.raw))
+    }
+
     /// The payload fields, in declared order, decoded on the first call and kept.
     pub fn fields(&self) -> &[(&'t str, Value<'t>)] {
         self.fields.get_or_init(|| self.raw.decode_all())
@@ -577,6 +585,36 @@ impl<'t> Iterator for Values<'t> {
 }
 
 impl std::iter::FusedIterator for Values<'_> {}
+
+/// The iterator of [`Event::streamed_values`].
+#[derive(Debug, Clone)]
+pub struct StreamedValues<'t>(Values<'t>);
+
+impl<'t> Iterator for StreamedValues<'t> {
+    type Item = (&'t str, FieldValue<'t>);
+
+    #[inline]
+    fn next(&mut self) -> Option<(&'t str, FieldValue<'t>)> {
+        let values = &mut self.0;
+        let (name, node) = values.entry.plan.fields.get(values.next)?;
+        if !FieldValue::is_compound(node) {
+            return values.next().map(|(name, value)| (name, FieldValue::decoded(value)));
+        }
+        // Skipped here, walked when written: nothing is allocated.
+        let mut cursor = Cursor::new(values.payload, values.at, values.order);
+        skip_node(node, &mut cursor)?;
+        let value = FieldValue::encoded(node, values.payload, values.at, values.order);
+        values.next += 1;
+        values.at = cursor.position();
+        Some((name.as_str(), value))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.0.size_hint()
+    }
+}
+
+impl std::iter::FusedIterator for StreamedValues<'_> {}
 
 impl PartialEq for Event<'_> {
     /// The same record: class, timestamp, stream, packet, file, offset and bytes.
