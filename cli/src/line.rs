@@ -13,7 +13,7 @@
 use std::io::{self, Write};
 
 use tracemark_format::marker::DisplayHint;
-use tracemark_reader::{Event, FieldValue, Value};
+use tracemark_reader::{Event, Value};
 
 use crate::time::time_of_day;
 
@@ -32,7 +32,10 @@ impl LineWriter {
     /// converts to it and `ticks` is false, else in clock ticks.
     pub fn write(&mut self, out: &mut impl Write, event: &Event<'_>, ticks: bool) -> io::Result<()> {
         self.line.clear();
-        format_line(&mut self.line, out, event, ticks)?;
+        if event.may_stream_values() {
+            return write_streamed_line(&mut self.line, out, event, ticks);
+        }
+        format_line(&mut self.line, event, ticks);
         out.write_all(&self.line)
     }
 }
@@ -41,13 +44,13 @@ impl LineWriter {
 const SPILL_AT: usize = 64 << 10;
 
 /// The line being built, written to `out` whenever it reaches [`SPILL_AT`] bytes.
-struct Spill<'a, W: Write> {
+struct Spill<'a> {
     line: &'a mut Vec<u8>,
-    out: &'a mut W,
+    out: &'a mut dyn Write,
     error: Option<io::Error>,
 }
 
-impl<W: Write> std::fmt::Write for Spill<'_, W> {
+impl std::fmt::Write for Spill<'_> {
     fn write_str(&mut self, text: &str) -> std::fmt::Result {
         self.line.extend_from_slice(text.as_bytes());
         if self.line.len() >= SPILL_AT {
@@ -61,18 +64,50 @@ impl<W: Write> std::fmt::Write for Spill<'_, W> {
     }
 }
 
-/// Writes an array, sequence or struct field's text, spilling the line as it grows.
-fn push_compound(line: &mut Vec<u8>, out: &mut impl Write, value: &FieldValue<'_>) -> io::Result<()> {
-    let mut spill = Spill { line, out, error: None };
-    match std::fmt::Write::write_fmt(&mut spill, format_args!("{value}")) {
-        Ok(()) => Ok(()),
-        Err(_) => {
-            Err(spill.error.take().unwrap_or_else(|| io::Error::other("a field's value does not decode")))
+/// The line of an event with an array, sequence or struct that may be large: such a value is
+/// written as it is decoded, and the line goes out in pieces as it grows past [`SPILL_AT`].
+/// Kept apart from [`format_line`], whose loop stays small enough to be inlined whole (the
+/// common line took 8 % longer when both shared one function).
+#[inline(never)]
+fn write_streamed_line(
+    line: &mut Vec<u8>,
+    out: &mut dyn Write,
+    event: &Event<'_>,
+    ticks: bool,
+) -> io::Result<()> {
+    push_head(line, event, ticks);
+    let hints = event.display_hints();
+    for (index, (name, value)) in event.streamed_values().enumerate() {
+        push_name(line, index, name);
+        match value.scalar() {
+            Some(scalar) => push_value(line, scalar, hint(hints, index)),
+            // A hint applies to integers only: an array, sequence or struct is written as is.
+            None => {
+                let mut spill = Spill { line: &mut *line, out: &mut *out, error: None };
+                if std::fmt::Write::write_fmt(&mut spill, format_args!("{value}")).is_err() {
+                    let error = spill.error.take();
+                    return Err(error.unwrap_or_else(|| io::Error::other("a field's value does not decode")));
+                }
+            }
         }
     }
+    line.extend_from_slice(b" }\n");
+    out.write_all(line)
 }
 
-fn format_line(line: &mut Vec<u8>, out: &mut impl Write, event: &Event<'_>, ticks: bool) -> io::Result<()> {
+fn format_line(line: &mut Vec<u8>, event: &Event<'_>, ticks: bool) {
+    push_head(line, event, ticks);
+    let hints = event.display_hints();
+    for (index, (name, value)) in event.values().enumerate() {
+        push_name(line, index, name);
+        push_value(line, &value, hint(hints, index));
+    }
+    line.extend_from_slice(b" }\n");
+}
+
+/// `[time] cpu N name: { `
+#[inline(always)]
+fn push_head(line: &mut Vec<u8>, event: &Event<'_>, ticks: bool) {
     line.push(b'[');
     match event.unix_ns() {
         Some(ns) if !ticks => push_wall_clock(line, ns),
@@ -83,22 +118,20 @@ fn format_line(line: &mut Vec<u8>, out: &mut impl Write, event: &Event<'_>, tick
     line.push(b' ');
     line.extend_from_slice(event.name().as_bytes());
     line.extend_from_slice(b": { ");
-    let hints = event.display_hints();
-    for (index, (name, value)) in event.streamed_values().enumerate() {
-        if index > 0 {
-            line.extend_from_slice(b", ");
-        }
-        line.extend_from_slice(name.as_bytes());
-        line.extend_from_slice(b" = ");
-        let hint = hints.and_then(|hints| hints.get(index)).copied().unwrap_or(DisplayHint::Natural);
-        match value.scalar() {
-            Some(scalar) => push_value(line, scalar, hint),
-            // A hint applies to integers only: an array, sequence or struct is written as is.
-            None => push_compound(line, out, &value)?,
-        }
+}
+
+#[inline(always)]
+fn push_name(line: &mut Vec<u8>, index: usize, name: &str) {
+    if index > 0 {
+        line.extend_from_slice(b", ");
     }
-    line.extend_from_slice(b" }\n");
-    Ok(())
+    line.extend_from_slice(name.as_bytes());
+    line.extend_from_slice(b" = ");
+}
+
+#[inline(always)]
+fn hint(hints: Option<&[DisplayHint]>, index: usize) -> DisplayHint {
+    hints.and_then(|hints| hints.get(index)).copied().unwrap_or(DisplayHint::Natural)
 }
 
 fn push_integer(line: &mut Vec<u8>, value: impl itoa::Integer) {
@@ -106,6 +139,7 @@ fn push_integer(line: &mut Vec<u8>, value: impl itoa::Integer) {
 }
 
 /// `value` as `Value::display(hint)` writes it.
+#[inline(always)]
 fn push_value(line: &mut Vec<u8>, value: &Value<'_>, hint: DisplayHint) {
     match (value, hint) {
         (Value::Unsigned(number), DisplayHint::Natural) => push_integer(line, *number),
@@ -139,6 +173,7 @@ fn push_hex(line: &mut Vec<u8>, value: u64) {
 }
 
 /// [`WallClock`](crate::time::WallClock)'s `HH:MM:SS.nnnnnnnnn`.
+#[inline(always)]
 fn push_wall_clock(line: &mut Vec<u8>, ns: i128) {
     let [hours, minutes, seconds, fraction] = time_of_day(ns);
     push_padded(line, hours, 2);

@@ -55,6 +55,9 @@ pub(crate) struct ClassEntry {
     pub(crate) hints: Option<Vec<DisplayHint>>,
     pub(crate) plan: Plan,
     pub(crate) layout: PayloadLayout,
+    /// Whether `Event::streamed_values` may walk a field of this class: set once, asked per
+    /// event.
+    pub(crate) may_stream: bool,
     /// Index of the entry in [`Metadata`]'s class list: dense, for per-class tables.
     pub(crate) slot: usize,
 }
@@ -586,7 +589,8 @@ impl Builder {
         match compiled {
             Ok((plan, hints)) => {
                 let layout = PayloadLayout::compile(&plan);
-                self.classes.insert(id, ClassEntry { class, hints, plan, layout, slot: 0 });
+                let may_stream = crate::event::may_stream(&plan);
+                self.classes.insert(id, ClassEntry { class, hints, plan, layout, may_stream, slot: 0 });
             }
             Err(kind) => {
                 let error =
