@@ -4,50 +4,9 @@
 
 mod support;
 
-use std::{
-    path::{Path, PathBuf},
-    process::Command,
-};
+use std::{path::PathBuf, process::Command};
 
-use support::{all_types_traces, demo, lossy_trace, tracemark};
-
-fn capi_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../reader/capi")
-}
-
-/// `libtracemark_capi.a`, built beside this test as a dev-dependency.
-fn static_library() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let deps = exe.parent().unwrap();
-    let mut candidates: Vec<PathBuf> = [deps, deps.parent().unwrap()]
-        .iter()
-        .flat_map(|dir| std::fs::read_dir(dir).into_iter().flatten().filter_map(Result::ok))
-        .map(|entry| entry.path())
-        .filter(|path| {
-            let name = path.file_name().unwrap().to_string_lossy();
-            name.starts_with("libtracemark_capi") && name.ends_with(".a")
-        })
-        .collect();
-    // The most recent build.
-    candidates.sort_by_key(|path| std::fs::metadata(path).and_then(|meta| meta.modified()).ok());
-    candidates.pop().unwrap_or_else(|| panic!("libtracemark_capi.a not found near {}", deps.display()))
-}
-
-fn compile(out: &Path) -> PathBuf {
-    let program = out.join("tmk_dump");
-    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
-    let status = Command::new(&cc)
-        .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-pedantic", "-O1", "-I"])
-        .arg(capi_dir().join("include"))
-        .arg(capi_dir().join("tests/c/tmk_dump.c"))
-        .arg(static_library())
-        .args(["-lpthread", "-ldl", "-lm", "-o"])
-        .arg(&program)
-        .status()
-        .unwrap_or_else(|error| panic!("{cc} runs: {error}"));
-    assert!(status.success(), "the C program compiles and links");
-    program
-}
+use support::{all_types_traces, compile_tmk_dump as compile, demo, lossy_trace, tracemark};
 
 #[test]
 fn a_c_program_prints_traces_exactly_as_tracemark_dump() {

@@ -1,6 +1,6 @@
 //! A stream file truncated while a command reads it (log rotation, a restarted writer, a
-//! cleaned-up live trace) never kills the command: it finishes, reports the truncation, and
-//! exits normally.
+//! cleaned-up live trace) never kills the command, nor a C program reading through the C API:
+//! it finishes, reports the truncation, and exits normally.
 //!
 //! Each command is stopped (`SIGSTOP`) as soon as it has mapped the stream file, the file is
 //! cut to a few kilobytes, and the command is let go on: every page it touches past the cut
@@ -17,7 +17,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use support::demo;
+use support::{compile_tmk_dump, demo};
 
 /// Signals `pid` with `kill -SIGNAL`.
 fn signal(pid: u32, name: &str) {
@@ -32,10 +32,14 @@ fn maps(pid: u32, file: &Path) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/maps")).is_ok_and(|maps| maps.contains(name))
 }
 
-/// Runs `tracemark ARGS`, cutting `victim` to 4,099 bytes once the command maps it; returns
+/// Runs `PROGRAM ARGS`, cutting `victim` to 4,099 bytes once the command maps it; returns
 /// the exit status, stdout and stderr, and whether the cut happened while it ran.
-fn run_cutting(args: &[&str], victim: &Path) -> (std::process::ExitStatus, String, String, bool) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tracemark"))
+fn run_cutting(
+    program: &Path,
+    args: &[&str],
+    victim: &Path,
+) -> (std::process::ExitStatus, String, String, bool) {
+    let mut child = Command::new(program)
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -84,7 +88,11 @@ fn every_command_survives_a_stream_file_cut_while_it_reads() {
     let dir = tempfile::tempdir().unwrap();
     let scratch = dir.path().join("out");
     std::fs::create_dir(&scratch).unwrap();
-    let commands: [(&str, Vec<String>); 6] = [
+    // The C API's `tracemark dump`, linked with the reader's static library.
+    let c_dump = compile_tmk_dump(dir.path());
+    let tracemark = Path::new(env!("CARGO_BIN_EXE_tracemark"));
+    let commands: [(&str, Vec<String>); 7] = [
+        ("C API tmk_dump", vec![]),
         ("dump", vec!["dump".into()]),
         ("dump --json", vec!["dump".into(), "--json".into()]),
         ("check", vec!["check".into()]),
@@ -103,7 +111,8 @@ fn every_command_survives_a_stream_file_cut_while_it_reads() {
         if name.starts_with("convert") {
             args.push(output.to_str().unwrap());
         }
-        let (status, stdout, stderr, cut) = run_cutting(&args, &victim);
+        let program = if name.starts_with("C API") { c_dump.as_path() } else { tracemark };
+        let (status, stdout, stderr, cut) = run_cutting(program, &args, &victim);
         assert!(cut, "{name}: the file was cut while the command ran");
         assert_eq!(status.signal(), None, "{name} was killed by a signal; stderr:\n{stderr}");
         let code = status.code().unwrap_or(-1);
