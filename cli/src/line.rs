@@ -6,9 +6,10 @@
 //! Integers, plain ASCII strings and timestamps take the fast paths here; any other value is
 //! written by its `Display`, so the text is the same either way (a test compares the two).
 //!
-//! Arrays, sequences and structs are written as they are decoded ([`FieldValue`]), and a line
-//! that grows past [`SPILL_AT`] goes out in pieces: a record of millions of nested elements,
-//! whose text can be tens of times its size, is printed in bounded memory.
+//! Arrays, sequences and structs over 1 KiB are written as they are decoded
+//! ([`FieldValue`](tracemark_reader::FieldValue)), and a line that grows past [`SPILL_AT`] goes
+//! out in pieces: a record of millions of nested elements, whose text can be tens of times its
+//! size, is printed in bounded memory.
 
 use std::io::{self, Write};
 

@@ -61,11 +61,12 @@
 //!
 //! # Safety
 //!
-//! The crate has no `unsafe` code except the call that memory-maps a file
-//! (`container::map_file`), which requires that trace files are not modified or truncated
-//! while a [`Trace`] maps them, and the call that gives read pages back
-//! (`container::release_pages`), sound under the same condition. [`ReadMode::Read`] copies
-//! files instead. Decoding is safe Rust.
+//! The crate's `unsafe` code is in one module, [`MappedFile`]'s: the call that memory-maps a
+//! file, the call that gives read pages back, and, on Linux, the `SIGBUS` handler that lets a
+//! file shrink under its map (a vanished page is replaced by zeros, which the reader never
+//! delivers: it checks each packet against the file's length). A file rewritten in place shows
+//! other bytes, read as the untrusted input they are. [`ReadMode::Read`] copies files instead.
+//! Decoding is safe Rust.
 //!
 //! # Robustness
 //!

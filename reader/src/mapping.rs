@@ -70,7 +70,8 @@ impl MappedFile {
         usize::try_from(now).unwrap_or(usize::MAX).min(self.map.len())
     }
 
-    /// Gives back the resident pages lying wholly inside `[start, end)`; see [`release_pages`].
+    /// Gives back the resident pages lying wholly inside `[start, end)` (`madvise(MADV_DONTNEED)`
+    /// on this read-only shared map: reading them again faults them back in from the file).
     pub fn release(&self, start: usize, end: usize) {
         let start = start.checked_next_multiple_of(PAGE).unwrap_or(usize::MAX);
         let end = end.min(self.map.len()) / PAGE * PAGE;

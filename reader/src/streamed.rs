@@ -20,7 +20,10 @@ use crate::{
     event::Value,
 };
 
-/// One field's value; see the [module](self).
+/// One field's value, from [`Event::streamed_values`](crate::Event::streamed_values): a scalar
+/// decoded at once, or an array, a sequence or a struct held as its node and bytes and walked
+/// element by element by its `Display` and `Serialize`, which write exactly what [`Value`]'s
+/// write; writing it holds no more than its nesting depth, however many elements it has.
 #[derive(Debug, Clone)]
 pub struct FieldValue<'t>(Inner<'t>);
 

@@ -33,9 +33,11 @@ pub struct Trace {
 impl Trace {
     /// Opens a trace directory (§9.1) or single file (§9.2), memory-mapping its files.
     ///
-    /// The files must not be truncated or modified while the trace is open (see
-    /// [`ReadMode::Mmap`](crate::ReadMode::Mmap)); use [`Trace::open_with`] and
-    /// [`ReadMode::Read`](crate::ReadMode::Read) when that cannot be guaranteed.
+    /// On Linux, a file that shrinks while the trace is open is survived: the packets it no
+    /// longer holds are reported truncated (§10.4). Elsewhere the files must not be truncated
+    /// while the trace is open (see [`ReadMode::Mmap`](crate::ReadMode::Mmap)); use
+    /// [`Trace::open_with`] and [`ReadMode::Read`](crate::ReadMode::Read) when that cannot be
+    /// guaranteed.
     pub fn open(path: impl AsRef<Path>) -> Result<Trace, OpenError> {
         Trace::open_with(path, OpenOptions::default())
     }
