@@ -111,11 +111,6 @@ fn follow_reads_a_finished_trace_at_once_and_a_single_file_until_idle() {
     let (followed, stderr) = tracemark_ok(&["dump", "--follow", directory.to_str().unwrap()]);
     assert!(stderr.is_empty(), "{stderr}");
     let (dumped, _) = tracemark_ok(&["dump", directory.to_str().unwrap()]);
-    let sorted = |text: &str| {
-        let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
-        lines.sort();
-        lines
-    };
     assert_eq!(sorted(&followed), sorted(&dumped));
 
     // A single file has no marker: following stops at the idle timeout.
@@ -145,11 +140,6 @@ fn follow_reads_the_same_stream_files_as_one_shot_reading_whatever_their_names()
     let (dumped, _) = tracemark_ok(&["dump", directory.to_str().unwrap()]);
     let (followed, stderr) = tracemark_ok(&["dump", "--follow", directory.to_str().unwrap()]);
     assert!(stderr.is_empty(), "{stderr}");
-    let sorted = |text: &str| {
-        let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
-        lines.sort();
-        lines
-    };
     let cpus: std::collections::BTreeSet<&str> =
         dumped.lines().filter_map(|line| line.split(" cpu ").nth(1)?.split(' ').next()).collect();
     assert_eq!(cpus.len(), 3, "one-shot reading finds the three streams");
@@ -178,10 +168,13 @@ fn follow_steps_through_a_sparse_gigabyte_in_bounded_memory() {
     assert!(output.status.success(), "{:?}: {}", output.status, stderr.lines().last().unwrap_or_default());
     assert!(stderr.contains("bad packet header"), "the zeros are reported as damage");
     let followed = String::from_utf8_lossy(&output.stdout);
-    let sorted = |text: &str| {
-        let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
-        lines.sort();
-        lines
-    };
     assert_eq!(sorted(&followed), sorted(&dumped), "every event of the other streams is followed");
+}
+
+/// The lines of `text`, sorted: followed and one-shot output hold the same events, in an order
+/// that depends on when packets land.
+fn sorted(text: &str) -> Vec<String> {
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    lines.sort();
+    lines
 }
