@@ -104,14 +104,12 @@ pub(crate) fn count(trace: &Trace, threads: usize) -> EventCounts {
                 let stop = if crc_failed { None } else { count(raw, &mut per_slot, true) };
                 // Asked after the CRC and the walk: the records counted must be ones the file
                 // still holds, not the zeros that read past its end once it has shrunk (§10.4).
-                let now = file.backing.len_now();
-                if now < raw.offset.saturating_add(raw.available) {
+                if let Some(clipped) = raw.cut_to(file.backing.len_now()) {
                     if !crc_failed {
                         count(raw, &mut per_slot, false);
                     }
                     // A cut packet's CRC cannot be checked, and where its walk stops is the
                     // file's end, not a bad record.
-                    let clipped = RawPacket { available: now.saturating_sub(raw.offset), ..raw.clone() };
                     count(&clipped, &mut per_slot, true);
                     counts.shrunk_packets += 1;
                 } else if crc_failed {

@@ -47,6 +47,13 @@ impl RawPacket {
         self.header.content_size as usize
     }
 
+    /// The packet as a file now `file_len` bytes long holds it, when that is less than it held
+    /// when opened: the file shrank under the reader (§10.4). `None` when it still holds it.
+    pub(crate) fn cut_to(&self, file_len: usize) -> Option<RawPacket> {
+        (file_len < self.offset.saturating_add(self.available))
+            .then(|| RawPacket { available: file_len.saturating_sub(self.offset), ..self.clone() })
+    }
+
     /// Whether the file ends before the packet's content does.
     pub(crate) fn content_cut(&self) -> bool {
         self.available < self.content_size()

@@ -572,20 +572,18 @@ impl<'t, 'p> StreamCursor<'t, 'p> {
         // The file may have shrunk since it was opened: past its end, the map reads zeros,
         // which are not the packet's. Asked after decoding, so that whatever the batch was
         // decoded from, the bytes it delivers are ones the file still holds (§10.4).
-        let shrunk = file.backing.len_now() < raw.offset.saturating_add(raw.available);
-        let clipped;
-        let raw = if shrunk {
-            let available = file.backing.len_now().saturating_sub(raw.offset);
-            clipped = RawPacket { available, ..raw.clone() };
-            let kind = DiagnosticKind::TruncatedPacket {
-                available: available as u64,
-                needed: u64::from(header.packet_size),
-            };
-            self.report(located(kind));
-            batch = Batch::decode(self.trace.metadata(), &clipped, bytes, batch.entries);
-            &clipped
-        } else {
-            raw
+        let clipped = raw.cut_to(file.backing.len_now());
+        let raw = match &clipped {
+            Some(clipped) => {
+                let kind = DiagnosticKind::TruncatedPacket {
+                    available: clipped.available as u64,
+                    needed: u64::from(header.packet_size),
+                };
+                self.report(located(kind));
+                batch = Batch::decode(self.trace.metadata(), clipped, bytes, batch.entries);
+                clipped
+            }
+            None => raw,
         };
         let crc = batch.crc.unwrap_or_else(|| raw.crc(bytes));
         if let CrcStatus::Mismatch { expected: stored, found } = crc {
