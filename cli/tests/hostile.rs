@@ -7,8 +7,10 @@
 //! quadratic metadata ingest and exporter took on these traces (tens of seconds to minutes).
 //!
 //! Classes covered here: zero-size parts inside array elements (§6.7), floods of
-//! environment entries, clocks and stream classes, and classes of 65,535 fields or
-//! mappings (§13.4). Files that shrink while read are `tests/shrinking.rs`.
+//! environment entries, clocks and stream classes, classes of 65,535 fields or mappings
+//! (§13.4), and values nested deep enough to amplify (§13.2). The C API runs through its
+//! `tracemark dump`, `reader/capi/tests/c/tmk_dump.c`. Files that shrink while read are
+//! `tests/shrinking.rs`.
 
 mod support;
 
@@ -53,7 +55,7 @@ struct Run {
     stderr: String,
 }
 
-/// The runner: starts `tracemark ARGS` under the address-space cap, with this process's
+/// The runner: starts `PROGRAM ARGS` under the address-space cap, with this process's
 /// standard streams, waits for it with `wait4` and writes `code signal max_rss_kib` to the
 /// report file.
 ///
@@ -64,8 +66,9 @@ struct Run {
 #[allow(unsafe_code)]
 fn runner(report: &str) {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_tracemark"));
-    command.args(&args).env_remove(REPORT_ENV);
+    let (program, args) = args.split_first().expect("the runner is given a program");
+    let mut command = Command::new(program);
+    command.args(args).env_remove(REPORT_ENV);
     // SAFETY: `setrlimit` is async-signal-safe and touches nothing of the parent's.
     unsafe {
         command.pre_exec(|| {
@@ -79,7 +82,7 @@ fn runner(report: &str) {
     }
     // Reaped below with `wait4`, which `Child::wait` cannot do: it gives no resource usage.
     #[allow(clippy::zombie_processes)]
-    let child = command.spawn().expect("tracemark starts");
+    let child = command.spawn().expect("the program starts");
     let pid = child.id() as libc::pid_t;
     let mut status = 0;
     // SAFETY: `rusage` is plain data; all zeros is valid.
@@ -92,7 +95,7 @@ fn runner(report: &str) {
     std::fs::write(report, format!("{code} {signal} {}", usage.ru_maxrss)).expect("the report writes");
 }
 
-/// Runs `tracemark ARGS` through the runner, in a process group of its own that a watchdog
+/// Runs `PROGRAM ARGS` through the runner, in a process group of its own that a watchdog
 /// kills at [`TIME_LIMIT`].
 fn run(args: &[String], report: &Path) -> Run {
     let _ = std::fs::remove_file(report);
@@ -160,9 +163,14 @@ fn kill_group(group: libc::pid_t) {
     unsafe { libc::kill(-group, libc::SIGKILL) };
 }
 
-/// Every command a user runs on a trace, as argument lists; `OUT` is replaced by an output path.
+/// Stands for the C API's `tracemark dump`, `reader/capi/tests/c/tmk_dump.c`, in [`commands`].
+const C_API: &str = "c-api";
+
+/// Every command a user runs on a trace, as argument lists; `OUT` is replaced by an output path,
+/// and [`C_API`] runs the C API's dump program instead of `tracemark`.
 fn commands() -> Vec<Vec<&'static str>> {
     vec![
+        vec![C_API],
         vec!["info"],
         vec!["info", "--json"],
         vec!["dump"],
@@ -339,15 +347,21 @@ fn work_dir() -> (PathBuf, Option<tempfile::TempDir>) {
 fn every_command_stays_within_its_bounds_on_every_hostile_trace() {
     let (dir, _temp) = work_dir();
     let report = dir.join("report");
+    let c_api_dump = support::compile_tmk_dump(&dir);
     let mut failures = Vec::new();
     for hostile in hostile_traces(&dir) {
         let input = std::fs::metadata(&hostile.path).expect("the trace exists").len();
         let rss_bound_kib = 64 * 1024 + 4 * input / 1024;
         for command in commands() {
             let out = dir.join("out");
-            // TRACE, then OUT for `convert`.
-            let mut args: Vec<String> =
-                command.iter().filter(|arg| **arg != "OUT").map(|arg| (*arg).to_string()).collect();
+            // PROGRAM, TRACE, then OUT for `convert`.
+            let mut args: Vec<String> = match command.as_slice() {
+                [C_API] => vec![c_api_dump.display().to_string()],
+                _ => std::iter::once(env!("CARGO_BIN_EXE_tracemark"))
+                    .chain(command.iter().copied().filter(|arg| *arg != "OUT"))
+                    .map(str::to_string)
+                    .collect(),
+            };
             args.push(hostile.path.display().to_string());
             if command.contains(&"OUT") {
                 args.push(out.display().to_string());
@@ -381,7 +395,7 @@ fn every_command_stays_within_its_bounds_on_every_hostile_trace() {
                     run.max_rss_kib
                 ));
             }
-            if let (Some(ticks), ["dump"]) = (hostile.ticks, command.as_slice()) {
+            if let (Some(ticks), ["dump"] | [C_API]) = (hostile.ticks, command.as_slice()) {
                 let delivered = run.stdout.lines().filter(|line| line.contains(" tick: ")).count();
                 if delivered != ticks {
                     failures.push(format!("{shown}: {delivered} tick events delivered, {ticks} intact"));

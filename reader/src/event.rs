@@ -22,7 +22,7 @@ use crate::{
     layout::{fixed_size, Segments},
     metadata::ClassEntry,
     stream::{PacketEntry, StreamId},
-    streamed::FieldValue,
+    streamed::{EncodedValue, FieldValue},
 };
 
 /// An integer that keeps its signedness.
@@ -492,6 +492,14 @@ impl<'t> Event<'t> {
         StreamedValues(Values::new(&self.raw))
     }
 
+    /// The fields in declared order, none decoded: each is an [`EncodedValue`], read when
+    /// asked for, an array, a sequence or a struct one element or member at a time. For callers
+    /// that navigate values (the C API) rather than write them all: nothing is allocated
+    /// whatever the record holds.
+    pub fn lazy_values(&self) -> LazyValues<'t> {
+        LazyValues(Values::new(&self.raw))
+    }
+
     /// Whether [`streamed_values`](Event::streamed_values) may walk a field of this event's
     /// class rather than decode it: whether it has an array, a sequence or a struct whose size
     /// is not fixed at 1 KiB or less. When it has none, [`values`](Event::values) gives the
@@ -641,7 +649,7 @@ impl<'t> Iterator for StreamedValues<'t> {
         // Skipped here, walked when written: nothing is allocated.
         let mut cursor = Cursor::new(values.payload, values.at, values.order);
         skip_node(node, &mut cursor)?;
-        let value = FieldValue::encoded(node, values.payload, values.at, values.order);
+        let value = FieldValue::walked(node, values.payload, values.at, values.order);
         values.next += 1;
         values.at = cursor.position();
         Some((name.as_str(), value))
@@ -653,6 +661,29 @@ impl<'t> Iterator for StreamedValues<'t> {
 }
 
 impl std::iter::FusedIterator for StreamedValues<'_> {}
+
+/// The iterator of [`Event::lazy_values`].
+#[derive(Debug, Clone)]
+pub struct LazyValues<'t>(Values<'t>);
+
+impl<'t> Iterator for LazyValues<'t> {
+    type Item = (&'t str, EncodedValue<'t>);
+
+    fn next(&mut self) -> Option<(&'t str, EncodedValue<'t>)> {
+        let values = &mut self.0;
+        let (name, node) = values.entry.plan.fields.get(values.next)?;
+        let (value, end) = EncodedValue::read(node, values.payload, values.at, values.order)?;
+        values.next += 1;
+        values.at = end;
+        Some((name.as_str(), value))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.0.size_hint()
+    }
+}
+
+impl std::iter::FusedIterator for LazyValues<'_> {}
 
 impl PartialEq for Event<'_> {
     /// The same record: class, timestamp, stream, packet, file, offset and bytes.

@@ -122,12 +122,12 @@ pub use count::EventCounts;
 pub use diagnostic::{Declaration, Diagnostic, DiagnosticKind, MalformedReason};
 pub use dispatch::{Context, Dispatcher, HandlerSummary, RunSummary};
 pub use error::{NotATrace, OpenError, SUPPORTED_MAJOR_VERSIONS};
-pub use event::{Event, HintedValue, Integer, StreamedValues, Value, Values};
+pub use event::{Event, HintedValue, Integer, LazyValues, StreamedValues, Value, Values};
 pub use mapping::MappedFile;
 pub use merge::Events;
 pub use metadata::{Metadata, Version};
 pub use stream::{StreamId, StreamIter};
-pub use streamed::FieldValue;
+pub use streamed::{Elements, EncodedKind, EncodedValue, FieldValue, Members, ValueType};
 pub use summary::{uuid_string, StreamSummary, Summary};
 pub use trace::Trace;
 

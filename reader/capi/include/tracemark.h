@@ -119,8 +119,12 @@ typedef struct tmk_value {
   struct tmk_str label;
   // Elements of an array or sequence, members of a struct.
   size_t count;
-  // Opaque: the value inside the reader, for `tmk_value_element` and friends.
+  // Opaque: the value's type in the reader, for `tmk_value_element` and friends.
   const void *node;
+  // Opaque: where the value starts in the event's payload.
+  size_t position;
+  // Opaque: the cursor the value belongs to.
+  const void *cursor;
 } tmk_value;
 
 #ifdef __cplusplus
@@ -253,7 +257,8 @@ enum tmk_status tmk_value_member(const struct tmk_value *value, const char *name
 // Writes the value as `tracemark dump` displays it (with its hint; strings quoted and
 // escaped, floats in shortest round-trip form) into `buffer`, truncated to `capacity - 1`
 // bytes and NUL-terminated when `capacity > 0`. Returns the full length without the NUL, as
-// `snprintf` does: call with a null buffer to size one.
+// `snprintf` does: call with a null buffer to size one. The text is written as the value is
+// read, never held whole.
 //
 // # Safety
 //

@@ -31,6 +31,15 @@
 //! - What the accessors of the current item return (`tmk_str`, `tmk_value`) points into the
 //!   cursor and is valid until the next `tmk_cursor_next` or `tmk_cursor_free` on it. Event
 //!   and field names point into the trace's metadata and live as long as the cursor.
+//!
+//! # Cost
+//!
+//! Values are read from the trace's bytes when asked for, never decoded whole: however many
+//! elements an event holds, the cursor holds a few hundred bytes. Reading the fields of an
+//! event, or the elements or members of a value, in increasing index order costs what reading
+//! each once costs (the cursor remembers where the last read of the event's fields and of the
+//! last 16 values' children ended); an index below the last one read starts again from the
+//! first.
 //! - `tmk_str` is a pointer and a length, **not** NUL-terminated (strings in a trace may hold
 //!   NUL and invalid UTF-8, §6.5); print it with `"%.*s"`.
 //!
@@ -58,7 +67,10 @@ use std::{
 };
 
 use self_cell::self_cell;
-use tracemark_reader::{DisplayHint, Events, Item, Value as ReaderValue};
+use tracemark_reader::{
+    DisplayHint, Elements, EncodedKind, EncodedValue, Events, Item, LazyValues, Members,
+    Value as ReaderValue, ValueType,
+};
 
 /// Result of a call that can fail.
 #[repr(C)]
@@ -202,12 +214,41 @@ pub struct Value {
     pub label: Str,
     /// Elements of an array or sequence, members of a struct.
     pub count: usize,
-    /// Opaque: the value inside the reader, for `tmk_value_element` and friends.
+    /// Opaque: the value's type in the reader, for `tmk_value_element` and friends.
     pub node: *const c_void,
+    /// Opaque: where the value starts in the event's payload.
+    pub position: usize,
+    /// Opaque: the cursor the value belongs to.
+    pub cursor: *const c_void,
 }
 
 impl Value {
-    fn view(value: &ReaderValue<'_>, name: &str, hint: DisplayHint) -> Value {
+    /// A view of `value`, read now if it is a scalar.
+    fn view(value: EncodedValue<'_>, name: &str, hint: DisplayHint, cursor: *const Cursor) -> Value {
+        let mut view = match value.kind() {
+            EncodedKind::Scalar => match value.decode() {
+                Some(scalar) => Value::of_scalar(&scalar, name, hint),
+                None => Value::of_scalar(&ReaderValue::Bool(false), name, hint),
+            },
+            compound => {
+                let mut view = Value::of_scalar(&ReaderValue::Bool(false), name, hint);
+                view.kind = match compound {
+                    EncodedKind::Array => ValueKind::Array,
+                    EncodedKind::Sequence => ValueKind::Sequence,
+                    _ => ValueKind::Struct,
+                };
+                view.count = value.len().unwrap_or(0);
+                view
+            }
+        };
+        view.node = value.value_type().as_ptr();
+        view.position = value.position();
+        view.cursor = cursor.cast();
+        view
+    }
+
+    /// The view's scalar fields set from `value`; the opaque ones are null.
+    fn of_scalar(value: &ReaderValue<'_>, name: &str, hint: DisplayHint) -> Value {
         let mut view = Value {
             kind: ValueKind::Bool,
             hint: Hint::from_reader(hint),
@@ -220,7 +261,9 @@ impl Value {
             bytes: Str::NONE,
             label: Str::NONE,
             count: 0,
-            node: ptr::from_ref(value).cast(),
+            node: ptr::null(),
+            position: 0,
+            cursor: ptr::null(),
         };
         match value {
             ReaderValue::Bool(flag) => view.boolean = *flag,
@@ -248,14 +291,8 @@ impl Value {
                 view.kind = ValueKind::Blob;
                 view.bytes = Str::of(bytes);
             }
-            ReaderValue::Array(values) => {
-                view.kind = ValueKind::Array;
-                view.count = values.len();
-            }
-            ReaderValue::Sequence(values) => {
-                view.kind = ValueKind::Sequence;
-                view.count = values.len();
-            }
+            // Compounds are viewed from their encoded form (`view`), never decoded.
+            ReaderValue::Array(_) | ReaderValue::Sequence(_) | ReaderValue::Struct(_) => {}
             ReaderValue::Enum { value, label } => {
                 view.kind = ValueKind::Enum;
                 match value {
@@ -266,10 +303,6 @@ impl Value {
                     }
                 }
                 view.label = label.map_or(Str::NONE, |label| Str::of(label.as_bytes()));
-            }
-            ReaderValue::Struct(members) => {
-                view.kind = ValueKind::Struct;
-                view.count = members.len();
             }
         }
         view
@@ -353,6 +386,98 @@ struct Iteration<'t> {
     current: Option<Item<'t>>,
     /// The current diagnostic's message.
     message: String,
+    /// Where the last reads in the current event ended.
+    walks: RefCell<Walks<'t>>,
+}
+
+/// How many values' children walks the cursor remembers: more than values nest in practice,
+/// so that reading nested values in order, one level inside another, stays linear.
+const REMEMBERED_WALKS: usize = 16;
+
+/// Where reads of the current event left off, so that reading in increasing index order
+/// costs one pass (see the crate's "Cost").
+#[derive(Default)]
+struct Walks<'t> {
+    /// The top-level fields, positioned at the field whose index is the first item.
+    fields: Option<(usize, LazyValues<'t>)>,
+    /// The field read last, with its index: read again by name after by index, as often.
+    last_field: Option<(usize, Named<'t>)>,
+    /// Children of values, the most recently used last.
+    children: Vec<ChildWalk<'t>>,
+}
+
+/// A field or member with its name; an element, with an empty name.
+type Named<'t> = (&'t str, EncodedValue<'t>);
+
+/// Children of one value, positioned at the child whose index is `next`.
+struct ChildWalk<'t> {
+    /// The value: its type and position.
+    parent: (*const c_void, usize),
+    next: usize,
+    children: Children<'t>,
+    /// The child read last, whose index is `next - 1`.
+    last: Option<Named<'t>>,
+}
+
+enum Children<'t> {
+    Elements(Elements<'t>),
+    Members(Members<'t>),
+}
+
+impl<'t> Walks<'t> {
+    /// Top-level field `index` of `event`, with its name.
+    fn field(&mut self, event: &tracemark_reader::Event<'t>, index: usize) -> Option<Named<'t>> {
+        if let Some((last, field)) = self.last_field {
+            if last == index {
+                return Some(field);
+            }
+        }
+        let (next, mut fields) = match self.fields.take() {
+            Some((next, fields)) if next <= index => (next, fields),
+            _ => (0, event.lazy_values()),
+        };
+        let found = fields.nth(index - next);
+        if let Some(field) = found {
+            self.fields = Some((index + 1, fields));
+            self.last_field = Some((index, field));
+        }
+        found
+    }
+
+    /// Child `index` of `parent` (an element, or a member with its name).
+    fn child(&mut self, parent: EncodedValue<'t>, index: usize) -> Option<Named<'t>> {
+        let key = (parent.value_type().as_ptr(), parent.position());
+        let remembered = self.children.iter().position(|walk| {
+            walk.parent == key && (walk.next <= index || (walk.next == index + 1 && walk.last.is_some()))
+        });
+        let mut walk = match remembered {
+            Some(slot) => self.children.remove(slot),
+            None => {
+                let children = match parent.kind() {
+                    EncodedKind::Struct => Children::Members(parent.members()?),
+                    EncodedKind::Array | EncodedKind::Sequence => Children::Elements(parent.elements()?),
+                    EncodedKind::Scalar => return None,
+                };
+                ChildWalk { parent: key, next: 0, children, last: None }
+            }
+        };
+        let found = match (walk.last, index.checked_sub(walk.next)) {
+            (Some(last), None) => Some(last),
+            (_, skip) => match &mut walk.children {
+                Children::Elements(elements) => elements.nth(skip?).map(|element| ("", element)),
+                Children::Members(members) => members.nth(skip?),
+            },
+        };
+        if found.is_some() {
+            walk.next = index + 1;
+            walk.last = found;
+            if self.children.len() >= REMEMBERED_WALKS {
+                self.children.remove(0);
+            }
+            self.children.push(walk);
+        }
+        found
+    }
 }
 
 self_cell!(
@@ -384,6 +509,7 @@ pub unsafe extern "C" fn tmk_cursor_new(trace: *const Trace) -> *mut Cursor {
         events: trace.events(),
         current: None,
         message: String::new(),
+        walks: RefCell::default(),
     });
     Box::into_raw(Box::new(Cursor { cell }))
 }
@@ -412,6 +538,7 @@ pub unsafe extern "C" fn tmk_cursor_next(cursor: *mut Cursor) -> ItemKind {
     let Some(cursor) = (unsafe { cursor.as_mut() }) else { return ItemKind::End };
     cursor.cell.with_dependent_mut(|_, iteration| {
         iteration.current = iteration.events.next();
+        *iteration.walks.get_mut() = Walks::default();
         match &iteration.current {
             None => ItemKind::End,
             Some(Item::Event(_)) => ItemKind::Event,
@@ -433,10 +560,28 @@ unsafe fn with_event<T>(
     absent: T,
     read: impl FnOnce(&tracemark_reader::Event<'_>) -> T,
 ) -> T {
+    // SAFETY: forwarded caller contract.
+    unsafe { with_event_walks(cursor, absent, |event, _| read(event)) }
+}
+
+/// Runs `read` on the cursor's current event and the cursor's walks of it, or returns `absent`.
+///
+/// # Safety
+///
+/// `cursor` is null or a live cursor.
+unsafe fn with_event_walks<T>(
+    cursor: *const Cursor,
+    absent: T,
+    read: impl for<'t> FnOnce(&tracemark_reader::Event<'t>, &mut Walks<'t>) -> T,
+) -> T {
     // SAFETY: `cursor` is null or a live cursor (the caller's contract).
     let Some(cursor) = (unsafe { cursor.as_ref() }) else { return absent };
     cursor.cell.with_dependent(|_, iteration| match &iteration.current {
-        Some(Item::Event(event)) => read(event),
+        // Not borrowed elsewhere: each C call borrows it once, and no call re-enters another.
+        Some(Item::Event(event)) => match iteration.walks.try_borrow_mut() {
+            Ok(mut walks) => read(event, &mut walks),
+            Err(_) => absent,
+        },
         _ => absent,
     })
 }
@@ -548,7 +693,7 @@ pub unsafe extern "C" fn tmk_event_stream(
 #[no_mangle]
 pub unsafe extern "C" fn tmk_event_field_count(cursor: *const Cursor) -> usize {
     // SAFETY: forwarded caller contract.
-    unsafe { with_event(cursor, 0, |event| event.fields().len()) }
+    unsafe { with_event(cursor, 0, |event| event.field_count()) }
 }
 
 fn event_field_hint(event: &tracemark_reader::Event<'_>, index: usize) -> DisplayHint {
@@ -567,9 +712,9 @@ pub unsafe extern "C" fn tmk_event_field_at(cursor: *const Cursor, index: usize,
     }
     // SAFETY: forwarded caller contract.
     let found = unsafe {
-        with_event(cursor, Err(Status::NoEvent), |event| {
-            let (name, value) = event.fields().get(index).ok_or(Status::OutOfRange)?;
-            Ok(Value::view(value, name, event_field_hint(event, index)))
+        with_event_walks(cursor, Err(Status::NoEvent), |event, walks| {
+            let (name, value) = walks.field(event, index).ok_or(Status::OutOfRange)?;
+            Ok(Value::view(value, name, event_field_hint(event, index), cursor))
         })
     };
     match found {
@@ -618,11 +763,10 @@ pub unsafe extern "C" fn tmk_event_field(
     };
     // SAFETY: forwarded caller contract.
     let found = unsafe {
-        with_event(cursor, Err(Status::NoEvent), |event| {
-            let index =
-                event.fields().iter().position(|(field, _)| *field == wanted).ok_or(Status::NotFound)?;
-            let (name, value) = &event.fields()[index];
-            Ok(Value::view(value, name, event_field_hint(event, index)))
+        with_event_walks(cursor, Err(Status::NoEvent), |event, walks| {
+            let index = event.field_names().position(|field| field == wanted).ok_or(Status::NotFound)?;
+            let (name, value) = walks.field(event, index).ok_or(Status::NotFound)?;
+            Ok(Value::view(value, name, event_field_hint(event, index), cursor))
         })
     };
     match found {
@@ -636,17 +780,79 @@ pub unsafe extern "C" fn tmk_event_field(
     }
 }
 
-/// The reader value behind a view.
+/// Runs `read` on the value behind a view, with the walks of its cursor's current event;
+/// `Err(Status::NullArgument)` for a null view or one this API did not fill, `NoEvent` when
+/// the cursor is gone from an event.
 ///
 /// # Safety
 ///
 /// `value` is null or a view filled by this API whose cursor has not moved since.
-unsafe fn node<'a>(value: *const Value) -> Option<&'a ReaderValue<'a>> {
-    // SAFETY: `value` is null or a view filled by this API (the caller's contract) ...
-    let view = unsafe { value.as_ref() }?;
-    // SAFETY: ... so `node` points to a value inside the cursor's current event, which has not
-    // moved or been dropped: the cursor still holds that event (the caller's contract).
-    unsafe { view.node.cast::<ReaderValue<'a>>().as_ref() }
+unsafe fn with_value<T>(
+    value: *const Value,
+    read: impl for<'t> FnOnce(EncodedValue<'t>, &Value, &mut Walks<'t>) -> Result<T, Status>,
+) -> Result<T, Status> {
+    // SAFETY: `value` is null or a view filled by this API (the caller's contract).
+    let Some(view) = (unsafe { value.as_ref() }) else { return Err(Status::NullArgument) };
+    if view.node.is_null() || view.cursor.is_null() {
+        return Err(Status::NullArgument);
+    }
+    let cursor = view.cursor.cast::<Cursor>();
+    // SAFETY: the view's cursor is live and has not moved (the caller's contract).
+    unsafe {
+        with_event_walks(cursor, Err(Status::NoEvent), |event, walks| {
+            // SAFETY: `node` is a `ValueType::as_ptr` of the cursor's trace, which is alive: a
+            // `ValueType` is `repr(transparent)` over that reference.
+            let value_type = std::mem::transmute::<*const c_void, ValueType<'_>>(view.node);
+            let value = EncodedValue::new(value_type, event.payload(), view.position, event.byte_order());
+            read(value, view, walks)
+        })
+    }
+}
+
+/// Stores child `index` of the value behind `value` (element or member) in `*out`.
+///
+/// # Safety
+///
+/// As `tmk_value_element`.
+unsafe fn child_at(
+    function: &str,
+    value: *const Value,
+    index: usize,
+    out: *mut Value,
+    kinds: &[EncodedKind],
+) -> Status {
+    if out.is_null() {
+        return fail(Status::NullArgument, format!("{function}: `out` is null"));
+    }
+    // SAFETY: forwarded caller contract.
+    let found = unsafe {
+        with_value(value, |parent, view, walks| {
+            if !kinds.contains(&parent.kind()) {
+                return Err(Status::WrongKind);
+            }
+            let (name, child) = walks.child(parent, index).ok_or(Status::OutOfRange)?;
+            Ok(Value::view(child, name, DisplayHint::Natural, view.cursor.cast()))
+        })
+    };
+    match found {
+        Ok(child) => {
+            // SAFETY: `out` is non-null and writable (the caller's contract).
+            unsafe { *out = child };
+            Status::Ok
+        }
+        Err(Status::WrongKind) => fail(Status::WrongKind, format!("{function}: not a {}", kind_names(kinds))),
+        Err(Status::OutOfRange) => fail(Status::OutOfRange, format!("{function}: no child {index}")),
+        Err(Status::NoEvent) => fail(Status::NoEvent, format!("{function}: the cursor is not on an event")),
+        Err(status) => fail(status, format!("{function}: `value` is null or not from this API")),
+    }
+}
+
+fn kind_names(kinds: &[EncodedKind]) -> &'static str {
+    if kinds.contains(&EncodedKind::Struct) {
+        "struct"
+    } else {
+        "array or sequence"
+    }
 }
 
 /// Stores element `index` of an array or sequence in `*out`.
@@ -657,22 +863,8 @@ unsafe fn node<'a>(value: *const Value) -> Option<&'a ReaderValue<'a>> {
 /// writable.
 #[no_mangle]
 pub unsafe extern "C" fn tmk_value_element(value: *const Value, index: usize, out: *mut Value) -> Status {
-    if out.is_null() {
-        return fail(Status::NullArgument, "tmk_value_element: `out` is null");
-    }
     // SAFETY: forwarded caller contract.
-    let Some(node) = (unsafe { node(value) }) else {
-        return fail(Status::NullArgument, "tmk_value_element: `value` is null");
-    };
-    let Some(elements) = node.elements() else {
-        return fail(Status::WrongKind, "tmk_value_element: not an array or sequence");
-    };
-    let Some(element) = elements.get(index) else {
-        return fail(Status::OutOfRange, format!("no element {index} of {}", elements.len()));
-    };
-    // SAFETY: `out` is non-null and writable (the caller's contract).
-    unsafe { *out = Value::view(element, "", DisplayHint::Natural) };
-    Status::Ok
+    unsafe { child_at("tmk_value_element", value, index, out, &[EncodedKind::Array, EncodedKind::Sequence]) }
 }
 
 /// Stores member `index` of a struct in `*out`.
@@ -682,22 +874,8 @@ pub unsafe extern "C" fn tmk_value_element(value: *const Value, index: usize, ou
 /// As `tmk_value_element`.
 #[no_mangle]
 pub unsafe extern "C" fn tmk_value_member_at(value: *const Value, index: usize, out: *mut Value) -> Status {
-    if out.is_null() {
-        return fail(Status::NullArgument, "tmk_value_member_at: `out` is null");
-    }
     // SAFETY: forwarded caller contract.
-    let Some(node) = (unsafe { node(value) }) else {
-        return fail(Status::NullArgument, "tmk_value_member_at: `value` is null");
-    };
-    let ReaderValue::Struct(members) = node else {
-        return fail(Status::WrongKind, "tmk_value_member_at: not a struct");
-    };
-    let Some((name, member)) = members.get(index) else {
-        return fail(Status::OutOfRange, format!("no member {index} of {}", members.len()));
-    };
-    // SAFETY: `out` is non-null and writable (the caller's contract).
-    unsafe { *out = Value::view(member, name, DisplayHint::Natural) };
-    Status::Ok
+    unsafe { child_at("tmk_value_member_at", value, index, out, &[EncodedKind::Struct]) }
 }
 
 /// Stores the struct member named `name` (NUL-terminated) in `*out`.
@@ -720,24 +898,50 @@ pub unsafe extern "C" fn tmk_value_member(
         Err(status) => return status,
     };
     // SAFETY: forwarded caller contract.
-    let Some(node) = (unsafe { node(value) }) else {
-        return fail(Status::NullArgument, "tmk_value_member: `value` is null");
+    let found = unsafe {
+        with_value(value, |parent, view, walks| {
+            let mut names = parent.member_names().ok_or(Status::WrongKind)?;
+            let index = names.position(|member| member == wanted).ok_or(Status::NotFound)?;
+            let (name, member) = walks.child(parent, index).ok_or(Status::NotFound)?;
+            Ok(Value::view(member, name, DisplayHint::Natural, view.cursor.cast()))
+        })
     };
-    if !matches!(node, ReaderValue::Struct(_)) {
-        return fail(Status::WrongKind, "tmk_value_member: not a struct");
+    match found {
+        Ok(member) => {
+            // SAFETY: `out` is non-null and writable (the caller's contract).
+            unsafe { *out = member };
+            Status::Ok
+        }
+        Err(Status::WrongKind) => fail(Status::WrongKind, "tmk_value_member: not a struct"),
+        Err(Status::NotFound) => fail(Status::NotFound, format!("no member named {wanted}")),
+        Err(Status::NoEvent) => fail(Status::NoEvent, "tmk_value_member: the cursor is not on an event"),
+        Err(status) => fail(status, "tmk_value_member: `value` is null or not from this API"),
     }
-    let Some(member) = node.field(wanted) else {
-        return fail(Status::NotFound, format!("no member named {wanted}"));
-    };
-    // SAFETY: `out` is non-null and writable (the caller's contract).
-    unsafe { *out = Value::view(member, wanted, DisplayHint::Natural) };
-    Status::Ok
+}
+
+/// Copies what is written into a caller's buffer, up to its capacity, and counts it all.
+struct Truncating<'b> {
+    buffer: &'b mut [u8],
+    filled: usize,
+    total: usize,
+}
+
+impl std::fmt::Write for Truncating<'_> {
+    fn write_str(&mut self, text: &str) -> std::fmt::Result {
+        let room = self.buffer.len() - self.filled;
+        let copied = text.len().min(room);
+        self.buffer[self.filled..self.filled + copied].copy_from_slice(&text.as_bytes()[..copied]);
+        self.filled += copied;
+        self.total += text.len();
+        Ok(())
+    }
 }
 
 /// Writes the value as `tracemark dump` displays it (with its hint; strings quoted and
 /// escaped, floats in shortest round-trip form) into `buffer`, truncated to `capacity - 1`
 /// bytes and NUL-terminated when `capacity > 0`. Returns the full length without the NUL, as
-/// `snprintf` does: call with a null buffer to size one.
+/// `snprintf` does: call with a null buffer to size one. The text is written as the value is
+/// read, never held whole.
 ///
 /// # Safety
 ///
@@ -749,19 +953,30 @@ pub unsafe extern "C" fn tmk_value_format(
     buffer: *mut c_char,
     capacity: usize,
 ) -> usize {
+    let buffer: &mut [u8] = if buffer.is_null() || capacity == 0 {
+        &mut []
+    } else {
+        // SAFETY: `buffer` is writable for `capacity` bytes (the caller's contract).
+        unsafe { std::slice::from_raw_parts_mut(buffer.cast::<u8>(), capacity) }
+    };
+    let room = buffer.len().saturating_sub(1);
     // SAFETY: forwarded caller contract.
-    let (Some(node), Some(view)) = (unsafe { node(value) }, unsafe { value.as_ref() }) else { return 0 };
-    let text = node.display(view.hint.to_reader()).to_string();
-    if !buffer.is_null() && capacity > 0 {
-        let len = text.len().min(capacity - 1);
-        // SAFETY: `buffer` is writable for `capacity > len` bytes (the caller's contract), and
-        // `text` is a separate allocation.
-        unsafe {
-            ptr::copy_nonoverlapping(text.as_ptr(), buffer.cast::<u8>(), len);
-            *buffer.add(len) = 0;
-        }
+    let written = unsafe {
+        with_value(value, |value, view, _| {
+            let mut out = Truncating { buffer: &mut buffer[..room], filled: 0, total: 0 };
+            // A value that does not decode (not one the reader handed out) writes what it can.
+            let _ = std::fmt::Write::write_fmt(
+                &mut out,
+                format_args!("{}", value.display(view.hint.to_reader())),
+            );
+            Ok((out.filled, out.total))
+        })
+    };
+    let (filled, total) = written.unwrap_or((0, 0));
+    if let Some(end) = buffer.get_mut(filled) {
+        *end = 0;
     }
-    text.len()
+    total
 }
 
 /// The current diagnostic's kind, e.g. `CrcMismatch` (empty if the item is not one).

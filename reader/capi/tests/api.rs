@@ -139,3 +139,172 @@ fn fields_by_name_and_index_and_a_cursor_that_outlives_its_trace() {
         tmk_cursor_free(cursor);
     }
 }
+
+/// Orders in which a C caller may read `count` children: forward (the common loop), backward,
+/// the same index twice, and strided, each read checked against the decoded tree.
+fn reading_orders(count: usize) -> Vec<Vec<usize>> {
+    let forward: Vec<usize> = (0..count).collect();
+    let backward: Vec<usize> = (0..count).rev().collect();
+    let twice: Vec<usize> = (0..count).flat_map(|index| [index, index]).collect();
+    let strided: Vec<usize> = (0..count).map(|index| index * 7 % count.max(1)).collect();
+    vec![forward, backward, twice, strided]
+}
+
+/// Checks the C view of a value against the reader's decoded tree, reading its children in
+/// every order of [`reading_orders`], and recursing into the first order's children (so that
+/// walks nest, and more values are walked than the cursor remembers).
+unsafe fn check_view(view: &Value, expected: &tracemark_reader::Value<'_>) {
+    use tracemark_reader::Value as V;
+    let mut buffer = vec![0 as std::ffi::c_char; 1 << 16];
+    // SAFETY: the view comes from the API and its cursor has not moved.
+    let len = unsafe { tmk_value_format(view, buffer.as_mut_ptr(), buffer.len()) };
+    // SAFETY: NUL-terminated by `tmk_value_format`.
+    let formatted = unsafe { CStr::from_ptr(buffer.as_ptr()) }.to_string_lossy().into_owned();
+    assert_eq!((formatted.as_str(), len), (expected.to_string().as_str(), expected.to_string().len()));
+    let children: Vec<(&str, &V<'_>)> = match expected {
+        V::Array(elements) => {
+            assert_eq!(view.kind, ValueKind::Array);
+            elements.iter().map(|element| ("", element)).collect()
+        }
+        V::Sequence(elements) => {
+            assert_eq!(view.kind, ValueKind::Sequence);
+            elements.iter().map(|element| ("", element)).collect()
+        }
+        V::Struct(members) => {
+            assert_eq!(view.kind, ValueKind::Struct);
+            members.iter().map(|(name, member)| (*name, member)).collect()
+        }
+        V::Unsigned(number) => {
+            return assert_eq!((view.kind, view.unsigned_value), (ValueKind::Unsigned, *number))
+        }
+        V::Signed(number) => return assert_eq!((view.kind, view.signed_value), (ValueKind::Signed, *number)),
+        V::Str(bytes) => {
+            return assert_eq!(
+                (view.kind, text(view.bytes).into_bytes()),
+                (ValueKind::String, bytes.to_vec())
+            )
+        }
+        other => panic!("not in this trace: {other:?}"),
+    };
+    assert_eq!(view.count, children.len());
+    let mut child = std::mem::zeroed::<Value>();
+    for (round, order) in reading_orders(children.len()).into_iter().enumerate() {
+        for index in order {
+            let (name, expected_child) = children[index];
+            // SAFETY: as above; `child` is writable.
+            let status = unsafe {
+                if view.kind == ValueKind::Struct {
+                    tmk_value_member_at(view, index, &mut child)
+                } else {
+                    tmk_value_element(view, index, &mut child)
+                }
+            };
+            assert_eq!(status, Status::Ok, "child {index}");
+            assert_eq!(text(child.name), name);
+            if view.kind == ValueKind::Struct {
+                let mut by_name = std::mem::zeroed::<Value>();
+                let wanted = CString::new(name).unwrap();
+                // SAFETY: as above.
+                assert_eq!(unsafe { tmk_value_member(view, wanted.as_ptr(), &mut by_name) }, Status::Ok);
+                assert_eq!((by_name.node, by_name.position), (child.node, child.position));
+            }
+            if round == 0 {
+                // SAFETY: as above.
+                unsafe { check_view(&child, expected_child) };
+            } else {
+                // SAFETY: as above.
+                let len = unsafe { tmk_value_format(&child, ptr::null_mut(), 0) };
+                assert_eq!(len, expected_child.to_string().len());
+            }
+        }
+    }
+    // SAFETY: as above.
+    assert_eq!(
+        unsafe { tmk_value_element(view, children.len(), &mut child) },
+        match view.kind {
+            ValueKind::Struct => Status::WrongKind,
+            _ => Status::OutOfRange,
+        }
+    );
+}
+
+#[test]
+fn nested_values_read_in_any_order_match_the_decoded_tree() {
+    let row = TypeDesc::Struct(vec![
+        Field::new("id", TypeDesc::Int(IntType::U32)),
+        Field::new("name", TypeDesc::String),
+        Field::new("cells", TypeDesc::sequence(TypeDesc::Int(IntType::U16))),
+    ]);
+    let fields = vec![
+        Field::new("rows", TypeDesc::sequence(row)),
+        Field::new("grid", TypeDesc::array(5, TypeDesc::array(3, TypeDesc::Int(IntType::I8)))),
+        Field::new("tail", TypeDesc::Int(IntType::U8)),
+    ];
+    let events = (0..3u64)
+        .map(|event| {
+            // 40 rows: more values walked at once than the cursor remembers (16).
+            let rows = (0..40u64)
+                .map(|row| {
+                    let cells = (0..(row * 3 + event) % 11).map(|cell| Val::U(row * 100 + cell)).collect();
+                    Val::Struct(vec![Val::U(row), Val::Str(format!("r{row}").into_bytes()), Val::List(cells)])
+                })
+                .collect();
+            let grid =
+                (0..5i64).map(|x| Val::List((0..3).map(|y| Val::I(x * 3 - y - 7)).collect())).collect();
+            EventSpec {
+                class: 0,
+                cpu: 0,
+                timestamp: 1_000 + event,
+                values: vec![Val::List(rows), Val::List(grid), Val::U(event)],
+            }
+        })
+        .collect();
+    let scenario = Scenario { classes: vec![ClassSpec::new("table", fields)], events, ..Scenario::default() };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t");
+    rust_writer::directory(&scenario, &path).unwrap();
+
+    let reader = tracemark_reader::Trace::open(&path).unwrap();
+    let decoded: Vec<_> = reader
+        .events()
+        .map(|item| match item {
+            tracemark_reader::Item::Event(event) => event.into_fields(),
+            tracemark_reader::Item::Diagnostic(diagnostic) => panic!("{diagnostic}"),
+        })
+        .collect();
+    assert_eq!(decoded.len(), 3);
+    let c_path = CString::new(path.to_str().unwrap()).unwrap();
+    let mut trace = ptr::null_mut();
+    // SAFETY: every pointer below comes from the API and is used while valid.
+    unsafe {
+        assert_eq!(tmk_trace_open(c_path.as_ptr(), &mut trace), Status::Ok);
+        let cursor = tmk_cursor_new(trace);
+        for fields in &decoded {
+            assert_eq!(tmk_cursor_next(cursor), ItemKind::Event);
+            assert_eq!(tmk_event_field_count(cursor), fields.len());
+            let mut view = std::mem::zeroed::<Value>();
+            for order in reading_orders(fields.len()) {
+                for index in order {
+                    assert_eq!(tmk_event_field_at(cursor, index, &mut view), Status::Ok);
+                    check_view(&view, &fields[index].1);
+                }
+            }
+        }
+        assert_eq!(tmk_cursor_next(cursor), ItemKind::End);
+        tmk_cursor_free(cursor);
+        tmk_trace_close(trace);
+    }
+}
+
+#[test]
+fn views_not_filled_by_the_api_are_refused() {
+    // SAFETY: a zeroed view has null opaque pointers, which the API refuses.
+    unsafe {
+        let zeroed = std::mem::zeroed::<Value>();
+        let mut out = std::mem::zeroed::<Value>();
+        assert_eq!(tmk_value_element(&zeroed, 0, &mut out), Status::NullArgument);
+        assert_eq!(tmk_value_member_at(&zeroed, 0, &mut out), Status::NullArgument);
+        assert_eq!(tmk_value_element(ptr::null(), 0, &mut out), Status::NullArgument);
+        assert_eq!(tmk_value_format(&zeroed, ptr::null_mut(), 0), 0);
+    }
+}
