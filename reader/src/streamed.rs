@@ -189,7 +189,7 @@ impl<'t> EncodedValue<'t> {
         let left = count(self.node, &mut cursor)?;
         Some(Elements {
             element,
-            stride: fixed_size(element),
+            stride: None,
             payload: self.payload,
             at: cursor.position(),
             order: self.order,
@@ -273,8 +273,9 @@ impl Serialize for EncodedValue<'_> {
 #[derive(Debug, Clone)]
 pub struct Elements<'t> {
     element: &'t Node,
-    /// The size of every element, when fixed.
-    stride: Option<usize>,
+    /// The size of every element, when fixed: `Some(None)` when it is not; computed at the
+    /// first `nth` that skips, as only skipping needs it.
+    stride: Option<Option<usize>>,
     payload: &'t [u8],
     /// Where the next element starts.
     at: usize,
@@ -303,7 +304,10 @@ impl<'t> Iterator for Elements<'t> {
                 return None;
             }
         };
-        let moved = match self.stride {
+        if n == 0 {
+            return self.next();
+        }
+        let moved = match *self.stride.get_or_insert_with(|| fixed_size(self.element)) {
             Some(stride) => stride.checked_mul(n).and_then(|len| self.at.checked_add(len)),
             None => {
                 let mut cursor = Cursor::new(self.payload, self.at, self.order);

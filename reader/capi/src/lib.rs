@@ -402,8 +402,10 @@ struct Walks<'t> {
     fields: Option<(usize, LazyValues<'t>)>,
     /// The field read last, with its index: read again by name after by index, as often.
     last_field: Option<(usize, Named<'t>)>,
-    /// Children of values, the most recently used last.
+    /// Children of values, at most [`REMEMBERED_WALKS`].
     children: Vec<ChildWalk<'t>>,
+    /// Counts child reads, to find the least recently used walk.
+    clock: u64,
 }
 
 /// A field or member with its name; an element, with an empty name.
@@ -417,6 +419,8 @@ struct ChildWalk<'t> {
     children: Children<'t>,
     /// The child read last, whose index is `next - 1`.
     last: Option<Named<'t>>,
+    /// The [`Walks::clock`] of its last use.
+    used: u64,
 }
 
 enum Children<'t> {
@@ -446,37 +450,62 @@ impl<'t> Walks<'t> {
 
     /// Child `index` of `parent` (an element, or a member with its name).
     fn child(&mut self, parent: EncodedValue<'t>, index: usize) -> Option<Named<'t>> {
+        if index == 0 {
+            // The first child starts where its parent's children do: nothing to remember, and
+            // arrays of one element (common in nested layouts) never take a walk's slot.
+            return match ChildWalk::start(parent)?.children {
+                Children::Elements(mut elements) => elements.next().map(|element| ("", element)),
+                Children::Members(mut members) => members.next(),
+            };
+        }
         let key = (parent.value_type().as_ptr(), parent.position());
-        let remembered = self.children.iter().position(|walk| {
-            walk.parent == key && (walk.next <= index || (walk.next == index + 1 && walk.last.is_some()))
-        });
-        let mut walk = match remembered {
-            Some(slot) => self.children.remove(slot),
+        self.clock += 1;
+        let slot = match self.children.iter().position(|walk| walk.parent == key) {
+            Some(slot) => slot,
+            None if self.children.len() < REMEMBERED_WALKS => {
+                self.children.push(ChildWalk::start(parent)?);
+                self.children.len() - 1
+            }
+            // Replaced in place, the least recently used: no walk is moved.
             None => {
-                let children = match parent.kind() {
-                    EncodedKind::Struct => Children::Members(parent.members()?),
-                    EncodedKind::Array | EncodedKind::Sequence => Children::Elements(parent.elements()?),
-                    EncodedKind::Scalar => return None,
-                };
-                ChildWalk { parent: key, next: 0, children, last: None }
+                let (slot, _) = self.children.iter().enumerate().min_by_key(|(_, walk)| walk.used)?;
+                self.children[slot] = ChildWalk::start(parent)?;
+                slot
             }
         };
-        let found = match (walk.last, index.checked_sub(walk.next)) {
-            (Some(last), None) => Some(last),
-            (_, skip) => match &mut walk.children {
-                Children::Elements(elements) => elements.nth(skip?).map(|element| ("", element)),
-                Children::Members(members) => members.nth(skip?),
+        let walk = &mut self.children[slot];
+        walk.used = self.clock;
+        if walk.next > index + 1 || (walk.next == index + 1 && walk.last.is_none()) {
+            *walk = ChildWalk { used: self.clock, ..ChildWalk::start(parent)? };
+        }
+        let found = match index.checked_sub(walk.next) {
+            None => walk.last,
+            Some(skip) => match &mut walk.children {
+                Children::Elements(elements) => elements.nth(skip).map(|element| ("", element)),
+                Children::Members(members) => members.nth(skip),
             },
         };
-        if found.is_some() {
-            walk.next = index + 1;
-            walk.last = found;
-            if self.children.len() >= REMEMBERED_WALKS {
-                self.children.remove(0);
-            }
-            self.children.push(walk);
-        }
+        walk.next = index + 1;
+        walk.last = found;
         found
+    }
+}
+
+impl<'t> ChildWalk<'t> {
+    /// A walk before the first child of `parent`; `None` for a scalar.
+    fn start(parent: EncodedValue<'t>) -> Option<ChildWalk<'t>> {
+        let children = match parent.kind() {
+            EncodedKind::Struct => Children::Members(parent.members()?),
+            EncodedKind::Array | EncodedKind::Sequence => Children::Elements(parent.elements()?),
+            EncodedKind::Scalar => return None,
+        };
+        Some(ChildWalk {
+            parent: (parent.value_type().as_ptr(), parent.position()),
+            next: 0,
+            children,
+            last: None,
+            used: 0,
+        })
     }
 }
 
