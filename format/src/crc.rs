@@ -1,6 +1,6 @@
-//! The packet CRC (§4.4).
+//! The packet CRC (§4.4) and the metadata record check (§7.2).
 
-use crate::packet::CRC_FIELD;
+use crate::{metadata::ENVELOPE_LEN, packet::CRC_FIELD};
 
 /// CRC-32 (zlib) of packet bytes `[0, 12)` and `[16, content_size)`: everything but the CRC
 /// field and the padding. `None` when `packet` is shorter than `content_size` or the header.
@@ -11,6 +11,17 @@ pub fn packet_crc(packet: &[u8], content_size: usize) -> Option<u32> {
     hasher.update(before);
     hasher.update(after);
     Some(hasher.finalize())
+}
+
+/// The check of a metadata record (§7.2): the CRC-32 (zlib) of its 8-byte envelope, as written
+/// (`flags` and `body_len` included), and of its body without the check's own last 4 bytes.
+/// `None` when `record` is shorter than an envelope and a check.
+pub fn record_crc(record: &[u8]) -> Option<u32> {
+    let covered = record.len().checked_sub(crate::metadata::RECORD_CHECK_LEN)?;
+    if covered < ENVELOPE_LEN {
+        return None;
+    }
+    Some(crc32fast::hash(&record[..covered]))
 }
 
 #[cfg(test)]

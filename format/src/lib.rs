@@ -45,6 +45,6 @@ pub use types::{AbiInt, EnumMapping, Field, IntType, TypeDesc};
 /// Wire format major version this crate reads and writes (§11).
 pub const VERSION_MAJOR: u8 = 1;
 /// Wire format minor version this crate writes (§11).
-pub const VERSION_MINOR: u8 = 0;
+pub const VERSION_MINOR: u8 = 1;
 /// The specification text version this crate implements.
-pub const SPEC_VERSION: &str = "1.0-draft";
+pub const SPEC_VERSION: &str = "1.1-draft";

@@ -35,6 +35,21 @@ pub mod kind {
 /// Length of the record envelope (§7.2).
 pub const ENVELOPE_LEN: usize = 8;
 
+/// Bit 0 of a record's envelope `flags` (§7.2, version 1.1): the last [`RECORD_CHECK_LEN`] bytes
+/// of its body are its check, [`crate::crc::record_crc`].
+pub const RECORD_CHECKED: u16 = 0x0001;
+
+/// Length of a record's check (§7.2).
+pub const RECORD_CHECK_LEN: usize = 4;
+
+/// Bytes a [`RecordIter`] over untrusted content may hash while it searches for the next
+/// record after a damaged one, besides [`RESYNC_WORK_PER_BYTE`] per content byte: the search
+/// is bounded by the content's size (§13.4).
+pub const RESYNC_WORK_BASE: usize = 1 << 16;
+
+/// See [`RESYNC_WORK_BASE`].
+pub const RESYNC_WORK_PER_BYTE: usize = 16;
+
 /// The TRACE record (§7.3).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TraceInfo {
@@ -269,6 +284,29 @@ pub enum MetadataErrorKind {
     /// A string or list too long for its `u16` prefix (encoding only).
     #[error("{0} longer than 65535 (§6.7)")]
     TooLong(&'static str),
+    /// A record whose check does not match its bytes: damaged, not used.
+    #[error(
+        "record check {found:#010x} does not match its bytes ({expected:#010x}): record not used (§7.2)"
+    )]
+    CheckMismatch {
+        /// The check computed from the record's bytes.
+        expected: u32,
+        /// The check found in the record.
+        found: u32,
+    },
+    /// Records without a check in a packet whose CRC does not match: not used.
+    #[error("{records} records without a check in a packet whose CRC does not match: not used (§7.2)")]
+    UncheckedNotUsed {
+        /// How many.
+        records: usize,
+    },
+    /// No record whose check matches was found in the rest of a damaged packet's content: the
+    /// bytes from here to its end are not used.
+    #[error("{skipped} bytes without a record whose check matches: not used (§7.2)")]
+    NoCheckedRecord {
+        /// The bytes skipped.
+        skipped: usize,
+    },
 }
 
 impl MetadataErrorKind {
@@ -277,7 +315,10 @@ impl MetadataErrorKind {
         match self {
             MetadataErrorKind::Truncated
             | MetadataErrorKind::InvalidUtf8
-            | MetadataErrorKind::InvalidName(_) => "7.2",
+            | MetadataErrorKind::InvalidName(_)
+            | MetadataErrorKind::CheckMismatch { .. }
+            | MetadataErrorKind::UncheckedNotUsed { .. }
+            | MetadataErrorKind::NoCheckedRecord { .. } => "7.2",
             MetadataErrorKind::DuplicateField(_) | MetadataErrorKind::UnknownTypeCode(_) => "7.7",
             MetadataErrorKind::EnumRepr(_) => "6.6",
             MetadataErrorKind::ZeroSizedElement
@@ -621,7 +662,28 @@ impl Record {
         }
     }
 
-    /// Appends the record, envelope included, to `out` in `order`.
+    /// Appends the record with its check (§7.2, version 1.1): envelope flag [`RECORD_CHECKED`],
+    /// and the body followed by [`crate::crc::record_crc`]. A reader uses such a record even in a
+    /// packet whose CRC fails, when its own check matches.
+    pub fn encode_checked(&self, order: ByteOrder, out: &mut Vec<u8>) -> Result<(), MetadataErrorKind> {
+        let start = out.len();
+        self.encode(order, out)?;
+        let body_len = out.len() - start - ENVELOPE_LEN + RECORD_CHECK_LEN;
+        let Ok(body_len) = u32::try_from(body_len) else {
+            out.truncate(start);
+            return Err(MetadataErrorKind::TooLong("record"));
+        };
+        out[start + 2..start + 4].copy_from_slice(&order.u16_bytes(RECORD_CHECKED));
+        out[start + 4..start + 8].copy_from_slice(&order.u32_bytes(body_len));
+        out.extend_from_slice(&[0; RECORD_CHECK_LEN]);
+        let check = crate::crc::record_crc(&out[start..]).unwrap_or(0);
+        let end = out.len();
+        out[end - RECORD_CHECK_LEN..].copy_from_slice(&order.u32_bytes(check));
+        Ok(())
+    }
+
+    /// Appends the record, envelope included, to `out` in `order`, without a check (flags 0,
+    /// as version 1.0 writes).
     /// `Unknown` records are written with a zero-filled body of their length.
     pub fn encode(&self, order: ByteOrder, out: &mut Vec<u8>) -> Result<(), MetadataErrorKind> {
         let start = out.len();
@@ -673,17 +735,126 @@ impl Record {
 ///
 /// A record whose body is malformed yields an error and iteration goes on with the next record;
 /// an envelope that runs past the content yields an error and ends iteration.
+///
+/// A record with a check (§7.2) whose check does not match yields
+/// [`MetadataErrorKind::CheckMismatch`]. Over trusted content ([`new`](Self::new): the packet's
+/// CRC matched or there is none) iteration goes on after its `body_len`; over untrusted content
+/// ([`untrusted`](Self::untrusted): the packet's CRC failed) only records whose check matches are
+/// yielded, records without one are counted ([`unchecked_skipped`](Self::unchecked_skipped)) and
+/// skipped, and after a damaged record the next one is searched for byte by byte, hashing at
+/// most [`RESYNC_WORK_PER_BYTE`] × the content's length plus [`RESYNC_WORK_BASE`] bytes.
 #[derive(Debug, Clone)]
 pub struct RecordIter<'a> {
     content: &'a [u8],
     position: usize,
     order: ByteOrder,
+    trusted: bool,
+    unchecked_skipped: usize,
+    /// Bytes the search for the next record may still hash.
+    resync_budget: usize,
+}
+
+/// How a record's check compares with its bytes.
+enum Check {
+    /// The record carries no check.
+    Absent,
+    Matches,
+    Mismatch {
+        expected: u32,
+        found: u32,
+    },
 }
 
 impl<'a> RecordIter<'a> {
-    /// Records in `content`, written in `order`.
+    /// Records in `content`, written in `order`, from a packet whose CRC matched or that has
+    /// none: records without a check are used.
     pub fn new(content: &'a [u8], order: ByteOrder) -> Self {
-        RecordIter { content, position: 0, order }
+        RecordIter { content, position: 0, order, trusted: true, unchecked_skipped: 0, resync_budget: 0 }
+    }
+
+    /// Records in `content` from a packet whose CRC does not match: only records whose own
+    /// check matches are used (§7.2).
+    pub fn untrusted(content: &'a [u8], order: ByteOrder) -> Self {
+        let resync_budget =
+            content.len().saturating_mul(RESYNC_WORK_PER_BYTE).saturating_add(RESYNC_WORK_BASE);
+        RecordIter { trusted: false, resync_budget, ..RecordIter::new(content, order) }
+    }
+
+    /// Records without a check that untrusted iteration skipped so far.
+    pub fn unchecked_skipped(&self) -> usize {
+        self.unchecked_skipped
+    }
+
+    /// The record at `start`: its kind, flags and whole bytes (envelope and body), when its
+    /// envelope and body lie in the content.
+    fn record_at(&self, start: usize) -> Option<(u16, u16, &'a [u8])> {
+        let rest = self.content.get(start..)?;
+        let envelope = rest.get(..ENVELOPE_LEN)?;
+        let kind = self.order.read_u16(envelope)?;
+        let flags = self.order.read_u16(&envelope[2..])?;
+        let body_len = self.order.read_u32(&envelope[4..])? as usize;
+        let bytes = rest.get(..ENVELOPE_LEN.checked_add(body_len)?)?;
+        Some((kind, flags, bytes))
+    }
+
+    fn check(&self, flags: u16, record: &[u8]) -> Check {
+        if flags & RECORD_CHECKED == 0 {
+            return Check::Absent;
+        }
+        let found =
+            record.len().checked_sub(RECORD_CHECK_LEN).and_then(|at| self.order.read_u32(&record[at..]));
+        match (crate::crc::record_crc(record), found) {
+            (Some(expected), Some(found)) if expected == found => Check::Matches,
+            (expected, found) => {
+                Check::Mismatch { expected: expected.unwrap_or(0), found: found.unwrap_or(0) }
+            }
+        }
+    }
+
+    /// The first offset after `from` where a record whose check matches starts, within the
+    /// search budget.
+    fn next_checked_record(&mut self, from: usize) -> Option<usize> {
+        for start in from..self.content.len() {
+            let Some((kind, flags, record)) = self.record_at(start) else { continue };
+            if kind == 0 || flags & RECORD_CHECKED == 0 || record.len() < ENVELOPE_LEN + RECORD_CHECK_LEN {
+                continue;
+            }
+            self.resync_budget = self.resync_budget.checked_sub(record.len())?;
+            if matches!(self.check(flags, record), Check::Matches) {
+                return Some(start);
+            }
+        }
+        None
+    }
+
+    /// Whether the records from `from`, walked by their `body_len`, lead to the content's end
+    /// or to a record whose check matches: the framing there is right, records without a check
+    /// included. Each step costs its envelope from the search budget.
+    fn framing_holds_from(&mut self, mut from: usize) -> bool {
+        loop {
+            if from == self.content.len() {
+                return true;
+            }
+            let Some(budget) = self.resync_budget.checked_sub(ENVELOPE_LEN) else { return false };
+            self.resync_budget = budget;
+            let Some((_, flags, record)) = self.record_at(from) else { return false };
+            match self.check(flags, record) {
+                Check::Matches => return true,
+                Check::Mismatch { .. } => return false,
+                Check::Absent => from += record.len(),
+            }
+        }
+    }
+
+    /// After a damaged record at `start` claiming to end at `claimed_end`: where to go on.
+    /// Trusted content keeps its framing. Untrusted content goes on at the claimed end when the
+    /// framing from there holds (a record whose check matches, or records without one leading
+    /// to one or to the end), or else at the next record whose check matches after `start`.
+    fn resume_after_damage(&mut self, start: usize, claimed_end: usize) -> usize {
+        if self.trusted || self.framing_holds_from(claimed_end) {
+            return claimed_end;
+        }
+        self.next_checked_record(start + 1).unwrap_or(self.content.len())
     }
 }
 
@@ -692,46 +863,84 @@ impl Iterator for RecordIter<'_> {
     type Item = Result<(usize, Record), MetadataError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let start = self.position;
-        let rest = self.content.get(start..).filter(|rest| !rest.is_empty())?;
-        let envelope = rest
-            .get(..ENVELOPE_LEN)
-            .map(|bytes| (self.order.read_u16(bytes), self.order.read_u32(&bytes[4..])));
-        let (record_kind, body) = match envelope {
-            Some((Some(record_kind), Some(body_len))) => {
-                (record_kind, rest.get(ENVELOPE_LEN..).and_then(|after| after.get(..body_len as usize)))
+        loop {
+            let start = self.position;
+            if start >= self.content.len() {
+                return None;
             }
-            _ => (0, None),
-        };
-        let Some(body) = body else {
-            self.position = self.content.len();
-            return Some(Err(MetadataError {
-                offset: start,
-                record_kind,
-                event_id: None,
-                kind: MetadataErrorKind::Truncated,
-            }));
-        };
-        self.position = start + ENVELOPE_LEN + body.len();
-        let body_start = start + ENVELOPE_LEN;
-        Some(Record::decode_body(record_kind, body, self.order).map(|record| (start, record)).map_err(
-            |error| {
-                let event_id =
-                    (record_kind == kind::EVENT_CLASS).then(|| self.order.read_u32(body)).flatten();
-                let (offset, kind) = match error.custom_err::<MetadataErrorKind>() {
-                    Some(kind) => (
-                        match &error {
-                            binrw::Error::Custom { pos, .. } => body_start + *pos as usize,
-                            _ => body_start,
-                        },
-                        kind.clone(),
-                    ),
-                    // Fields ran past `body_len`: point at that length field, inside this record.
-                    None => (start + 4, MetadataErrorKind::Truncated),
-                };
-                MetadataError { offset, record_kind, event_id, kind }
-            },
-        ))
+            let Some((record_kind, flags, record)) = self.record_at(start) else {
+                let record_kind = self.content.get(start..).and_then(|rest| self.order.read_u16(rest));
+                if !self.trusted {
+                    // The envelope itself may be what is damaged: look for a record after it.
+                    if let Some(next) = self.next_checked_record(start + 1) {
+                        self.position = next;
+                        return Some(Err(MetadataError {
+                            offset: start,
+                            record_kind: record_kind.unwrap_or(0),
+                            event_id: None,
+                            kind: MetadataErrorKind::Truncated,
+                        }));
+                    }
+                }
+                self.position = self.content.len();
+                return Some(Err(MetadataError {
+                    offset: start,
+                    record_kind: record_kind.unwrap_or(0),
+                    event_id: None,
+                    kind: MetadataErrorKind::Truncated,
+                }));
+            };
+            let claimed_end = start + record.len();
+            let body = match self.check(flags, record) {
+                Check::Matches => &record[ENVELOPE_LEN..record.len() - RECORD_CHECK_LEN],
+                Check::Absent if self.trusted => &record[ENVELOPE_LEN..],
+                Check::Absent => {
+                    self.unchecked_skipped += 1;
+                    self.position = claimed_end;
+                    continue;
+                }
+                Check::Mismatch { expected, found } => {
+                    self.position = self.resume_after_damage(start, claimed_end);
+                    if self.position > claimed_end && self.position == self.content.len() {
+                        // Nothing usable after it either: say how much was given up.
+                        return Some(Err(MetadataError {
+                            offset: start,
+                            record_kind,
+                            event_id: None,
+                            kind: MetadataErrorKind::NoCheckedRecord { skipped: self.content.len() - start },
+                        }));
+                    }
+                    return Some(Err(MetadataError {
+                        offset: start,
+                        record_kind,
+                        event_id: None,
+                        kind: MetadataErrorKind::CheckMismatch { expected, found },
+                    }));
+                }
+            };
+            self.position = claimed_end;
+            let body_start = start + ENVELOPE_LEN;
+            return Some(
+                Record::decode_body(record_kind, body, self.order).map(|record| (start, record)).map_err(
+                    |error| {
+                        let event_id =
+                            (record_kind == kind::EVENT_CLASS).then(|| self.order.read_u32(body)).flatten();
+                        let (offset, kind) = match error.custom_err::<MetadataErrorKind>() {
+                            Some(kind) => (
+                                match &error {
+                                    binrw::Error::Custom { pos, .. } => body_start + *pos as usize,
+                                    _ => body_start,
+                                },
+                                kind.clone(),
+                            ),
+                            // Fields ran past `body_len`: point at that length field, inside this record.
+                            None => (start + 4, MetadataErrorKind::Truncated),
+                        };
+                        MetadataError { offset, record_kind, event_id, kind }
+                    },
+                ),
+            );
+        }
     }
 }
 
@@ -890,5 +1099,105 @@ mod tests {
         };
         assert_eq!(clock.ticks_to_ns(3_000), 1_000);
         assert_eq!(clock.to_unix_ns(u64::MAX), 1_000 + (u64::MAX as i128 / 3));
+    }
+
+    fn three_records(checked: [bool; 3], order: ByteOrder) -> (Vec<u8>, Vec<Record>) {
+        let records = vec![
+            Record::Clock(ClockClass {
+                id: 3,
+                frequency: 1_000_000_000,
+                offset_ns: -5,
+                precision: 2,
+                name: "mono".to_string(),
+                description: String::new(),
+            }),
+            Record::EventClass(sample_event()),
+            Record::Env(EnvEntry { key: "host".to_string(), value: EnvValue::Int(7) }),
+        ];
+        let mut content = Vec::new();
+        for (record, checked) in records.iter().zip(checked) {
+            if checked {
+                record.encode_checked(order, &mut content).unwrap();
+            } else {
+                record.encode(order, &mut content).unwrap();
+            }
+        }
+        (content, records)
+    }
+
+    #[test]
+    fn checked_records_read_back_in_trusted_and_untrusted_content() {
+        for order in [ByteOrder::Little, ByteOrder::Big] {
+            let (content, records) = three_records([true; 3], order);
+            for mut iter in [RecordIter::new(&content, order), RecordIter::untrusted(&content, order)] {
+                let read: Vec<Record> = iter.by_ref().map(|item| item.unwrap().1).collect();
+                assert_eq!(read, records);
+                assert_eq!(iter.unchecked_skipped(), 0);
+            }
+        }
+    }
+
+    #[test]
+    fn a_flipped_byte_costs_only_the_record_it_hits() {
+        let order = ByteOrder::Little;
+        let (pristine, records) = three_records([true; 3], order);
+        let mut bounds = Vec::new();
+        for item in RecordIter::new(&pristine, order) {
+            let (offset, _) = item.unwrap();
+            bounds.push(offset);
+        }
+        bounds.push(pristine.len());
+        for at in 0..pristine.len() {
+            for mask in [0x01u8, 0x80, 0xFF] {
+                let mut content = pristine.clone();
+                content[at] ^= mask;
+                let hit = bounds.windows(2).position(|pair| pair[0] <= at && at < pair[1]).unwrap();
+                let read: Vec<Record> = RecordIter::untrusted(&content, order)
+                    .filter_map(|item| item.ok().map(|(_, record)| record))
+                    .collect();
+                let expected: Vec<Record> = records
+                    .iter()
+                    .enumerate()
+                    .filter(|(index, _)| *index != hit)
+                    .map(|(_, record)| record.clone())
+                    .collect();
+                assert_eq!(read, expected, "byte {at} ^ {mask:#04x} (record {hit})");
+            }
+        }
+    }
+
+    #[test]
+    fn untrusted_content_skips_and_counts_records_without_a_check() {
+        let order = ByteOrder::Big;
+        let (content, records) = three_records([true, false, true], order);
+        let mut iter = RecordIter::untrusted(&content, order);
+        let read: Vec<Record> = iter.by_ref().map(|item| item.unwrap().1).collect();
+        assert_eq!(read, vec![records[0].clone(), records[2].clone()]);
+        assert_eq!(iter.unchecked_skipped(), 1);
+        // Trusted, the record without a check is used.
+        assert_eq!(RecordIter::new(&content, order).count(), 3);
+    }
+
+    #[test]
+    fn the_search_after_damage_stays_within_its_budget() {
+        // Envelopes that all claim a check and the rest of the content: a search hashing each
+        // to the end would hash the content's size squared over two.
+        let order = ByteOrder::Little;
+        let mut content = Vec::new();
+        let len = 1 << 16;
+        while content.len() < len {
+            // The first claims a byte past the end: damaged, so the search starts after it.
+            let past = u32::from(content.is_empty());
+            let remaining = (len - content.len()) as u32;
+            content.extend_from_slice(&order.u16_bytes(kind::ENV));
+            content.extend_from_slice(&order.u16_bytes(RECORD_CHECKED));
+            content.extend_from_slice(&order.u32_bytes(remaining - 8 + past));
+        }
+        let mut iter = RecordIter::untrusted(&content, order);
+        let items: Vec<_> = iter.by_ref().collect();
+        assert!(items.iter().all(Result::is_err));
+        assert!(items.len() <= 2, "{} items", items.len());
+        // It gave up for want of budget, not for want of candidates.
+        assert!(iter.resync_budget < len, "{} bytes of budget left", iter.resync_budget);
     }
 }

@@ -4,6 +4,7 @@
  * (§7.8).  Runs at setup time only, never in a probe.
  */
 #include "tmk_meta.h"
+#include "tmk_crc32.h"
 
 #define SCALAR(n, c) const struct tmk_type tmk_type_##n = TMK_TYPE_SCALAR(c)
 SCALAR(bool, TMK_T_BOOL);
@@ -354,20 +355,32 @@ static size_t record_begin(struct tmk_sink *s, uint16_t kind)
 	size_t at;
 
 	sink_num(s, kind, 2);
-	sink_num(s, 0, 2);		/* flags: 0 in this version */
+	sink_num(s, TMK_META_CHECKED, 2);	/* §7.2: the record ends with its check */
 	at = s->len;
 	sink_num(s, 0, 4);		/* body_len, patched below */
 	return at;
 }
 
+/*
+ * Patches body_len and appends the record's check (§7.2): the CRC-32 of the
+ * envelope and the body before the check, so that a reader uses this record
+ * even when another flipped bit fails the packet's CRC.
+ */
 static int record_end(struct tmk_sink *s, size_t at)
 {
-	size_t body = s->len - at - 4;
+	size_t start = at - 4;	/* kind and flags precede body_len */
+	size_t body;
 
+	sink_num(s, 0, TMK_META_CHECK_LEN);	/* the check, patched below */
+	body = s->len - at - 4;
 	if (body > 0xFFFFFFFFu)
 		s->err = -TMK_E2BIG;
-	if (!s->err && s->len <= s->cap)
+	if (!s->err && s->len <= s->cap) {
 		tmk_st32(s->buf + at, (uint32_t)body);
+		tmk_st32(s->buf + s->len - TMK_META_CHECK_LEN,
+			 tmk_crc32_update(0, s->buf + start,
+					  s->len - TMK_META_CHECK_LEN - start));
+	}
 	if (!s->err && s->len > s->cap)
 		return -TMK_ENOSPC;
 	return s->err;

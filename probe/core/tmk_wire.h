@@ -11,7 +11,7 @@
 /* §2.2, §4.1 */
 #define TMK_MAGIC		0x4B4D5254u
 #define TMK_VERSION_MAJOR	1
-#define TMK_VERSION_MINOR	0
+#define TMK_VERSION_MINOR	1
 #define TMK_PKT_HEADER_LEN	80u
 
 /* §4.1 field offsets */
@@ -83,6 +83,9 @@ enum tmk_meta_kind {
 	TMK_META_ENV		= 5,
 };
 #define TMK_META_ENVELOPE_LEN	8u
+/* §7.2 envelope flag (1.1): the body's last 4 bytes are the record's CRC-32. */
+#define TMK_META_CHECKED	0x0001u
+#define TMK_META_CHECK_LEN	4u
 
 /* §7.6 layout_kind */
 #define TMK_LAYOUT_FIELDS	0

@@ -293,6 +293,9 @@ struct Located<'a> {
     raw: &'a RawPacket,
     name: &'a Arc<str>,
     bytes: &'a [u8],
+    /// Whether its CRC matched or it has none: when it failed, only records whose own check
+    /// matches are used (§7.2).
+    trusted: bool,
 }
 
 impl Located<'_> {
@@ -307,7 +310,12 @@ impl Located<'_> {
     }
 
     fn records(&self) -> RecordIter<'_> {
-        RecordIter::new(self.raw.content(self.bytes), self.raw.order)
+        let content = self.raw.content(self.bytes);
+        if self.trusted {
+            RecordIter::new(content, self.raw.order)
+        } else {
+            RecordIter::untrusted(content, self.raw.order)
+        }
     }
 }
 
@@ -351,7 +359,9 @@ pub(crate) fn build(
     let all_packets = || {
         walked.iter().zip(&container.files).flat_map(|(items, file)| {
             items.iter().filter_map(move |item| match item {
-                Walked::Packet(raw) => Some(Located { raw, name: &file.name, bytes: file.bytes() }),
+                Walked::Packet(raw) => {
+                    Some(Located { raw, name: &file.name, bytes: file.bytes(), trusted: true })
+                }
                 Walked::Problem(_) => None,
             })
         })
@@ -362,27 +372,26 @@ pub(crate) fn build(
             reason: NotATrace::NoPacket { first_error: first_header_error(first_file) },
         });
     }
-    let packets: Vec<Located<'_>> = all_packets().filter(|packet| packet.raw.header.is_metadata()).collect();
+    let mut packets: Vec<Located<'_>> =
+        all_packets().filter(|packet| packet.raw.header.is_metadata()).collect();
     if packets.is_empty() {
         return Err(OpenError::NotATrace { path: path(), reason: NotATrace::NoMetadataPacket });
     }
 
     let mut diagnostics = Vec::new();
-    // Packets whose CRC fails are reported and not used (§10.3).
-    let mut usable = Vec::with_capacity(packets.len());
-    for (index, packet) in packets.iter().enumerate() {
+    // A packet whose CRC fails is reported, and only its records whose own check matches are
+    // used (§7.2, §10.3).
+    for packet in &mut packets {
         match packet.raw.crc(packet.bytes) {
             CrcStatus::Mismatch { expected, found } => {
                 diagnostics.push(packet.diagnostic(DiagnosticKind::CrcMismatch { expected, found }, None));
+                packet.trusted = false;
             }
-            status => {
-                if status == CrcStatus::Unchecked {
-                    diagnostics.push(packet.diagnostic(DiagnosticKind::CrcUnchecked, None));
-                }
-                usable.push(index);
-            }
+            CrcStatus::Unchecked => diagnostics.push(packet.diagnostic(DiagnosticKind::CrcUnchecked, None)),
+            CrcStatus::Valid | CrcStatus::Absent => {}
         }
     }
+    let usable: Vec<usize> = (0..packets.len()).collect();
 
     // The TRACE record gives the ABI and the byte order everything else is checked against.
     let mut found = None;
@@ -489,7 +498,8 @@ impl Builder {
             }
         }
         let content_cut = packet.raw.content_cut();
-        for item in packet.records() {
+        let mut records = packet.records();
+        for item in records.by_ref() {
             match item {
                 Ok((offset, record)) => {
                     if holds_trace && offset == trace_offset {
@@ -509,6 +519,16 @@ impl Builder {
                     self.diagnostics.push(packet.diagnostic(DiagnosticKind::Metadata(error), Some(offset)));
                 }
             }
+        }
+        let unchecked = records.unchecked_skipped();
+        if unchecked > 0 {
+            let error = MetadataError {
+                offset: 0,
+                record_kind: 0,
+                event_id: None,
+                kind: MetadataErrorKind::UncheckedNotUsed { records: unchecked },
+            };
+            self.diagnostics.push(packet.diagnostic(DiagnosticKind::Metadata(error), Some(0)));
         }
     }
 

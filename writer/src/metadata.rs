@@ -364,7 +364,7 @@ impl Registry {
     /// fit (records never span packets, §7.1).
     fn append(&mut self, record: &Record) -> Result<()> {
         self.scratch.clear();
-        record.encode(self.config.abi.byte_order, &mut self.scratch)?;
+        record.encode_checked(self.config.abi.byte_order, &mut self.scratch)?;
         let limit = self.config.metadata_packet_size as usize;
         if self.open_records > 0 && self.open.len() + self.scratch.len() > limit {
             self.close_open();

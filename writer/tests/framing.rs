@@ -62,7 +62,7 @@ fn packets_are_framed_with_valid_headers_and_crc() {
     assert_eq!(data.len(), 1);
     let header = data[0].header;
     assert_eq!(header.trace_uuid, UUID);
-    assert_eq!((header.version_major, header.version_minor, header.header_len), (1, 0, 80));
+    assert_eq!((header.version_major, header.version_minor, header.header_len), (1, 1, 80));
     assert_eq!(header.flags, PacketFlags(PacketFlags::HAS_CRC));
     assert_eq!((header.stream_class_id, header.stream_instance_id, header.sequence), (0, 3, 0));
     assert_eq!(header.packet_size, 256);

@@ -131,6 +131,8 @@ fn metadata_requirement(kind: &MetadataErrorKind, spanning: bool) -> &'static st
         MetadataErrorKind::Marker(_) => "R-8.2-1",
         MetadataErrorKind::ZeroFrequency => "R-7.4-1",
         MetadataErrorKind::EnvValueKind(_) => "R-7.9-1",
+        MetadataErrorKind::CheckMismatch { .. } => "R-7.2-8",
+        MetadataErrorKind::UncheckedNotUsed { .. } | MetadataErrorKind::NoCheckedRecord { .. } => "R-7.2-9",
         _ => "R-7.2-3",
     }
 }

@@ -3,7 +3,11 @@
 
 use std::collections::{HashMap, HashSet};
 
-use tracemark_format::{crc::packet_crc, metadata::ENVELOPE_LEN, Record, RecordIter, TraceInfo};
+use tracemark_format::{
+    crc::packet_crc,
+    metadata::{ENVELOPE_LEN, RECORD_CHECKED},
+    Record, RecordIter, TraceInfo,
+};
 use tracemark_reader::StreamId;
 
 use super::{Finding, Severity};
@@ -89,7 +93,8 @@ pub const RULES: &[RuleInfo] = &[
     rule("crc-field-zero", &["R-4.4-3"], "crc32 is 0 when HAS_CRC is clear"),
     rule("padding-zero", &["R-4.2-4"], "padding after the content is zero (warning)"),
     rule("compatible-flags-zero", &["R-4.3-3"], "a 1.0 writer leaves compatible flags 16-31 zero"),
-    rule("record-flags-zero", &["R-11.4-1"], "metadata record envelope flags are zero"),
+    rule("record-flags-zero", &["R-11.4-1"], "metadata record envelope flags other than CHECKED are zero"),
+    rule("record-checked", &["R-7.2-7"], "a 1.1 writer sets CHECKED on every metadata record (warning)"),
     rule("uuid-version-4", &["R-4.6-1"], "the trace UUID is a version 4 UUID (warning)"),
     rule("log-level-reserved", &["R-7.6-2"], "no event class uses a reserved log level 8-254"),
     rule("single-trace-record", &["R-7.3-1"], "exactly one TRACE record"),
@@ -313,13 +318,23 @@ impl Facts {
             let order = packet.order;
             let flags = order.read_u16(&envelope[2..]).unwrap_or(0);
             let body_len = order.read_u32(&envelope[4..]).unwrap_or(0) as usize;
-            if flags != 0 {
-                let record_kind = order.read_u16(envelope).unwrap_or(0);
+            let record_kind = order.read_u16(envelope).unwrap_or(0);
+            if flags & !RECORD_CHECKED != 0 {
                 self.error(
                     "R-11.4-1",
                     "record-flags-zero",
                     at(start + 2),
                     format!("metadata record (kind {record_kind}) has envelope flags {flags:#06x}"),
+                );
+            }
+            // Version 1.1 defines the check (§7.2): a 1.0 writer cannot be expected to set it.
+            if flags & RECORD_CHECKED == 0 && (header.version_major, header.version_minor) >= (1, 1) {
+                self.push(
+                    Severity::Warning,
+                    "R-7.2-7",
+                    "record-checked",
+                    at(start),
+                    format!("metadata record (kind {record_kind}) carries no check"),
                 );
             }
             let end = start.saturating_add(ENVELOPE_LEN).saturating_add(body_len);

@@ -59,6 +59,16 @@ fn m(ts: u64, text: &[u8]) -> Ev {
     ev(2, ts, vec![Val::U(text.len() as u64), Val::Str(text.to_vec())])
 }
 
+/// `kept` (ID 8): `v: u8`, declared with a check (§7.2).
+fn kept_class() -> EventClass {
+    class(8, "kept", vec![Field::new("v", u(IntType::U8))])
+}
+
+/// `flipped` (ID 9): `v: u8`, whose checked declaration a vector damages.
+fn flipped_class() -> EventClass {
+    class(9, "flipped", vec![Field::new("v", u(IntType::U8))])
+}
+
 fn damaged(event: Ev, damage: EventDamage) -> Ev {
     Ev { damage: Some(damage), ..event }
 }
@@ -343,15 +353,74 @@ fn valid_cases() -> Vec<Case> {
                 .packet(data(0, vec![ev(5, 10, vec![Val::I(-7)]), t(11, 2)])),
         ),
         {
+            let mut desc = base();
+            if let Body::Metadata(records) = &mut desc.packets[0].body {
+                for record in records.iter_mut() {
+                    *record = Meta::Checked(Box::new(record.clone()));
+                }
+            }
+            desc.packets[0] = desc.packets[0].clone().edit(HeaderEdit::Version(1, 1));
+            case(
+                "record-checks",
+                "version 1.1: every metadata record carries its check, which a reader verifies",
+                &["R-7.2-7", "R-7.2-8"],
+                desc.packet(data(0, vec![t(10, 1), m(11, b"checked")])),
+            )
+        },
+        case(
+            "record-check-mismatch",
+            "a record whose check does not match, in a packet whose CRC does: that record is not used",
+            &["R-7.2-8"],
+            base()
+                .packet(
+                    meta(vec![
+                        Meta::Checked(Box::new(Meta::Class(kept_class()))),
+                        Meta::Damaged(Box::new(Meta::Checked(Box::new(Meta::Class(flipped_class())))), MetaDamage::Invert(20)),
+                    ])
+                    .edit(HeaderEdit::Version(1, 1)),
+                )
+                .packet(data(0, vec![ev(8, 10, vec![Val::U(1)]), t(11, 1)]))
+                .packet(delivered(data(1, vec![ev(9, 12, vec![Val::U(2)]), t(13, 2)]), Delivered::None)),
+        )
+        .expect(vec![error("R-7.2-8", Loc::Record(1, 1)), error("R-7.6-5", Loc::Record(3, 0))]),
+        case(
+            "damaged-metadata-packet",
+            "a metadata packet whose CRC fails: its records whose check matches are used, the others not",
+            &["R-7.2-9", "R-10.3-1"],
+            base()
+                .packet(
+                    meta(vec![
+                        Meta::Checked(Box::new(Meta::Class(kept_class()))),
+                        Meta::Damaged(Box::new(Meta::Checked(Box::new(Meta::Class(flipped_class())))), MetaDamage::Invert(20)),
+                        Meta::Class(class(10, "unchecked", vec![Field::new("v", u(IntType::U8))])),
+                        Meta::Checked(Box::new(Meta::Class(class(11, "after", vec![Field::new("v", u(IntType::U8))])))),
+                    ])
+                    .edit(HeaderEdit::Version(1, 1))
+                    .edit(HeaderEdit::CrcField(0xDEAD_BEEF)),
+                )
+                .packet(data(0, vec![ev(8, 10, vec![Val::U(1)]), ev(11, 11, vec![Val::U(4)]), t(12, 1)]))
+                .packet(delivered(data(1, vec![ev(9, 13, vec![Val::U(2)]), t(14, 2)]), Delivered::None))
+                .packet(delivered(data(2, vec![ev(10, 15, vec![Val::U(3)]), t(16, 3)]), Delivered::None)),
+        )
+        .expect(vec![
+            error("R-4.4-1", Loc::Packet(1)),
+            error("R-7.2-8", Loc::Record(1, 1)),
+            error("R-7.2-9", Loc::InPacket(1, 80)),
+            error("R-7.6-5", Loc::Record(3, 0)),
+            error("R-7.6-5", Loc::Record(4, 0)),
+        ]),
+        {
             let newer = [HeaderEdit::Version(1, 3), HeaderEdit::HeaderExtension(16)];
             let mut desc = base();
+            // A 1.3 writer checks its records (§7.2): appended fields lie before the check.
+            let checked = |meta: Meta| Meta::Checked(Box::new(meta));
             desc.packets[0] = meta(vec![
-                Meta::Trace,
-                Meta::Damaged(Box::new(Meta::Clock(vector_clock())), MetaDamage::ExtraBody(6)),
-                Meta::StreamClass(StreamClass { id: 0, clock_id: 0, name: "kernel".into() }),
-                Meta::Unknown { kind: 0x0101, body_len: 9 },
-                Meta::Damaged(Box::new(Meta::Class(tick())), MetaDamage::ExtraBody(4)),
-                Meta::Class(msg()),
+                checked(Meta::Trace),
+                checked(Meta::Damaged(Box::new(Meta::Clock(vector_clock())), MetaDamage::ExtraBody(6))),
+                checked(Meta::StreamClass(StreamClass { id: 0, clock_id: 0, name: "kernel".into() })),
+                checked(Meta::Unknown { kind: 0x0101, body_len: 9 }),
+                checked(Meta::Damaged(Box::new(Meta::Class(tick())), MetaDamage::ExtraBody(4))),
+                checked(Meta::Class(msg())),
             ])
             .edit(newer[0])
             .edit(newer[1]);
@@ -781,7 +850,7 @@ fn invalid_cases() -> Vec<Case> {
                 .packet(with_edits(data(0, vec![t(20, 2)]), &[HeaderEdit::SetFlags(1 << 20)]));
             if let Body::Metadata(records) = &mut desc.packets[0].body {
                 records[1] =
-                    Meta::Damaged(Box::new(Meta::Clock(vector_clock())), MetaDamage::EnvelopeFlags(1));
+                    Meta::Damaged(Box::new(Meta::Clock(vector_clock())), MetaDamage::EnvelopeFlags(1 << 15));
             }
             case(
                 "reserved-bits-set",

@@ -485,7 +485,7 @@ fn declared_clocks(desc: &TraceDesc) -> BTreeMap<u32, tracemark_format::ClockCla
         if let model::Body::Metadata(records) = &packet.body {
             for record in records {
                 let mut inner = record;
-                while let model::Meta::Damaged(meta, _) = inner {
+                while let model::Meta::Damaged(meta, _) | model::Meta::Checked(meta) = inner {
                     inner = meta;
                 }
                 match inner {

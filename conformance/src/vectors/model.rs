@@ -11,9 +11,11 @@
 use std::collections::BTreeMap;
 
 use tracemark_format::{
-    crc::packet_crc, metadata::ENVELOPE_LEN, packet::CRC_FIELD, Abi, ByteOrder, ClockClass, EnvEntry,
-    EventClass, EventHeader, Field, Layout, PacketFlags, PacketHeader, Record, StreamClass, TraceInfo,
-    TypeDesc, PACKET_HEADER_LEN,
+    crc::packet_crc,
+    metadata::{ENVELOPE_LEN, RECORD_CHECKED, RECORD_CHECK_LEN},
+    packet::CRC_FIELD,
+    Abi, ByteOrder, ClockClass, EnvEntry, EventClass, EventHeader, Field, Layout, PacketFlags, PacketHeader,
+    Record, StreamClass, TraceInfo, TypeDesc, PACKET_HEADER_LEN,
 };
 use tracemark_writer::PayloadWriter;
 
@@ -78,6 +80,9 @@ pub enum Meta {
     },
     /// A record, encoded, then damaged.
     Damaged(Box<Meta>, MetaDamage),
+    /// A record with its check (§7.2, version 1.1); the others are written without, as a 1.0
+    /// writer does.
+    Checked(Box<Meta>),
 }
 
 /// A change to one encoded metadata record.
@@ -110,6 +115,9 @@ pub enum MetaDamage {
     NameNotUtf8,
     /// A TRACE record's `byte_order` code set.
     ByteOrderCode(u8),
+    /// Byte `n` of the encoded record, envelope included, inverted (after its check, if any, was
+    /// computed: a flipped bit in transit).
+    Invert(usize),
 }
 
 /// A change to one encoded event record.
@@ -496,7 +504,7 @@ pub fn declared_classes(desc: &TraceDesc) -> BTreeMap<u32, EventClass> {
             for record in records {
                 let mut inner = record;
                 // A damaged declaration is still the one the encoder uses for payloads.
-                while let Meta::Damaged(meta, _) = inner {
+                while let Meta::Damaged(meta, _) | Meta::Checked(meta) = inner {
                     inner = meta;
                 }
                 if let Meta::Class(class) = inner {
@@ -525,6 +533,18 @@ fn encode_record(meta: &Meta, abi: Abi, uuid: [u8; 16]) -> Result<Vec<u8>, DescE
         Meta::Damaged(inner, damage) => {
             let mut bytes = encode_record(inner, abi, uuid)?;
             damage_record(&mut bytes, inner, damage, abi)?;
+            return Ok(bytes);
+        }
+        Meta::Checked(inner) => {
+            // The record as encoded (damage and appended fields included), then its check.
+            let mut bytes = encode_record(inner, abi, uuid)?;
+            let body_len = order.read_u32(&bytes[4..]).unwrap_or(0) + RECORD_CHECK_LEN as u32;
+            bytes[2..4].copy_from_slice(&order.u16_bytes(RECORD_CHECKED));
+            bytes[4..8].copy_from_slice(&order.u32_bytes(body_len));
+            bytes.extend_from_slice(&[0; RECORD_CHECK_LEN]);
+            let check = tracemark_format::crc::record_crc(&bytes).unwrap_or(0);
+            let end = bytes.len();
+            bytes[end - RECORD_CHECK_LEN..].copy_from_slice(&order.u32_bytes(check));
             return Ok(bytes);
         }
     };
@@ -588,6 +608,10 @@ fn damage_record(bytes: &mut Vec<u8>, inner: &Meta, damage: &MetaDamage, abi: Ab
             set(bytes, at, 0xFF)?;
         }
         MetaDamage::ByteOrderCode(code) => set(bytes, 16, *code)?,
+        MetaDamage::Invert(at) => match bytes.get_mut(*at) {
+            Some(byte) => *byte = !*byte,
+            None => return fail(format!("{damage:?} past the record")),
+        },
     }
     Ok(())
 }
@@ -712,6 +736,8 @@ fn encode_packet(
     match &packet.body {
         Body::Metadata(list) => {
             header = PacketHeader::new_metadata(desc.uuid);
+            // The model writes version 1.0 traces (a `Version` edit makes newer ones).
+            header.version_minor = 0;
             for record in list {
                 records.push(bytes.len());
                 bytes.extend(encode_record(record, Abi { byte_order: order, ..desc.abi }, desc.uuid)?);
@@ -719,6 +745,7 @@ fn encode_packet(
         }
         Body::Data(data) => {
             header = PacketHeader::new_data(desc.uuid, data.stream_class, data.cpu);
+            header.version_minor = 0;
             header.events_discarded = data.discarded;
             let first = data.events.first().map(|event| event.ts);
             let begin = data.begin.or(first).unwrap_or(previous_end);

@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use tracemark_format::{
     crc::packet_crc,
     marker::{self, MarkerArg},
-    metadata::ENVELOPE_LEN,
+    metadata::{ENVELOPE_LEN, RECORD_CHECKED, RECORD_CHECK_LEN},
     ByteOrder, PacketHeader, Record, RecordIter, PACKET_HEADER_LEN,
 };
 use tracemark_reader::{Item, Trace, Value};
@@ -69,6 +69,13 @@ pub fn metadata(data: &[u8]) {
                 }
             }
         }
+        // As content whose packet CRC failed (§7.2): only records whose check matches, each
+        // after the last, the search for them bounded.
+        let mut after = 0;
+        for (offset, _) in RecordIter::untrusted(content, order).filter_map(Result::ok) {
+            assert!(offset >= after, "untrusted record offsets went backwards");
+            after = offset + ENVELOPE_LEN;
+        }
         drain_trace(&metadata_packet(content, order));
     });
 }
@@ -93,7 +100,10 @@ pub fn metadata_packet(content: &[u8], order: ByteOrder) -> Vec<u8> {
 fn check_record(record: &Record, original: &[u8], order: ByteOrder) {
     let mut encoded = Vec::new();
     if let Record::Unknown { body_len, .. } = record {
-        assert_eq!(*body_len as usize, original.len() - ENVELOPE_LEN);
+        // A record's check (§7.2) is not part of the body it yields.
+        let flags = order.read_u16(&original[2..]).expect("envelope was read");
+        let check = if flags & RECORD_CHECKED != 0 { RECORD_CHECK_LEN } else { 0 };
+        assert_eq!(*body_len as usize, original.len() - ENVELOPE_LEN - check);
         return;
     }
     record.encode(order, &mut encoded).expect("a decoded record encodes");

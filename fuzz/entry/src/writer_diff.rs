@@ -149,7 +149,7 @@ fn clock_class() -> ClockClass {
 
 fn host_order_encoded_len(record: &Record) -> usize {
     let mut bytes = Vec::new();
-    record.encode(Abi::HOST.byte_order, &mut bytes).map_or(usize::MAX, |()| bytes.len())
+    record.encode_checked(Abi::HOST.byte_order, &mut bytes).map_or(usize::MAX, |()| bytes.len())
 }
 
 /// Makes the enumeration labels in `ty` C strings: the C writer takes every name as a

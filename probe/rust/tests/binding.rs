@@ -507,7 +507,7 @@ fn same(a: &Value, b: &Value) -> bool {
 
 fn check_header(h: &PacketHeader, order: ByteOrder, packet: &[u8], uuid: [u8; 16]) {
     assert_eq!(order, ByteOrder::NATIVE, "the C writer writes the host's byte order");
-    assert_eq!((h.version_major, h.version_minor, h.header_len), (1, 0, 80));
+    assert_eq!((h.version_major, h.version_minor, h.header_len), (1, 1, 80));
     assert_eq!(h.trace_uuid, uuid);
     assert_eq!(h.packet_size as usize, packet.len());
     assert!(h.flags.0 & PacketFlags::HAS_CRC != 0);

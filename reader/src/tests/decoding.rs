@@ -406,7 +406,7 @@ fn summary_describes_the_trace() {
     bytes.extend(builder.packet(0, 0, 0, 10).event(1, 12, &[]).build(&builder));
     let trace = Trace::from_bytes(bytes).unwrap();
     let summary = trace.summary();
-    assert_eq!(summary.version.to_string(), "1.0");
+    assert_eq!(summary.version.to_string(), "1.1");
     assert!(!summary.newer_minor);
     assert_eq!((summary.data_packets, summary.metadata_packets, summary.discarded), (3, 1, 5));
     assert_eq!(summary.streams.len(), 2);
@@ -418,7 +418,7 @@ fn summary_describes_the_trace() {
     assert_eq!(json["trace"]["uuid"], "42424242-4242-4242-4242-424242424242");
     assert_eq!(json["event_classes"][0]["name"], "e");
     assert_eq!(json["streams"][1]["discarded"], 5);
-    assert_eq!(json["version"], "1.0");
+    assert_eq!(json["version"], "1.1");
 }
 
 #[test]
