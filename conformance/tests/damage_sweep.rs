@@ -86,3 +86,195 @@ fn every_byte_change_and_truncation_of_every_valid_vector() {
         failures[..failures.len().min(30)].join("\n")
     );
 }
+
+/// A trace of four classes and 48 events on two CPUs, written by the reference writer (its
+/// metadata records carry checks, §7.2), and the same trace with its metadata records written
+/// without them, as a 1.0 writer does.
+fn checked_and_unchecked_traces() -> (Vec<u8>, Vec<u8>) {
+    use tracemark_conformance::{rust_writer, ClassSpec, EventSpec, Scenario, Val};
+    use tracemark_format::{Field, IntType, TypeDesc};
+    let int = |name: &str| Field::new(name, TypeDesc::Int(IntType::U32));
+    let scenario = Scenario {
+        packet_size: 256,
+        classes: vec![
+            ClassSpec::new("tick", vec![int("n")]),
+            ClassSpec::new("pair", vec![int("a"), int("b")]),
+            ClassSpec::new("text", vec![Field::new("s", TypeDesc::String)]),
+            ClassSpec::new("wide", vec![int("x"), Field::new("y", TypeDesc::Int(IntType::I64))]),
+        ],
+        events: (0..48u64)
+            .map(|n| {
+                let class = (n % 4) as usize;
+                let values = match class {
+                    0 => vec![Val::U(n)],
+                    1 => vec![Val::U(n), Val::U(n * 2)],
+                    2 => vec![Val::Str(format!("event {n}").into_bytes())],
+                    _ => vec![Val::U(n), Val::I(-(n as i64))],
+                };
+                EventSpec { class, cpu: (n % 2) as u32, timestamp: 100 + n, values }
+            })
+            .collect(),
+        ..Scenario::default()
+    };
+    let checked = rust_writer::single_file(&scenario).unwrap();
+    (checked.clone(), without_record_checks(&checked))
+}
+
+/// `trace` with each metadata packet's records re-encoded without their check, its sizes
+/// and CRC resealed and its version set to 1.0.
+fn without_record_checks(trace: &[u8]) -> Vec<u8> {
+    use tracemark_format::{crc::packet_crc, packet::CRC_FIELD, RecordIter, PACKET_HEADER_LEN};
+    let mut out = Vec::new();
+    for packet in tracemark_conformance::walk::packets(trace) {
+        let bytes = packet.bytes(trace);
+        if !packet.header.is_metadata() {
+            out.extend_from_slice(bytes);
+            continue;
+        }
+        let mut content = Vec::new();
+        for item in RecordIter::new(packet.content(trace), packet.order) {
+            item.unwrap().1.encode(packet.order, &mut content).unwrap();
+        }
+        let content_size = PACKET_HEADER_LEN + content.len();
+        let packet_size = content_size.next_multiple_of(8);
+        let mut header = packet.header;
+        header.version_minor = 0;
+        header.content_size = content_size as u32;
+        header.packet_size = packet_size as u32;
+        header.crc32 = 0;
+        let mut rebuilt = vec![0u8; packet_size];
+        let mut fixed = [0u8; PACKET_HEADER_LEN];
+        header.encode(packet.order, &mut fixed);
+        rebuilt[..PACKET_HEADER_LEN].copy_from_slice(&fixed);
+        rebuilt[PACKET_HEADER_LEN..content_size].copy_from_slice(&content);
+        let crc = packet_crc(&rebuilt, content_size).unwrap();
+        rebuilt[CRC_FIELD].copy_from_slice(&packet.order.u32_bytes(crc));
+        out.extend_from_slice(&rebuilt);
+    }
+    out
+}
+
+/// What one bit flip of the metadata cost.
+#[derive(Default, Debug)]
+struct FlipTally {
+    flips: usize,
+    /// Flips after which no event at all was delivered.
+    lost_everything: usize,
+    /// Of those, by where the flip was: the packet header, or the record kind it hit.
+    lost_everything_by_place: std::collections::BTreeMap<&'static str, usize>,
+    /// Flips inside an event class or environment record after which an event of another
+    /// class was missing (a failure).
+    lost_more_than_hit: Vec<String>,
+    /// Flips after which an event not in the undamaged trace was delivered (a failure).
+    invented: Vec<String>,
+}
+
+/// Flips every bit of every metadata packet of `trace` and reads each result with the
+/// checker. A flip inside an EVENT_CLASS record must cost at most that class's events and,
+/// as records carry no length (§10.5), the events after the first of them in its packets; one
+/// inside an ENV record costs none; no flip may make an event appear that the trace does not
+/// hold.
+fn flip_every_metadata_bit(trace: &[u8]) -> FlipTally {
+    use std::collections::BTreeSet;
+    use tracemark_format::{Record, RecordIter};
+    let key = |seen: &sweep::Seen| (seen.3.clone(), seen.2, seen.1.clone());
+    let baseline: Vec<sweep::Seen> = match sweep::read_with_checker("t.tmk", trace.to_vec()) {
+        Ok((Ok(_), events)) => events,
+        other => panic!("the undamaged trace does not read: {:?}", other.err()),
+    };
+    let all: BTreeSet<_> = baseline.iter().map(key).collect();
+    // Each metadata record's byte range in the file, and the class it declares.
+    let mut records: Vec<(usize, usize, &'static str, Option<Option<String>>)> = Vec::new();
+    let packets = tracemark_conformance::walk::packets(trace);
+    for packet in packets.iter().filter(|packet| packet.header.is_metadata()) {
+        let base = packet.content_offset();
+        let items: Vec<_> =
+            RecordIter::new(packet.content(trace), packet.order).map(Result::unwrap).collect();
+        for (index, (offset, record)) in items.iter().enumerate() {
+            let end = items.get(index + 1).map_or(packet.content(trace).len(), |(next, _)| *next);
+            let (place, declares) = match record {
+                Record::EventClass(class) => ("EVENT_CLASS", Some(Some(class.name.clone()))),
+                Record::Env(_) => ("ENV", Some(None)),
+                Record::Trace(_) => ("TRACE", None),
+                Record::Clock(_) => ("CLOCK", None),
+                Record::StreamClass(_) => ("STREAM_CLASS", None),
+                Record::Unknown { .. } => ("unknown kind", None),
+            };
+            records.push((base + offset, base + end, place, declares));
+        }
+    }
+    let mut tally = FlipTally::default();
+    for packet in packets.iter().filter(|packet| packet.header.is_metadata()) {
+        for offset in packet.offset..packet.end() {
+            for bit in 0..8 {
+                let mut damaged = trace.to_vec();
+                damaged[offset] ^= 1 << bit;
+                tally.flips += 1;
+                let what = format!("byte {offset:#x} bit {bit}");
+                let events = match sweep::read_with_checker("t.tmk", damaged) {
+                    Ok((_, events)) => events,
+                    Err(panic) => panic!("{what}: {panic}"),
+                };
+                let delivered: BTreeSet<_> = events.iter().map(key).collect();
+                let hit = records.iter().find(|(start, end, ..)| (*start..*end).contains(&offset));
+                if delivered.is_empty() {
+                    tally.lost_everything += 1;
+                    let place = hit.map_or("packet header", |(_, _, place, _)| *place);
+                    *tally.lost_everything_by_place.entry(place).or_default() += 1;
+                }
+                if let Some(extra) = delivered.difference(&all).next() {
+                    tally.invented.push(format!("{what}: {} at {} was never written", extra.0, extra.1));
+                }
+                if let Some((_, _, _, Some(declared))) = hit {
+                    // In each data packet, the events before the first of the hit class.
+                    let spared =
+                        packets.iter().filter(|packet| !packet.header.is_metadata()).flat_map(|packet| {
+                            let range = packet.offset as u64..packet.end() as u64;
+                            baseline
+                                .iter()
+                                .filter(move |seen| range.contains(&seen.0))
+                                .take_while(|seen| Some(&seen.3) != declared.as_ref())
+                        });
+                    if let Some(missing) = spared.map(key).find(|event| !delivered.contains(event)) {
+                        tally.lost_more_than_hit.push(format!(
+                            "{what}: {} at {} lost by a flip in another record",
+                            missing.0, missing.1
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    tally
+}
+
+#[test]
+fn every_bit_of_the_metadata_costs_at_most_the_record_it_hits() {
+    let (checked, unchecked) = checked_and_unchecked_traces();
+    let with_checks = flip_every_metadata_bit(&checked);
+    let without = flip_every_metadata_bit(&unchecked);
+    println!(
+        "metadata bit flips: records with checks (1.1) {} of {} lose every event ({:?}); without (1.0) {} of {}",
+        with_checks.lost_everything,
+        with_checks.flips,
+        with_checks.lost_everything_by_place,
+        without.lost_everything,
+        without.flips
+    );
+    for tally in [&with_checks, &without] {
+        assert!(tally.invented.is_empty(), "{:?}", &tally.invented[..tally.invented.len().min(10)]);
+    }
+    assert!(
+        with_checks.lost_more_than_hit.is_empty(),
+        "{} flips cost more than their record:\n{}",
+        with_checks.lost_more_than_hit.len(),
+        with_checks.lost_more_than_hit[..with_checks.lost_more_than_hit.len().min(20)].join("\n")
+    );
+    // Without checks a flip anywhere in the content fails the packet CRC and takes every
+    // declaration with it: the sweep is able to see that loss.
+    assert!(without.lost_everything > without.flips / 2, "{without:?}");
+    // With checks, only what every event needs costs every event: the packet's own header
+    // (its magic, flags and sizes) and the TRACE record (the ABI).
+    let places: Vec<&str> = with_checks.lost_everything_by_place.keys().copied().collect();
+    assert!(places.iter().all(|place| ["TRACE", "packet header"].contains(place)), "{with_checks:?}");
+}
