@@ -684,10 +684,36 @@ int tmk_meta_stream_add_event_class(struct tmk_meta_stream *ms,
 	return tmk_meta_stream_append(ms, enc_event_class, ec);
 }
 
+/*
+ * §7.3: a byte-for-byte copy of TRACE as the second record, when it fits in
+ * the first packet: a reader uses it when a flipped bit fails the first's
+ * check (§7.2). Never in a packet of its own.
+ */
+static void meta_append_trace_copy(struct tmk_meta_stream *ms,
+				   const struct tmk_trace_desc *t)
+{
+	uint8_t *pkt = ms->mem;
+	struct tmk_sink s;
+
+	tmk_spin_lock(&ms->lock);
+	if (ms->nr_pkts == 1) {
+		tmk_sink_init(&s, pkt + ms->cur_content,
+			      ms->pkt_size - ms->cur_content);
+		if (!tmk_meta_trace(&s, t))
+			ms->cur_content += (uint32_t)s.len;
+		/* Reseal either way: a failed encode may have scribbled padding. */
+		tmk_pkt_write_close(pkt, 0, ms->cur_content, 0);
+		tmk_pkt_seal(pkt);
+	}
+	tmk_spin_unlock(&ms->lock);
+}
+
 int tmk_meta_stream_init(struct tmk_meta_stream *ms, void *mem, size_t cap,
 			 uint32_t pkt_size, const struct tmk_trace_desc *t,
 			 bool crc)
 {
+	int ret;
+
 	if (!mem || pkt_size % 8 || pkt_size < 2 * TMK_PKT_HEADER_LEN ||
 	    cap < pkt_size)
 		return -TMK_EINVAL;
@@ -700,7 +726,10 @@ int tmk_meta_stream_init(struct tmk_meta_stream *ms, void *mem, size_t cap,
 	tmk_spin_lock_init(&ms->lock);
 	meta_open_packet(ms);
 	/* §7.3: TRACE is the first record of the first metadata packet. */
-	return tmk_meta_stream_append(ms, enc_trace, t);
+	ret = tmk_meta_stream_append(ms, enc_trace, t);
+	if (!ret)
+		meta_append_trace_copy(ms, t);
+	return ret;
 }
 
 size_t tmk_meta_stream_len(struct tmk_meta_stream *ms)

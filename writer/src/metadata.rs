@@ -203,7 +203,7 @@ impl Registry {
             scratch: Vec::new(),
             stats: MetadataStats::default(),
         };
-        registry.append(&Record::Trace(TraceInfo {
+        let trace = Record::Trace(TraceInfo {
             uuid: config.uuid,
             abi: config.abi,
             os_name: description.os_name,
@@ -212,7 +212,11 @@ impl Registry {
             hostname: description.hostname,
             tracer_name: description.tracer_name,
             tracer_version: description.tracer_version,
-        }))?;
+        });
+        registry.append(&trace)?;
+        // §7.3: a copy as the second record, when it fits in the first packet: a reader uses
+        // it when a flipped bit fails the first's check (§7.2).
+        registry.append_to_open_packet(&trace)?;
         Ok(registry)
     }
 
@@ -358,6 +362,18 @@ impl Registry {
     /// Counters of the metadata stream.
     pub fn stats(&self) -> MetadataStats {
         self.stats
+    }
+
+    /// Encodes `record` into the open metadata packet if it fits there, never into a new one;
+    /// whether it did.
+    fn append_to_open_packet(&mut self, record: &Record) -> Result<bool> {
+        self.scratch.clear();
+        record.encode_checked(self.config.abi.byte_order, &mut self.scratch)?;
+        if self.open.len() + self.scratch.len() > self.config.metadata_packet_size as usize {
+            return Ok(false);
+        }
+        self.append(record)?;
+        Ok(true)
     }
 
     /// Encodes `record` into the open metadata packet, starting a new packet when it does not

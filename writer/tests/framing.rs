@@ -57,8 +57,9 @@ fn packets_are_framed_with_valid_headers_and_crc() {
 
     let (records, data, events) = decode_all(&bytes);
     assert_eq!(records[0].kind(), kind::TRACE);
-    assert!(matches!(&records[1], Record::Clock(clock) if clock.frequency == 1_000_000_000));
-    assert!(matches!(&records[2], Record::StreamClass(class) if class.id == 0 && class.clock_id == 0));
+    assert_eq!(records[1], records[0], "§7.3: the copy of TRACE, directly after it");
+    assert!(matches!(&records[2], Record::Clock(clock) if clock.frequency == 1_000_000_000));
+    assert!(matches!(&records[3], Record::StreamClass(class) if class.id == 0 && class.clock_id == 0));
     assert_eq!(data.len(), 1);
     let header = data[0].header;
     assert_eq!(header.trace_uuid, UUID);

@@ -101,7 +101,9 @@ fn single_file_puts_trace_first_and_metadata_before_the_data_using_it() {
     }
     assert_eq!(events, 4 * 202);
     let all = common::records(&packets);
-    assert_eq!(all.iter().filter(|r| r.kind() == kind::TRACE).count(), 1);
+    // TRACE and its copy (§7.3).
+    assert_eq!(all.iter().filter(|r| r.kind() == kind::TRACE).count(), 2);
+    assert_eq!(all[1], all[0]);
     assert!(all.iter().any(|r| matches!(r, Record::Env(env) if env.key == "purpose")));
 }
 

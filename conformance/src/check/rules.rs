@@ -347,20 +347,26 @@ impl Facts {
         if start < content.len() && content.len() - start < ENVELOPE_LEN {
             facts.spanning_records.insert((base + start) as u64);
         }
+        // §7.3: one copy of TRACE may follow it directly.
+        let mut copy_may_follow = false;
         for item in RecordIter::new(content, packet.order) {
+            let follows_trace = std::mem::take(&mut copy_may_follow);
             let Ok((offset, record)) = item else { continue };
             match record {
                 Record::Trace(trace) => match &self.first_trace {
                     None => {
                         self.check_uuid(&trace, at(offset));
                         self.first_trace = Some(trace);
+                        copy_may_follow = offset == 0;
                     }
+                    Some(first) if *first == trace && follows_trace => {}
                     // A different one is the reader's ConflictingDeclaration.
                     Some(first) if *first == trace => self.error(
                         "R-7.3-1",
                         "single-trace-record",
                         at(offset),
-                        "a second TRACE record (identical to the first): exactly one is allowed".into(),
+                        "another TRACE record (identical to the first) that is not its copy directly after it"
+                            .into(),
                     ),
                     Some(_) => {}
                 },

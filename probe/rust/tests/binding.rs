@@ -553,14 +553,16 @@ fn format_level_decode_finds_every_value() {
             &cfg.trace.tracer_version
         ]
     );
-    assert_eq!(records[1], Record::Clock(cfg.clock.clone()));
+    // §7.3: the copy of TRACE, directly after it.
+    assert_eq!(records[1], records[0]);
+    assert_eq!(records[2], Record::Clock(cfg.clock.clone()));
     assert!(
-        matches!(&records[2], Record::StreamClass(sc) if sc.id == 0 && sc.clock_id == 0 && sc.name == "probe")
+        matches!(&records[3], Record::StreamClass(sc) if sc.id == 0 && sc.clock_id == 0 && sc.name == "probe")
     );
     assert!(
-        matches!(&records[3], Record::Env(e) if e.key == "domain" && e.value == EnvValue::Str("binding-test".into()))
+        matches!(&records[4], Record::Env(e) if e.key == "domain" && e.value == EnvValue::Str("binding-test".into()))
     );
-    assert!(matches!(&records[4], Record::Env(e) if e.key == "nr_cpus" && e.value == EnvValue::Int(3)));
+    assert!(matches!(&records[5], Record::Env(e) if e.key == "nr_cpus" && e.value == EnvValue::Int(3)));
     let declared: Vec<&EventClass> =
         records.iter().filter_map(|r| if let Record::EventClass(c) = r { Some(c) } else { None }).collect();
     assert_eq!(declared.len(), s.classes.len());
