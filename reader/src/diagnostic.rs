@@ -298,7 +298,8 @@ pub enum DiagnosticKind {
         /// This packet's `timestamp_begin`.
         begin: u64,
     },
-    /// A record timestamp after the packet's `timestamp_end` (§4.5); reported once per packet.
+    /// A record timestamp after the packet's `timestamp_end` (§4.5): neither it nor the rest of
+    /// the packet is delivered (R-4.5-3).
     TimestampOutsidePacket {
         /// The record's timestamp.
         timestamp: u64,
@@ -434,6 +435,7 @@ impl DiagnosticKind {
                 | DiagnosticKind::Malformed { .. }
                 | DiagnosticKind::ForeignUuid { .. }
                 | DiagnosticKind::ByteOrderMismatch { .. }
+                | DiagnosticKind::TimestampOutsidePacket { .. }
         )
     }
 }
@@ -498,7 +500,10 @@ impl fmt::Display for DiagnosticKind {
                 write!(f, "packet begins at {begin}, before the previous one ended at {previous_end}")
             }
             DiagnosticKind::TimestampOutsidePacket { timestamp, end } => {
-                write!(f, "record timestamp {timestamp} is after the packet end {end}")
+                write!(
+                    f,
+                    "record timestamp {timestamp} is after the packet end {end}; rest of the packet skipped"
+                )
             }
             DiagnosticKind::ForeignUuid { found } => {
                 f.write_str("packet of another trace (UUID ")?;

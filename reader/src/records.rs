@@ -34,20 +34,25 @@ pub(crate) enum Stop {
     Undecodable(u32),
     /// The payload does not decode; `at` is where the failing value starts.
     Payload { event_id: u32, reason: MalformedReason, at: usize },
+    /// A record timestamp after the packet's `timestamp_end` (§4.5): padding a lying
+    /// `content_size` reaches into, or records the header does not vouch for.
+    AfterPacketEnd { timestamp: u64, end: u64 },
 }
 
-/// Walks the records of `content` (a packet's content beginning at `begin`, §5.5), handing
-/// each to `sink`; returns the offset of the record that stopped the walk and why, if one
-/// did.
+/// Walks the records of `content` (a packet's content spanning `begin..=end`, §4.5, §5.5),
+/// handing each to `sink`; returns the offset of the record that stopped the walk and why, if
+/// one did. A record after `end` stops it (R-4.5-3) unless the header's range is itself
+/// reversed, which is reported on its own and bounds nothing.
 #[inline]
 pub(crate) fn walk_packet(
     metadata: &Metadata,
     content: &[u8],
     order: ByteOrder,
-    begin: u64,
+    (begin, end): (u64, u64),
     sink: impl FnMut(Entry),
 ) -> Option<(usize, Stop)> {
-    with_endian!(order, |E| walk::<E>(metadata, content, begin, sink))
+    let end = if begin <= end { end } else { u64::MAX };
+    with_endian!(order, |E| walk::<E>(metadata, content, begin, end, sink))
 }
 
 #[inline(always)]
@@ -55,6 +60,7 @@ fn walk<E: Endian>(
     metadata: &Metadata,
     content: &[u8],
     begin: u64,
+    end: u64,
     mut sink: impl FnMut(Entry),
 ) -> Option<(usize, Stop)> {
     let mut at = 0usize;
@@ -88,6 +94,11 @@ fn walk<E: Endian>(
                 return Some((at, Stop::Header(reason)));
             }
         };
+        if let Ok(timestamp) = timestamp {
+            if timestamp > end {
+                return Some((at, Stop::AfterPacketEnd { timestamp, end }));
+            }
+        }
         let payload_start = at.saturating_add(header_len);
         // Fixed-size payloads (most records) are walked from the ID table alone; a record that
         // does not fit takes the general path, which explains it.
@@ -114,19 +125,19 @@ fn walk<E: Endian>(
             Ok(timestamp) => (timestamp, false),
             Err(timestamp) => (timestamp, true),
         };
-        let end = payload_start.saturating_add(len);
+        let record_end = payload_start.saturating_add(len);
         sink(Entry {
             timestamp,
             // Offsets inside a packet fit in the `u32` of `packet_size` (§4.1).
             start: at as u32,
-            end: end as u32,
+            end: record_end as u32,
             slot,
             header_len: header_len as u8,
             backwards,
             segments,
         });
         // Each record consumes at least its 8-byte header, so the walk always advances.
-        at = end;
+        at = record_end;
         previous = timestamp;
     }
 }

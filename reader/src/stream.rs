@@ -177,7 +177,6 @@ struct PacketState<'t> {
     batch: Batch,
     /// The next record of the batch.
     next: usize,
-    outside_reported: bool,
 }
 
 /// What [`StreamCursor::advance`] found.
@@ -274,7 +273,7 @@ impl<'t, 'p> StreamCursor<'t, 'p> {
         let state = self.state.as_mut()?;
         let entry = state.batch.entries.get(state.next)?;
         let packet = state.entry;
-        if entry.backwards || entry.timestamp > packet.raw.header.timestamp_end {
+        if entry.backwards {
             return None;
         }
         let class = self.classes.get(entry.slot as usize)?;
@@ -301,7 +300,7 @@ impl<'t, 'p> StreamCursor<'t, 'p> {
             if let Some(state) = self.state.as_ref() {
                 if let Some(entry) = state.batch.entries.get(state.next) {
                     let known = (entry.slot as usize) < self.classes.len();
-                    if known && !entry.backwards && entry.timestamp <= state.entry.raw.header.timestamp_end {
+                    if known && !entry.backwards {
                         return Some(entry.timestamp);
                     }
                 }
@@ -357,11 +356,8 @@ impl<'t, 'p> StreamCursor<'t, 'p> {
         if self.pending.is_empty() && self.held.is_none() {
             if let Some(state) = self.state.as_mut() {
                 let entries = &state.batch.entries;
-                let end = state.entry.raw.header.timestamp_end;
                 if let (Some(entry), Some(next)) = (entries.get(state.next), state.next.checked_add(1)) {
-                    if let (false, true, Some(class)) =
-                        (entry.backwards, entry.timestamp <= end, self.classes.get(entry.slot as usize))
-                    {
+                    if let (false, Some(class)) = (entry.backwards, self.classes.get(entry.slot as usize)) {
                         let record = RawRecord {
                             entry: class,
                             packet: state.entry,
@@ -376,9 +372,7 @@ impl<'t, 'p> StreamCursor<'t, 'p> {
                             segments: entry.segments,
                         };
                         let following = match entries.get(next) {
-                            Some(after) if !after.backwards && after.timestamp <= end => {
-                                Some(after.timestamp)
-                            }
+                            Some(after) if !after.backwards => Some(after.timestamp),
                             _ => None,
                         };
                         state.next = next;
@@ -440,11 +434,6 @@ impl<'t, 'p> StreamCursor<'t, 'p> {
                     let kind = DiagnosticKind::TimestampBackwards { previous, found: entry.timestamp };
                     self.report_at(packet, kind, start);
                 }
-                let end = packet.raw.header.timestamp_end;
-                if entry.timestamp > end && self.first_outside() {
-                    let kind = DiagnosticKind::TimestampOutsidePacket { timestamp: entry.timestamp, end };
-                    self.report_at(packet, kind, start);
-                }
                 self.position = self.position.max(entry.timestamp);
                 let record = RawRecord {
                     entry: class,
@@ -472,12 +461,6 @@ impl<'t, 'p> StreamCursor<'t, 'p> {
                 return Advance::Pending;
             }
         }
-    }
-
-    /// Whether this is the packet's first record past its `timestamp_end` (reported once).
-    #[cold]
-    fn first_outside(&mut self) -> bool {
-        self.state.as_mut().is_some_and(|state| !std::mem::replace(&mut state.outside_reported, true))
     }
 
     fn report_at(&mut self, entry: &'t PacketEntry, kind: DiagnosticKind, at: usize) {
@@ -509,6 +492,9 @@ impl<'t, 'p> StreamCursor<'t, 'p> {
                     return;
                 }
                 (DiagnosticKind::Malformed { event_id: Some(event_id), reason }, value_at)
+            }
+            Stop::AfterPacketEnd { timestamp, end } => {
+                (DiagnosticKind::TimestampOutsidePacket { timestamp, end }, at)
             }
         };
         self.report_at(entry, kind, offset);
@@ -640,14 +626,7 @@ impl<'t, 'p> StreamCursor<'t, 'p> {
             self.report(located(DiagnosticKind::CrcUnchecked));
         }
         let cut = raw.content_cut();
-        self.state = Some(PacketState {
-            entry,
-            content: raw.content(bytes),
-            cut,
-            batch,
-            next: 0,
-            outside_reported: false,
-        });
+        self.state = Some(PacketState { entry, content: raw.content(bytes), cut, batch, next: 0 });
     }
 }
 

@@ -871,7 +871,10 @@ fn invalid_cases() -> Vec<Case> {
             base()
                 .packet(Data { begin: Some(100), end: Some(50), ..data(0, vec![]) })
                 .packet(Data { begin: Some(40), end: Some(60), ..data(0, vec![]) })
-                .packet(Data { end: Some(250), ..data(0, vec![t(200, 1), t(300, 2)]) })
+                .packet(delivered(
+                    Data { end: Some(250), ..data(0, vec![t(200, 1), t(300, 2)]) },
+                    Delivered::First(1),
+                ))
                 .packet(Data {
                     begin: Some(500),
                     end: Some(600),
@@ -884,6 +887,26 @@ fn invalid_cases() -> Vec<Case> {
             error("R-4.5-1", Loc::Record(3, 1)),
             error("R-4.5-1", Loc::Record(4, 0)),
         ]),
+        {
+            // Class 0 without fields: each 8 zero bytes of padding decode as one of its records.
+            let mut desc = base();
+            if let Body::Metadata(records) = &mut desc.packets[0].body {
+                records.push(Meta::Class(class(0, "empty", vec![])));
+            }
+            // Two ticks end the content at 80 + 2 × 12 = 104; 16 bytes of zero padding follow,
+            // which `content_size` claims.
+            let packet = with_edits(
+                data(0, vec![t(10, 1), t(11, 2)]),
+                &[HeaderEdit::Padding(16), HeaderEdit::ContentSize(120)],
+            );
+            case(
+                "content-into-padding",
+                "content_size reaching into zero padding: the zeros decode as records past the packet's end, not delivered",
+                &["R-4.5-3"],
+                desc.packet(packet),
+            )
+            .expect(vec![error("R-4.5-1", Loc::InPacket(1, 104))])
+        },
         case(
             "discard-counter-backwards",
             "a cumulative discard counter that goes down",

@@ -158,11 +158,11 @@ fn discarded_events_and_gaps_are_reported_just_before_the_packet_events() {
 }
 
 #[test]
-fn timestamp_violations_are_reported_and_events_still_delivered() {
+fn timestamp_violations_are_reported_and_records_past_the_packet_end_withheld() {
     let builder = builder();
     let mut bytes = builder.metadata_packet();
     let mut packet = builder.packet(0, 0, 0, 100).event(1, 150, &payload(0));
-    // An extended record going back in time (§5.5).
+    // An extended record going back in time (§5.5): reported, and delivered.
     packet = packet.raw(&{
         let mut header = [0u8; 20];
         header[..8].copy_from_slice(&(0xFFFFu64 << 48).to_le_bytes());
@@ -171,9 +171,12 @@ fn timestamp_violations_are_reported_and_events_still_delivered() {
         header
     });
     packet = packet.raw(&payload(1));
-    bytes.extend(packet.end(140).build(&builder));
+    bytes.extend(packet.end(160).build(&builder));
+    // A record after the packet's end (R-4.5-3): neither it nor the one after it delivered.
+    let packet = builder.packet(0, 0, 1, 170).event(1, 180, &payload(2)).event(1, 300, &payload(3));
+    bytes.extend(packet.event(1, 310, &payload(4)).end(200).build(&builder));
     // A packet starting before the previous ended (§4.5).
-    bytes.extend(builder.packet(0, 0, 1, 130).event(1, 200, &payload(2)).build(&builder));
+    bytes.extend(builder.packet(0, 0, 2, 195).event(1, 210, &payload(5)).build(&builder));
     let trace = Trace::from_bytes(bytes).unwrap();
     let kinds: Vec<_> = collect(trace.events())
         .into_iter()
@@ -185,14 +188,17 @@ fn timestamp_violations_are_reported_and_events_still_delivered() {
     assert_eq!(
         kinds,
         [
-            "TimestampOutsidePacket { timestamp: 150, end: 140 }",
             "event 150",
             "TimestampBackwards { previous: 150, found: 120 }",
             "event 120",
-            "PacketOverlap { previous_end: 140, begin: 130 }",
-            "event 200",
+            "event 180",
+            "TimestampOutsidePacket { timestamp: 300, end: 200 }",
+            "PacketOverlap { previous_end: 200, begin: 195 }",
+            "event 210",
         ]
     );
+    // Counting agrees: the records past the end are not counted either.
+    assert_eq!(trace.count_events(1).events, 4);
 }
 
 #[test]
