@@ -156,6 +156,9 @@ pub(crate) fn walk_with_progress(
     let mut head_buffer = [0u8; PACKET_HEADER_LEN];
     // Where the last header was read (the first is read through the map).
     let mut previous = 0usize;
+    // The last packet walked past by its `packet_size`: its index in `found`, its offset, where
+    // its content ends and its trace UUID.
+    let mut last_fitting: Option<(usize, usize, usize, [u8; 16])> = None;
     while let Some(rest) = bytes.get(at..).filter(|rest| !rest.is_empty()) {
         if at.saturating_sub(reported) >= PROGRESS_STEP {
             passed(at);
@@ -169,6 +172,7 @@ pub(crate) fn walk_with_progress(
             head_buffer.get(..read).unwrap_or(&[])
         };
         previous = at;
+        let led_here = last_fitting.take();
         let (header, order) = match PacketHeader::decode(head) {
             Ok(decoded) => decoded,
             Err(HeaderError::Truncated { available }) if PacketHeader::detect_byte_order(head).is_ok() => {
@@ -181,6 +185,29 @@ pub(crate) fn walk_with_progress(
                 break;
             }
             Err(error) => {
+                // Where the last packet's `packet_size` led, no header: when a header of its
+                // trace starts between its content's end and here, that size lied (R-10.4-3).
+                if let Some((index, start, content_end, uuid)) = led_here {
+                    let before_here = bytes.get(..at.saturating_add(PACKET_HEADER_LEN - 1)).unwrap_or(bytes);
+                    let from = start.saturating_add(round_up(content_end.saturating_sub(start)));
+                    if let Some(next) = find_header_where(before_here, from, |found| found.trace_uuid == uuid)
+                    {
+                        if let Some(Walked::Packet(raw)) = found.get_mut(index) {
+                            let needed = raw.available as u64;
+                            raw.available = next - start;
+                            let kind =
+                                DiagnosticKind::TruncatedPacket { available: (next - start) as u64, needed };
+                            found.insert(index, problem(kind, start));
+                            let kind = DiagnosticKind::Resynchronized {
+                                skipped_bytes: next.saturating_sub(content_end) as u64,
+                                found_header: true,
+                            };
+                            found.push(problem(kind, content_end));
+                            at = next;
+                            continue;
+                        }
+                    }
+                }
                 found.push(problem(DiagnosticKind::BadHeader(error), at));
                 let next = at.checked_add(ALIGN).and_then(|from| find_header(bytes, from));
                 let resumed = next.unwrap_or(bytes.len());
@@ -195,6 +222,8 @@ pub(crate) fn walk_with_progress(
         };
         let packet_size = header.packet_size as usize;
         if packet_size <= rest.len() {
+            let content_end = at.saturating_add(header.content_size as usize);
+            last_fitting = Some((found.len(), at, content_end, header.trace_uuid));
             found.push(Walked::Packet(RawPacket { file, offset: at, header, order, available: packet_size }));
             // `packet_size >= header_len >= 80`, as validated, so this always advances.
             at = at.saturating_add(packet_size.max(ALIGN));
@@ -309,6 +338,36 @@ mod tests {
             )
             .collect();
         assert_eq!(packets, [(0, 96), (96, 80)]);
+    }
+
+    #[test]
+    fn a_packet_size_past_the_next_header_does_not_hide_it() {
+        // The first packet's packet_size claims 16 bytes more than it has: the walk lands
+        // inside the second packet, and the second is found after the first's content.
+        let mut bytes = packet(ByteOrder::Little, 88, 96);
+        bytes[68..72].copy_from_slice(&112u32.to_le_bytes());
+        bytes.extend(packet(ByteOrder::Little, 96, 96));
+        bytes.extend(packet(ByteOrder::Little, 80, 80));
+        let walked = walk(&bytes, 0, &name());
+        let packets: Vec<_> = walked
+            .iter()
+            .filter_map(
+                |item| if let Walked::Packet(p) = item { Some((p.offset, p.available)) } else { None },
+            )
+            .collect();
+        assert_eq!(packets, [(0, 96), (96, 96), (192, 80)], "{walked:?}");
+        assert!(matches!(&walked[0], Walked::Problem(d)
+            if d.kind == DiagnosticKind::TruncatedPacket { available: 96, needed: 112 }));
+        assert!(!walked.iter().any(
+            |item| matches!(item, Walked::Problem(d) if matches!(d.kind, DiagnosticKind::BadHeader(_)))
+        ));
+        // A header of another trace there does not end it: the landing spot is reported.
+        let mut foreign = bytes.clone();
+        foreign[96 + 16..96 + 32].copy_from_slice(&[9; 16]);
+        let walked = walk(&foreign, 0, &name());
+        assert!(walked.iter().any(
+            |item| matches!(item, Walked::Problem(d) if matches!(d.kind, DiagnosticKind::BadHeader(_)))
+        ));
     }
 
     #[test]

@@ -908,6 +908,21 @@ fn invalid_cases() -> Vec<Case> {
             .expect(vec![error("R-4.5-1", Loc::InPacket(1, 104))])
         },
         case(
+            "packet-size-past-next-header",
+            "a packet_size 16 bytes too large: the walk lands inside the next packet, which is found after the content",
+            &["R-10.4-3"],
+            base()
+                .packet(with_edits(data(0, vec![t(10, 1)]), &[HeaderEdit::PacketSize(112)]))
+                .packet(data(0, vec![t(20, 2), t(21, 3)]))
+                .packet(data(1, vec![t(22, 4)])),
+        )
+        .expect(vec![
+            error("R-10.4-1", Loc::Packet(1)),
+            notice("R-10.6-2", Loc::InPacket(1, 92)),
+            // The checker's raw pass takes the next packet's header for this one's padding.
+            warning("R-4.2-4", Loc::InPacket(1, 96)),
+        ]),
+        case(
             "discard-counter-backwards",
             "a cumulative discard counter that goes down",
             &[],
