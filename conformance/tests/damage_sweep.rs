@@ -91,10 +91,16 @@ fn every_byte_change_and_truncation_of_every_valid_vector() {
 /// metadata records carry checks, §7.2), and the same trace with its metadata records written
 /// without them, as a 1.0 writer does.
 fn checked_and_unchecked_traces() -> (Vec<u8>, Vec<u8>) {
-    use tracemark_conformance::{rust_writer, ClassSpec, EventSpec, Scenario, Val};
+    let checked = tracemark_conformance::rust_writer::single_file(&four_class_scenario(true)).unwrap();
+    (checked.clone(), without_record_checks(&checked))
+}
+
+/// Four classes, 48 events on two CPUs, 256-byte packets; CRCs as asked.
+fn four_class_scenario(crc: bool) -> tracemark_conformance::Scenario {
+    use tracemark_conformance::{ClassSpec, EventSpec, Scenario, Val};
     use tracemark_format::{Field, IntType, TypeDesc};
     let int = |name: &str| Field::new(name, TypeDesc::Int(IntType::U32));
-    let scenario = Scenario {
+    Scenario {
         packet_size: 256,
         classes: vec![
             ClassSpec::new("tick", vec![int("n")]),
@@ -114,10 +120,9 @@ fn checked_and_unchecked_traces() -> (Vec<u8>, Vec<u8>) {
                 EventSpec { class, cpu: (n % 2) as u32, timestamp: 100 + n, values }
             })
             .collect(),
+        crc,
         ..Scenario::default()
-    };
-    let checked = rust_writer::single_file(&scenario).unwrap();
-    (checked.clone(), without_record_checks(&checked))
+    }
 }
 
 /// `trace` with each metadata packet's records re-encoded without their check, its sizes
@@ -277,4 +282,75 @@ fn every_bit_of_the_metadata_costs_at_most_the_record_it_hits() {
     // and sizes) costs every event.
     let places: Vec<&str> = with_checks.lost_everything_by_place.keys().copied().collect();
     assert_eq!(places, ["packet header"], "{with_checks:?}");
+}
+
+/// The lies a packet header can tell about its sizes (offset of the field, value written):
+/// `content_size` and `packet_size` a little or gigabytes too large, `header_len` past the
+/// content or claiming 64 KiB.
+fn size_lies(packet: &tracemark_conformance::walk::Placed) -> Vec<(&'static str, usize, u32)> {
+    let (content, size) = (packet.header.content_size, packet.header.packet_size);
+    vec![
+        ("content_size + 8", 64, content + 8),
+        ("content_size past packet_size", 64, size + 8),
+        ("content_size 2 GiB", 64, 1 << 31),
+        ("content_size 4 GiB", 64, 0xFFFF_FFF8),
+        ("packet_size + 8", 68, size + 8),
+        ("packet_size + 64", 68, size + 64),
+        ("packet_size 2 GiB", 68, 1 << 31),
+        ("packet_size 4 GiB", 68, 0xFFFF_FFF8),
+        ("both 4 GiB", 64, 0xFFFF_FFF8),
+        ("header_len + 8", 6, 88),
+        ("header_len 65528", 6, 65_528),
+    ]
+}
+
+#[test]
+fn a_lying_size_costs_no_other_packet_and_invents_nothing() {
+    use std::collections::BTreeSet;
+    let key = |seen: &sweep::Seen| (seen.3.clone(), seen.2, seen.1.clone());
+    let mut failures = Vec::new();
+    let mut lies = 0;
+    for crc in [true, false] {
+        let trace = tracemark_conformance::rust_writer::single_file(&four_class_scenario(crc)).unwrap();
+        let baseline = match sweep::read_with_checker("t.tmk", trace.clone()) {
+            Ok((Ok(_), events)) => events,
+            other => panic!("the undamaged trace does not read: {:?}", other.err()),
+        };
+        let all: BTreeSet<_> = baseline.iter().map(key).collect();
+        let packets = tracemark_conformance::walk::packets(&trace);
+        for packet in packets.iter().filter(|packet| !packet.header.is_metadata()) {
+            let range = packet.offset as u64..packet.end() as u64;
+            let elsewhere: Vec<_> =
+                baseline.iter().filter(|seen| !range.contains(&seen.0)).map(key).collect();
+            for (lie, field, value) in size_lies(packet) {
+                lies += 1;
+                let mut damaged = trace.clone();
+                let order = packet.order;
+                let at = packet.offset + field;
+                if field == 6 {
+                    damaged[at..at + 2].copy_from_slice(&order.u16_bytes(value as u16));
+                } else {
+                    damaged[at..at + 4].copy_from_slice(&order.u32_bytes(value));
+                }
+                if lie == "both 4 GiB" {
+                    damaged[packet.offset + 68..packet.offset + 72].copy_from_slice(&order.u32_bytes(value));
+                }
+                let what = format!("crc {crc}, packet at {:#x}, {lie}", packet.offset);
+                let events = match sweep::read_with_checker("t.tmk", damaged) {
+                    Ok((_, events)) => events,
+                    Err(panic) => panic!("{what}: {panic}"),
+                };
+                let delivered: BTreeSet<_> = events.iter().map(key).collect();
+                if let Some(extra) = delivered.difference(&all).next() {
+                    failures.push(format!("{what}: {} at {} was never written", extra.0, extra.1));
+                }
+                let lost = elsewhere.iter().filter(|event| !delivered.contains(*event)).count();
+                if lost > 0 {
+                    failures.push(format!("{what}: {lost} events of other packets lost"));
+                }
+            }
+        }
+    }
+    println!("lying sizes: {lies} lies told, {} failures", failures.len());
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
