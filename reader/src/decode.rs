@@ -291,6 +291,7 @@ fn label(mappings: &[EnumMapping], value: Integer) -> Option<&str> {
 }
 
 pub(crate) fn decode_node<'t>(node: &'t Node, cursor: &mut Cursor<'t>) -> Result<Value<'t>, DecodeError> {
+    crate::steps::step();
     Ok(match node {
         Node::Bool => {
             let start = cursor.clone();
@@ -398,6 +399,7 @@ pub(crate) fn read_value<'t>(
 /// [`decode_node`] would succeed, leaving the cursor where it would. The fast path
 /// ([`crate::layout`]) uses it for the types it does not flatten.
 pub(crate) fn skip_node(node: &Node, cursor: &mut Cursor<'_>) -> Option<()> {
+    crate::steps::step();
     match node {
         Node::Bool => match cursor.take(1).ok()?.first()? {
             0 | 1 => Some(()),

@@ -99,6 +99,7 @@ mod metadata;
 mod packet;
 mod pipeline;
 mod records;
+pub mod steps;
 mod stream;
 mod streamed;
 mod summary;

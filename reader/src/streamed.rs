@@ -373,6 +373,11 @@ fn count(node: &Node, cursor: &mut Cursor<'_>) -> Option<u32> {
 
 fn write_node<'t>(f: &mut fmt::Formatter<'_>, node: &'t Node, cursor: &mut Cursor<'t>) -> fmt::Result {
     match node {
+        // A scalar's step is counted by `decode_node`.
+        Node::Array { .. } | Node::Sequence { .. } | Node::Struct(_) => crate::steps::step(),
+        _ => {}
+    }
+    match node {
         Node::Array { element, .. } | Node::Sequence { element, .. } => {
             let count = count(node, cursor).ok_or(fmt::Error)?;
             f.write_str("[")?;

@@ -10,7 +10,7 @@ use tracemark_format::{
     metadata::{ENVELOPE_LEN, RECORD_CHECKED, RECORD_CHECK_LEN},
     ByteOrder, PacketHeader, Record, RecordIter, PACKET_HEADER_LEN,
 };
-use tracemark_reader::{Item, Trace, Value};
+use tracemark_reader::{steps, Item, Trace, Value};
 
 use crate::alloc_guard::{self, Budget};
 
@@ -190,8 +190,21 @@ pub fn drain_trace(data: &[u8]) {
             Item::Event(event) => {
                 merged_events += 1;
                 assert!(event.offset() + event.record_bytes().len() as u64 <= len, "event past the input");
-                let declared = event.class().fields().map(|fields| fields.len()).ok();
-                assert_eq!(Some(event.fields().len()), declared, "fields decoded != fields declared");
+                let declared = event.class().fields().ok();
+                // §13.4: decoding a record of B payload bytes visits at most D + 33 × B types.
+                let _ = steps::take();
+                let decoded = event.fields().len();
+                let visited = steps::take();
+                let types = declared
+                    .as_deref()
+                    .map_or(0, |fields| fields.iter().map(|field| types_in(&field.ty)).sum());
+                let bound = types + 33 * event.payload().len() as u64;
+                assert!(visited <= bound, "decoding visited {visited} types, over D + 33 × B = {bound}");
+                assert_eq!(
+                    Some(decoded),
+                    declared.map(|fields| fields.len()),
+                    "fields decoded != fields declared"
+                );
                 let _ = event.to_string();
                 let _ = serde_json::to_string(&event).expect("an event serializes");
                 let hints = event.display_hints().unwrap_or(&[]);
@@ -212,6 +225,16 @@ pub fn drain_trace(data: &[u8]) {
     }
     let stream_events: usize = trace.streams().map(|stream| stream.filter_map(Item::event).count()).sum();
     assert_eq!(merged_events, stream_events, "merging lost or duplicated events");
+}
+
+/// The types in a declaration: the type itself and every type inside it (D in §13.4).
+fn types_in(ty: &tracemark_format::TypeDesc) -> u64 {
+    use tracemark_format::TypeDesc;
+    1 + match ty {
+        TypeDesc::Array { element, .. } | TypeDesc::Sequence { element } => types_in(element),
+        TypeDesc::Struct(fields) => fields.iter().map(|field| types_in(&field.ty)).sum(),
+        _ => 0,
+    }
 }
 
 /// Walks a value with the accessors tools use.
