@@ -829,15 +829,16 @@ impl<'a> RecordIter<'a> {
 
     /// Whether the records from `from`, walked by their `body_len`, lead to the content's end
     /// or to a record whose check matches: the framing there is right, records without a check
-    /// included. Each step costs its envelope from the search budget.
+    /// included. Each step costs the search budget its envelope, and a check the bytes hashed.
     fn framing_holds_from(&mut self, mut from: usize) -> bool {
         loop {
             if from == self.content.len() {
                 return true;
             }
-            let Some(budget) = self.resync_budget.checked_sub(ENVELOPE_LEN) else { return false };
-            self.resync_budget = budget;
             let Some((_, flags, record)) = self.record_at(from) else { return false };
+            let cost = if flags & RECORD_CHECKED == 0 { ENVELOPE_LEN } else { record.len() };
+            let Some(budget) = self.resync_budget.checked_sub(cost) else { return false };
+            self.resync_budget = budget;
             match self.check(flags, record) {
                 Check::Matches => return true,
                 Check::Mismatch { .. } => return false,

@@ -158,23 +158,36 @@ class Decoder:
                 self.order = h['order']
                 self.uuid = h['uuid']
             pos = h['header_len']
+            previous_trace = None
             while pos < len(content):
                 if pos + 8 > len(content):
                     self.err('%s@%d' % (name, off + pos), '§7.1', 'record envelope past content')
                     break
-                kind, _flags, blen = struct.unpack(self.order + 'HHI', content[pos:pos + 8])
+                kind, rflags, blen = struct.unpack(self.order + 'HHI', content[pos:pos + 8])
                 body = content[pos + 8:pos + 8 + blen]
                 if len(body) != blen:
                     self.err('%s@%d' % (name, off + pos), '§7.1', 'record past content')
                     break
+                where = '%s@%d' % (name, off + pos)
+                record, pos = content[pos:pos + 8 + blen], pos + 8 + blen
+                after_trace, previous_trace = previous_trace, None
+                if rflags & 1:
+                    # §7.2 (1.1): the body ends with the CRC-32 of the record before it.
+                    if blen < 4 or zlib.crc32(record[:-4]) != struct.unpack(self.order + 'I', record[-4:])[0]:
+                        self.err(where, '§7.2', 'record check does not match')
+                        continue
+                    body = body[:-4]
                 if first and kind != 1:
-                    self.err('%s@%d' % (name, off + pos), '§7.3', 'first record is not TRACE')
-                try:
-                    self.meta_record(kind, body, '%s@%d' % (name, off + pos))
-                except (Malformed, struct.error, IndexError) as e:
-                    self.err('%s@%d' % (name, off + pos), '§7.2', 'malformed record: %s' % e)
+                    self.err(where, '§7.3', 'first record is not TRACE')
                 first = False
-                pos += 8 + blen
+                if kind == 1 and after_trace is not None and body == after_trace:
+                    continue  # §7.3: the copy of TRACE, directly after it
+                if kind == 1 and self.trace is None:
+                    previous_trace = body
+                try:
+                    self.meta_record(kind, body, where)
+                except (Malformed, struct.error, IndexError) as e:
+                    self.err(where, '§7.2', 'malformed record: %s' % e)
 
     def meta_record(self, kind, body, where):
         r = Reader(body, self.order)
