@@ -379,6 +379,26 @@ pub(crate) fn build(
     }
 
     let mut diagnostics = Vec::new();
+    // The metadata stream is numbered as every stream is (§1.6, §10.2): a packet missing or
+    // repeated changes no declaration by itself, and would otherwise go unreported.
+    let mut last_sequence: Option<u64> = None;
+    for packet in &packets {
+        let sequence = packet.raw.header.sequence;
+        let expected = last_sequence.map_or(0, |last| last.saturating_add(1));
+        match last_sequence {
+            Some(previous) if sequence <= previous => {
+                let kind = DiagnosticKind::SequenceNotIncreasing { previous, found: sequence };
+                diagnostics.push(packet.diagnostic(kind, None));
+            }
+            _ if sequence > expected => {
+                diagnostics.push(
+                    packet.diagnostic(DiagnosticKind::PacketGap { missing: sequence - expected }, None),
+                );
+            }
+            _ => {}
+        }
+        last_sequence = Some(sequence);
+    }
     // A packet whose CRC fails is reported, and only its records whose own check matches are
     // used (§7.2, §10.3).
     for packet in &mut packets {

@@ -923,6 +923,16 @@ fn invalid_cases() -> Vec<Case> {
             warning("R-4.2-4", Loc::InPacket(1, 96)),
         ]),
         case(
+            "metadata-sequence",
+            "the metadata stream's sequence numbers repeated, then skipping two: both reported",
+            &["R-10.2-1", "R-10.2-2"],
+            base()
+                .packet(meta(vec![Meta::Env(EnvEntry { key: "a".into(), value: EnvValue::Int(1) })]).edit(HeaderEdit::Sequence(0)))
+                .packet(meta(vec![Meta::Env(EnvEntry { key: "b".into(), value: EnvValue::Int(2) })]).edit(HeaderEdit::Sequence(3)))
+                .packet(data(0, vec![t(10, 1)])),
+        )
+        .expect(vec![error("R-1.6-1", Loc::Packet(1)), notice("R-10.2-1", Loc::Packet(2))]),
+        case(
             "discard-counter-backwards",
             "a cumulative discard counter that goes down",
             &[],

@@ -244,6 +244,8 @@ pub enum HeaderEdit {
     PacketSize(u32),
     /// `n` bytes of padding after the content, beyond rounding up to 8.
     Padding(u32),
+    /// `sequence` as written (the stream's numbering goes on from the number it would have had).
+    Sequence(u64),
     /// Padding bytes written as this value.
     PaddingFill(u8),
     /// `header_len` grown by `n` bytes (a newer minor version's fields), filled with 0xA5.
@@ -786,6 +788,7 @@ fn encode_packet(
             HeaderEdit::ContentSize(size) => header.content_size = size,
             HeaderEdit::HeaderLen(len) => header.header_len = len,
             HeaderEdit::PacketSize(size) => header.packet_size = size,
+            HeaderEdit::Sequence(sequence) => header.sequence = sequence,
             _ => {}
         }
     }
