@@ -89,6 +89,8 @@ fn rule_name(kind: &DiagnosticKind) -> Option<&'static str> {
 
 fn header_requirement(error: &HeaderError) -> &'static str {
     match error {
+        // Fewer than 4 bytes cannot hold a magic: not a packet, bytes skipped (§10.6).
+        HeaderError::Truncated { available } if *available < 4 => "R-10.6-1",
         HeaderError::Truncated { .. } => "R-10.4-1",
         HeaderError::UnsupportedMajor { .. } => "R-11.3-1",
         HeaderError::HeaderLength { .. } => "R-4.2-1",
@@ -194,7 +196,8 @@ mod tests {
             (K::CrcMismatch { expected: 1, found: 2 }, 0, "R-4.4-1"),
             (K::CrcUnchecked, 0, "R-10.4-2"),
             (K::TruncatedPacket { available: 1, needed: 2 }, 0, "R-10.4-1"),
-            (K::BadHeader(HeaderError::Truncated { available: 3 }), 0, "R-10.4-1"),
+            (K::BadHeader(HeaderError::Truncated { available: 3 }), 0, "R-10.6-1"),
+            (K::BadHeader(HeaderError::Truncated { available: 40 }), 0, "R-10.4-1"),
             (K::BadHeader(HeaderError::BadMagic { found: [0; 4] }), 0, "R-10.6-1"),
             (K::BadHeader(HeaderError::UnsupportedMajor { found: 2 }), 0, "R-11.3-1"),
             (K::BadHeader(HeaderError::HeaderLength { header_len: 3 }), 0, "R-4.2-1"),

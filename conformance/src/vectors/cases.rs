@@ -969,6 +969,20 @@ fn invalid_cases() -> Vec<Case> {
         )
         .expect(vec![error("R-10.6-1", Loc::After(1)), notice("R-10.6-2", Loc::After(1))]),
         case(
+            "tail-without-magic",
+            "3 bytes after the last packet, too few for a magic: bytes skipped, not a packet",
+            &["R-10.6-1"],
+            three_packets(base(), Packet::from).damage(FileDamage::Insert(Loc::After(3), b"TRM".to_vec())),
+        )
+        .expect(vec![error("R-10.6-1", Loc::After(3)), notice("R-10.6-2", Loc::After(3))]),
+        case(
+            "tail-with-magic",
+            "8 bytes after the last packet beginning with a magic: a packet cut inside its header",
+            &["R-10.4-1"],
+            three_packets(base(), Packet::from).damage(FileDamage::Insert(Loc::After(3), b"TRMK\x01\x01\x50\x00".to_vec())),
+        )
+        .expect(vec![error("R-10.4-1", Loc::After(3))]),
+        case(
             "later-packet-major-2",
             "a data packet of major version 2 in a 1.0 trace: not decoded",
             &[],

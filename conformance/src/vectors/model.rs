@@ -325,6 +325,8 @@ pub enum FileDamage {
     Truncate(Loc),
     /// `n` bytes of 0xEE inserted at a place.
     Garbage(Loc, usize),
+    /// These bytes inserted at a place.
+    Insert(Loc, Vec<u8>),
 }
 
 /// A trace, packet by packet.
@@ -469,7 +471,7 @@ impl LaidOut {
         let (loc, action) = match damage {
             FileDamage::Flip(loc) => (loc, 0),
             FileDamage::Truncate(loc) => (loc, 1),
-            FileDamage::Garbage(loc, _) => (loc, 2),
+            FileDamage::Garbage(loc, _) | FileDamage::Insert(loc, _) => (loc, 2),
         };
         let (file, offset) = self.resolve(loc)?;
         let offset = offset as usize;
@@ -483,18 +485,24 @@ impl LaidOut {
             },
             (1, _) => bytes.truncate(offset),
             (_, FileDamage::Garbage(_, len)) => {
-                let tail = bytes.split_off(offset.min(bytes.len()));
-                bytes.extend(std::iter::repeat_n(0xEE, *len));
-                bytes.extend(tail);
-                for packet in &mut self.packets {
-                    if packet.file == file && packet.offset >= offset {
-                        packet.offset += len;
-                    }
-                }
+                insert(bytes, &mut self.packets, &file, offset, &vec![0xEE; *len])
             }
+            (_, FileDamage::Insert(_, inserted)) => insert(bytes, &mut self.packets, &file, offset, inserted),
             _ => {}
         }
         Ok(())
+    }
+}
+
+/// Inserts `inserted` at `offset` of `bytes`, a file holding `packets`, moving the packets after it.
+fn insert(bytes: &mut Vec<u8>, packets: &mut [PlacedPacket], file: &str, offset: usize, inserted: &[u8]) {
+    let tail = bytes.split_off(offset.min(bytes.len()));
+    bytes.extend_from_slice(inserted);
+    bytes.extend(tail);
+    for packet in packets.iter_mut() {
+        if packet.file == file && packet.offset >= offset {
+            packet.offset += inserted.len();
+        }
     }
 }
 
