@@ -968,6 +968,23 @@ fn invalid_cases() -> Vec<Case> {
             three_packets(base(), Packet::from).damage(FileDamage::Garbage(Loc::Packet(2), 24)),
         )
         .expect(vec![error("R-10.6-1", Loc::After(1)), notice("R-10.6-2", Loc::After(1))]),
+        {
+            // prev = 2^64 − 16; the next record's low bits are 5: the reconstruction's + 2^48
+            // overflows, so its timestamp stays (prev & !(2^48 − 1)) | 5 (§5.5).
+            let begin = u64::MAX - 15;
+            let stays = (begin & !((1u64 << 48) - 1)) | 5;
+            case(
+                "timestamp-past-2-64",
+                "a compact record whose low bits would carry the time past 2^64 - 1: reported, delivered with (prev & ~(2^48-1)) | low",
+                &["R-5.5-1"],
+                base().packet(Data {
+                    begin: Some(begin),
+                    end: Some(u64::MAX),
+                    ..data(0, vec![t(begin, 1), damaged(t(stays, 2), EventDamage::ForcedCompact)])
+                }),
+            )
+            .expect(vec![error("R-1.7-1", Loc::Record(1, 1))])
+        },
         case(
             "tail-without-magic",
             "3 bytes after the last packet, too few for a magic: bytes skipped, not a packet",

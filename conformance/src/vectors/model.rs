@@ -144,6 +144,9 @@ pub enum EventDamage {
     },
     /// An extended header whose word has timestamp bits set (§5.3).
     ExtendedLowBits,
+    /// A compact header (§5.2) holding the timestamp's low 48 bits, where the writer rule asks
+    /// for an extended one: a timestamp below the previous one, or past 2^64 − 1 from it.
+    ForcedCompact,
 }
 
 /// One event record.
@@ -664,6 +667,10 @@ fn encode_event(
             out[..8].copy_from_slice(&order.u64_bytes((0xFFFF << 48) | 1));
         }
         20
+    } else if event.damage == Some(EventDamage::ForcedCompact) {
+        let word = (u64::from(event.class) << 48) | (event.ts & ((1 << 48) - 1));
+        out[..8].copy_from_slice(&order.u64_bytes(word));
+        8
     } else {
         EventHeader::encode(event.class, event.ts, previous, order, &mut out)
             .ok_or_else(|| DescError("event header".into()))?
