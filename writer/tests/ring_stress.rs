@@ -167,9 +167,12 @@ fn account(
     (delivered, dropped, lost)
 }
 
+/// [`shared_ring_once`] until a run delivers enough records to have checked something: a
+/// loaded two-core machine (a build beside the tests) can keep the consumer off a core for a
+/// whole run. Every run's accounting is checked.
 #[allow(clippy::too_many_arguments)]
 fn shared_ring<M: Mode, C: Clock + Sync>(
-    clock: C,
+    clock: impl Fn() -> C,
     threads: u32,
     per_thread: u64,
     subbuf: usize,
@@ -178,6 +181,31 @@ fn shared_ring<M: Mode, C: Clock + Sync>(
     spins: u32,
     min_delivered: f64,
 ) {
+    const ATTEMPTS: u32 = 5;
+    let mut runs = Vec::new();
+    for _ in 0..ATTEMPTS {
+        let (delivered, share) =
+            shared_ring_once::<M, C>(clock(), threads, per_thread, subbuf, n, consume, spins);
+        // A few hundred records are needed to look for torn or duplicated ones.
+        if delivered >= 300 && share >= min_delivered {
+            return;
+        }
+        runs.push(format!("{delivered} delivered ({share:.3})"));
+    }
+    panic!("the test exercised little in {ATTEMPTS} runs: {}", runs.join(", "));
+}
+
+/// One run: writers and a consumer on one shared ring; checks that no record is lost, torn or
+/// duplicated, and returns how many were delivered, and their share of those emitted.
+fn shared_ring_once<M: Mode, C: Clock + Sync>(
+    clock: C,
+    threads: u32,
+    per_thread: u64,
+    subbuf: usize,
+    n: usize,
+    consume: Consume,
+    spins: u32,
+) -> (u64, f64) {
     let config = RingConfig::new(subbuf, n).uuid([9; 16]).instance(0);
     let owned = HeapRing::<M, C>::new(config, clock).unwrap();
     let ring = owned.ring();
@@ -232,52 +260,49 @@ fn shared_ring<M: Mode, C: Clock + Sync>(
         threads as u64 * per_thread,
         "delivered + discarded + overwritten = emitted"
     );
-    // Guards against a run that checked little (the writers outran the consumer throughout): a
-    // few hundred records are needed to look for torn or duplicated ones.
     let share = delivered as f64 / (threads as u64 * per_thread) as f64;
-    assert!(delivered >= 300, "only {delivered} events delivered: the test exercised little");
-    assert!(share >= min_delivered, "only {share:.3} of the events delivered: the test exercised little");
     eprintln!(
         "{} {consume:?}: {threads}x{per_thread} events, S={subbuf} N={n}: {} packets, {delivered} delivered, \
          {dropped} discarded, {lost} in overwritten packets",
         if M::OVERWRITE { "overwrite" } else { "discard" },
         packets.len()
     );
+    (delivered, share)
 }
 
 const M: u64 = if cfg!(debug_assertions) { 20_000 } else { 300_000 };
 
 #[test]
 fn discard_monotonic() {
-    shared_ring::<Discard, _>(MonotonicClock::new(), 3, M, 4096, 8, Consume::Drain, 200, 0.1);
+    shared_ring::<Discard, _>(MonotonicClock::new, 3, M, 4096, 8, Consume::Drain, 200, 0.1);
 }
 
 #[test]
 fn discard_jump_clock() {
-    shared_ring::<Discard, _>(JumpClock(AtomicU64::new(1)), 3, M, 256, 2, Consume::Drain, 200, 0.0);
+    shared_ring::<Discard, _>(|| JumpClock(AtomicU64::new(1)), 3, M, 256, 2, Consume::Drain, 200, 0.0);
 }
 
 #[test]
 fn overwrite_monotonic() {
-    shared_ring::<Overwrite, _>(MonotonicClock::new(), 3, M, 4096, 8, Consume::Drain, 200, 0.1);
+    shared_ring::<Overwrite, _>(MonotonicClock::new, 3, M, 4096, 8, Consume::Drain, 200, 0.1);
 }
 
 #[test]
 fn overwrite_jump_clock_snapshots() {
-    shared_ring::<Overwrite, _>(JumpClock(AtomicU64::new(1)), 3, M, 256, 4, Consume::Snapshot, 200, 0.0);
+    shared_ring::<Overwrite, _>(|| JumpClock(AtomicU64::new(1)), 3, M, 256, 4, Consume::Snapshot, 200, 0.0);
 }
 
 #[test]
 fn discard_two_threads_roomy() {
     // Two writers on two cores, a ring the consumer can keep up with: mostly delivered.
-    shared_ring::<Discard, _>(MonotonicClock::new(), 2, M, 16384, 16, Consume::Drain, 200, 0.25);
+    shared_ring::<Discard, _>(MonotonicClock::new, 2, M, 16384, 16, Consume::Drain, 200, 0.25);
 }
 
 #[test]
 fn overwrite_tiny_ring() {
     // Light pacing: unpaced writers on a loaded machine can finish before the consumer runs at
     // all, leaving too few delivered records to check (seen once with a build running beside).
-    shared_ring::<Overwrite, _>(MonotonicClock::new(), 2, M, 256, 2, Consume::Drain, 20, 0.0);
+    shared_ring::<Overwrite, _>(MonotonicClock::new, 2, M, 256, 2, Consume::Drain, 20, 0.0);
 }
 
 /// One local ring per writer (the session's layout), small sub-buffers; a flusher thread calls
