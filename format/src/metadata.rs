@@ -95,12 +95,17 @@ pub struct ClockClass {
 }
 
 impl ClockClass {
-    /// Nanoseconds since the Unix epoch of tick value `ticks` (§7.4), saturating.
+    /// Nanoseconds since the Unix epoch of tick value `ticks` (§7.4), exact: `ticks × 10^9`
+    /// needs at most 94 bits and the offset 64, so the sum always fits an `i128`; the division
+    /// rounds down.
     pub fn to_unix_ns(&self, ticks: u64) -> i128 {
-        self.offset_ns as i128 + self.ticks_to_ns(ticks) as i128
+        let ns = u128::from(ticks) * 1_000_000_000 / u128::from(self.frequency.max(1));
+        // At most 2^94: the cast keeps the value.
+        i128::from(self.offset_ns) + ns as i128
     }
 
-    /// Duration in nanoseconds of `ticks` ticks.
+    /// Duration in nanoseconds of `ticks` ticks, saturating at `u64::MAX` (584 years): for
+    /// display; [`to_unix_ns`](Self::to_unix_ns) is exact.
     pub fn ticks_to_ns(&self, ticks: u64) -> u64 {
         if self.frequency == 1_000_000_000 {
             return ticks;
@@ -1100,6 +1105,11 @@ mod tests {
         };
         assert_eq!(clock.ticks_to_ns(3_000), 1_000);
         assert_eq!(clock.to_unix_ns(u64::MAX), 1_000 + (u64::MAX as i128 / 3));
+        // A slow clock far out: past u64 nanoseconds, exact, not saturated (§7.4).
+        let slow = ClockClass { frequency: 3, offset_ns: -5, ..clock };
+        assert_eq!(slow.to_unix_ns((1 << 63) + 7), 3_074_457_345_618_258_604_999_999_995);
+        assert_eq!(slow.to_unix_ns(1), 333_333_328);
+        assert_eq!(slow.ticks_to_ns(1 << 63), u64::MAX);
     }
 
     fn three_records(checked: [bool; 3], order: ByteOrder) -> (Vec<u8>, Vec<Record>) {

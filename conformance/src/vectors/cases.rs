@@ -985,6 +985,19 @@ fn invalid_cases() -> Vec<Case> {
             )
             .expect(vec![error("R-1.7-1", Loc::Record(1, 1))])
         },
+        {
+            // A 3 Hz clock 5 ns before the epoch: tick 2^63 + 7 is past 64 bits of nanoseconds.
+            let mut desc = base();
+            if let Body::Metadata(records) = &mut desc.packets[0].body {
+                records[1] = Meta::Clock(ClockClass { frequency: 3, offset_ns: -5, ..vector_clock() });
+            }
+            case(
+                "clock-beyond-64-bits",
+                "a slow clock far from its epoch: nanoseconds since the Unix epoch exact past 2^64",
+                &["R-7.4-2"],
+                desc.packet(data(0, vec![t(1, 1), t((1 << 63) + 7, 2)])),
+            )
+        },
         case(
             "tail-without-magic",
             "3 bytes after the last packet, too few for a magic: bytes skipped, not a packet",
