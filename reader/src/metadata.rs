@@ -452,7 +452,18 @@ pub(crate) fn build(
         diagnostics.push(trace_located.diagnostic(kind, Some(trace_offset)));
     }
     let header = &trace_located.raw.header;
-    let version = Version { major: header.version_major, minor: header.version_minor };
+    // The trace is as new as its newest packet of the same major version (§11.2).
+    let newest_minor = walked
+        .iter()
+        .flatten()
+        .filter_map(|item| match item {
+            Walked::Packet(raw) if raw.header.version_major == header.version_major => {
+                Some(raw.header.version_minor)
+            }
+            _ => None,
+        })
+        .fold(header.version_minor, u8::max);
+    let version = Version { major: header.version_major, minor: newest_minor };
 
     let mut builder = Builder {
         metadata: Metadata {

@@ -435,6 +435,18 @@ fn valid_cases() -> Vec<Case> {
             )
             .expect(vec![notice("R-11.2-2", Loc::Start)])
         },
+        {
+            let newer = [HeaderEdit::Version(1, 3), HeaderEdit::HeaderExtension(8)];
+            case(
+                "newer-minor-data-packet",
+                "a 1.0 trace holding one data packet of version 1.3 (header_len 88): read, and said to be newer",
+                &["R-11.2-1", "R-11.2-2", "R-4.2-6"],
+                base()
+                    .packet(data(0, vec![t(10, 1)]))
+                    .packet(with_edits(data(0, vec![t(20, 2), m(21, b"newer")]), &newer)),
+            )
+            .expect(vec![notice("R-11.2-2", Loc::Start)])
+        },
         case(
             "overwrite-gaps",
             "flight-recorder mode: the oldest packets overwritten, the first sequence number above 0",
