@@ -1011,6 +1011,23 @@ fn invalid_cases() -> Vec<Case> {
             )
         },
         case(
+            "truncated-class-declaration",
+            "an event class whose field list runs past its body: declared but undecodable, its records reported as such",
+            &["R-7.7-2", "R-7.2-3"],
+            base()
+                .packet(meta(vec![Meta::Damaged(
+                    Box::new(Meta::Class(class(
+                        8,
+                        "cut",
+                        vec![Field::new("a", u(IntType::U8)), Field::new("b", u(IntType::U8)), Field::new("c", u(IntType::U8))],
+                    ))),
+                    MetaDamage::CutBody(2),
+                )]))
+                .packet(delivered(data(0, vec![ev(8, 10, vec![Val::U(1), Val::U(2), Val::U(3)]), t(11, 1)]), Delivered::None))
+                .packet(data(1, vec![t(12, 2)])),
+        )
+        .expect(vec![error("R-7.2-3", Loc::InRecord(1, 0, 4)), error("R-7.7-2", Loc::Record(2, 0))]),
+        case(
             "tail-without-magic",
             "3 bytes after the last packet, too few for a magic: bytes skipped, not a packet",
             &["R-10.6-1"],
