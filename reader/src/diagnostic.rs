@@ -361,6 +361,20 @@ pub enum DiagnosticKind {
 }
 
 impl DiagnosticKind {
+    /// What a packet numbered `found` after one numbered `last` (none before it: `None`) in the
+    /// same stream breaks, if anything (§10.2): a number that does not increase, or a gap. The
+    /// same for data streams and the metadata stream.
+    pub(crate) fn of_sequence(last: Option<u64>, found: u64) -> Option<DiagnosticKind> {
+        let expected = last.map_or(0, |last| last.saturating_add(1));
+        match last {
+            Some(previous) if found <= previous => {
+                Some(DiagnosticKind::SequenceNotIncreasing { previous, found })
+            }
+            _ if found > expected => Some(DiagnosticKind::PacketGap { missing: found - expected }),
+            _ => None,
+        }
+    }
+
     /// The specification section the kind cites.
     pub fn section(&self) -> &'static str {
         match self {

@@ -18,7 +18,7 @@ use serde::ser::{Serialize, SerializeMap, SerializeSeq, SerializeStruct, Seriali
 use tracemark_format::{marker::DisplayHint, ByteOrder, ClockClass, EventClass};
 
 use crate::{
-    decode::{find_nul, read_value, skip_node, Cursor, Kind, Node},
+    decode::{find_nul, read_value, Cursor, Kind, Node},
     layout::{fixed_size, Segments},
     metadata::ClassEntry,
     stream::{PacketEntry, StreamId},
@@ -647,12 +647,10 @@ impl<'t> Iterator for StreamedValues<'t> {
             return values.next().map(|(name, value)| (name, FieldValue::decoded(value)));
         }
         // Skipped here, walked when written: nothing is allocated.
-        let mut cursor = Cursor::new(values.payload, values.at, values.order);
-        skip_node(node, &mut cursor)?;
-        let value = FieldValue::walked(node, values.payload, values.at, values.order);
+        let (value, end) = EncodedValue::read(node, values.payload, values.at, values.order)?;
         values.next += 1;
-        values.at = cursor.position();
-        Some((name.as_str(), value))
+        values.at = end;
+        Some((name.as_str(), FieldValue::walked(value)))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {

@@ -384,18 +384,8 @@ pub(crate) fn build(
     let mut last_sequence: Option<u64> = None;
     for packet in &packets {
         let sequence = packet.raw.header.sequence;
-        let expected = last_sequence.map_or(0, |last| last.saturating_add(1));
-        match last_sequence {
-            Some(previous) if sequence <= previous => {
-                let kind = DiagnosticKind::SequenceNotIncreasing { previous, found: sequence };
-                diagnostics.push(packet.diagnostic(kind, None));
-            }
-            _ if sequence > expected => {
-                diagnostics.push(
-                    packet.diagnostic(DiagnosticKind::PacketGap { missing: sequence - expected }, None),
-                );
-            }
-            _ => {}
+        if let Some(kind) = DiagnosticKind::of_sequence(last_sequence, sequence) {
+            diagnostics.push(packet.diagnostic(kind, None));
         }
         last_sequence = Some(sequence);
     }
@@ -411,13 +401,11 @@ pub(crate) fn build(
             CrcStatus::Valid | CrcStatus::Absent => {}
         }
     }
-    let usable: Vec<usize> = (0..packets.len()).collect();
 
     // The TRACE record gives the ABI and the byte order everything else is checked against.
     let mut found = None;
     let mut first_error = None;
-    'search: for &index in &usable {
-        let Some(packet) = packets.get(index) else { continue };
+    'search: for (index, packet) in packets.iter().enumerate() {
         for item in packet.records() {
             match item {
                 Ok((offset, Record::Trace(trace))) => {
@@ -484,8 +472,7 @@ pub(crate) fn build(
         env_index: HashMap::new(),
         diagnostics,
     };
-    for &index in &usable {
-        let Some(packet) = packets.get(index) else { continue };
+    for (index, packet) in packets.iter().enumerate() {
         builder.packet(packet, index == trace_packet, trace_offset);
     }
     builder.check_clocks();

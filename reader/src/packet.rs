@@ -284,6 +284,16 @@ mod tests {
         bytes
     }
 
+    /// Each packet walked: its offset and the bytes it spans.
+    fn placed(walked: &[Walked]) -> Vec<(usize, usize)> {
+        walked
+            .iter()
+            .filter_map(
+                |item| if let Walked::Packet(p) = item { Some((p.offset, p.available)) } else { None },
+            )
+            .collect()
+    }
+
     fn name() -> Arc<str> {
         Arc::from("f")
     }
@@ -331,12 +341,7 @@ mod tests {
         first[68..72].copy_from_slice(&4096u32.to_le_bytes());
         first.extend(packet(ByteOrder::Little, 80, 80));
         let walked = walk(&first, 0, &name());
-        let packets: Vec<_> = walked
-            .iter()
-            .filter_map(
-                |item| if let Walked::Packet(p) = item { Some((p.offset, p.available)) } else { None },
-            )
-            .collect();
+        let packets = placed(&walked);
         assert_eq!(packets, [(0, 96), (96, 80)]);
     }
 
@@ -349,12 +354,7 @@ mod tests {
         bytes.extend(packet(ByteOrder::Little, 96, 96));
         bytes.extend(packet(ByteOrder::Little, 80, 80));
         let walked = walk(&bytes, 0, &name());
-        let packets: Vec<_> = walked
-            .iter()
-            .filter_map(
-                |item| if let Walked::Packet(p) = item { Some((p.offset, p.available)) } else { None },
-            )
-            .collect();
+        let packets = placed(&walked);
         assert_eq!(packets, [(0, 96), (96, 96), (192, 80)], "{walked:?}");
         assert!(matches!(&walked[0], Walked::Problem(d)
             if d.kind == DiagnosticKind::TruncatedPacket { available: 96, needed: 112 }));
@@ -388,12 +388,7 @@ mod tests {
             lying.extend(&foreign);
             lying.extend(&first[120..]);
             let walked = walk(&lying, 0, &name());
-            let packets: Vec<_> = walked
-                .iter()
-                .filter_map(
-                    |item| if let Walked::Packet(p) = item { Some((p.offset, p.available)) } else { None },
-                )
-                .collect();
+            let packets = placed(&walked);
             assert_eq!(packets, [(0, 200), (200, 96), (296, 80)], "header_len {header_len}: {walked:?}");
             assert!(matches!(&walked[0], Walked::Problem(d)
                 if d.kind == DiagnosticKind::TruncatedPacket { available: 200, needed: 0xFFFF_FFF8 }));

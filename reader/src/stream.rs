@@ -535,18 +535,9 @@ impl<'t, 'p> StreamCursor<'t, 'p> {
         }
 
         // §10.2: gaps and non-increasing sequence numbers.
-        let expected = match self.tracking.last_sequence {
-            None => 0,
-            Some(last) => last.saturating_add(1),
-        };
-        match self.tracking.last_sequence {
-            Some(previous) if sequence <= previous => {
-                self.report(located(DiagnosticKind::SequenceNotIncreasing { previous, found: sequence }));
-            }
-            _ if sequence > expected => {
-                self.report(located(DiagnosticKind::PacketGap { missing: sequence - expected }));
-            }
-            _ => {}
+        let expected = self.tracking.last_sequence.map_or(0, |last| last.saturating_add(1));
+        if let Some(kind) = DiagnosticKind::of_sequence(self.tracking.last_sequence, sequence) {
+            self.report(located(kind));
         }
 
         let bytes = file.bytes();

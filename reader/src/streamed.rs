@@ -41,8 +41,8 @@ impl<'t> FieldValue<'t> {
         FieldValue(Inner::Decoded(value))
     }
 
-    pub(crate) fn walked(node: &'t Node, payload: &'t [u8], at: usize, order: ByteOrder) -> FieldValue<'t> {
-        FieldValue(Inner::Encoded(EncodedValue { node, payload, at, order }))
+    pub(crate) fn walked(value: EncodedValue<'t>) -> FieldValue<'t> {
+        FieldValue(Inner::Encoded(value))
     }
 
     /// Whether the value's node is an array, a sequence or a struct, walked as it is written.
