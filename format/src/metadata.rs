@@ -673,18 +673,7 @@ impl Record {
     pub fn encode_checked(&self, order: ByteOrder, out: &mut Vec<u8>) -> Result<(), MetadataErrorKind> {
         let start = out.len();
         self.encode(order, out)?;
-        let body_len = out.len() - start - ENVELOPE_LEN + RECORD_CHECK_LEN;
-        let Ok(body_len) = u32::try_from(body_len) else {
-            out.truncate(start);
-            return Err(MetadataErrorKind::TooLong("record"));
-        };
-        out[start + 2..start + 4].copy_from_slice(&order.u16_bytes(RECORD_CHECKED));
-        out[start + 4..start + 8].copy_from_slice(&order.u32_bytes(body_len));
-        out.extend_from_slice(&[0; RECORD_CHECK_LEN]);
-        let check = crate::crc::record_crc(&out[start..]).unwrap_or(0);
-        let end = out.len();
-        out[end - RECORD_CHECK_LEN..].copy_from_slice(&order.u32_bytes(check));
-        Ok(())
+        append_record_check(out, start, order)
     }
 
     /// Appends the record, envelope included, to `out` in `order`, without a check (flags 0,
@@ -734,6 +723,28 @@ impl Record {
             other => Record::Unknown { kind: other, body_len: body.len() as u32 },
         })
     }
+}
+
+/// Gives the record that starts at `start` of `out` and runs to its end (envelope and body, as
+/// encoded, whatever they hold) its check (§7.2): sets `CHECKED`, counts the check in
+/// `body_len` and appends it. The record is removed when its body would pass `u32::MAX`.
+pub fn append_record_check(
+    out: &mut Vec<u8>,
+    start: usize,
+    order: ByteOrder,
+) -> Result<(), MetadataErrorKind> {
+    let body_len = out.len().saturating_sub(start + ENVELOPE_LEN) + RECORD_CHECK_LEN;
+    let (Ok(body_len), true) = (u32::try_from(body_len), out.len() >= start + ENVELOPE_LEN) else {
+        out.truncate(start);
+        return Err(MetadataErrorKind::TooLong("record"));
+    };
+    out[start + 2..start + 4].copy_from_slice(&order.u16_bytes(RECORD_CHECKED));
+    out[start + 4..start + 8].copy_from_slice(&order.u32_bytes(body_len));
+    out.extend_from_slice(&[0; RECORD_CHECK_LEN]);
+    let check = crate::crc::record_crc(&out[start..]).unwrap_or(0);
+    let end = out.len();
+    out[end - RECORD_CHECK_LEN..].copy_from_slice(&order.u32_bytes(check));
+    Ok(())
 }
 
 /// Iterates the records in a metadata packet's content (the bytes after its header).
@@ -876,19 +887,10 @@ impl Iterator for RecordIter<'_> {
             }
             let Some((record_kind, flags, record)) = self.record_at(start) else {
                 let record_kind = self.content.get(start..).and_then(|rest| self.order.read_u16(rest));
-                if !self.trusted {
-                    // The envelope itself may be what is damaged: look for a record after it.
-                    if let Some(next) = self.next_checked_record(start + 1) {
-                        self.position = next;
-                        return Some(Err(MetadataError {
-                            offset: start,
-                            record_kind: record_kind.unwrap_or(0),
-                            event_id: None,
-                            kind: MetadataErrorKind::Truncated,
-                        }));
-                    }
-                }
-                self.position = self.content.len();
+                // In untrusted content the envelope itself may be what is damaged: iteration
+                // goes on at the next record whose check matches, if any.
+                let next = if self.trusted { None } else { self.next_checked_record(start + 1) };
+                self.position = next.unwrap_or(self.content.len());
                 return Some(Err(MetadataError {
                     offset: start,
                     record_kind: record_kind.unwrap_or(0),

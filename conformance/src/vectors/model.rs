@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use tracemark_format::{
     crc::packet_crc,
-    metadata::{ENVELOPE_LEN, RECORD_CHECKED, RECORD_CHECK_LEN},
+    metadata::{append_record_check, ENVELOPE_LEN},
     packet::CRC_FIELD,
     Abi, ByteOrder, ClockClass, EnvEntry, EventClass, EventHeader, Field, Layout, PacketFlags, PacketHeader,
     Record, StreamClass, TraceInfo, TypeDesc, PACKET_HEADER_LEN,
@@ -551,13 +551,7 @@ fn encode_record(meta: &Meta, abi: Abi, uuid: [u8; 16]) -> Result<Vec<u8>, DescE
         Meta::Checked(inner) => {
             // The record as encoded (damage and appended fields included), then its check.
             let mut bytes = encode_record(inner, abi, uuid)?;
-            let body_len = order.read_u32(&bytes[4..]).unwrap_or(0) + RECORD_CHECK_LEN as u32;
-            bytes[2..4].copy_from_slice(&order.u16_bytes(RECORD_CHECKED));
-            bytes[4..8].copy_from_slice(&order.u32_bytes(body_len));
-            bytes.extend_from_slice(&[0; RECORD_CHECK_LEN]);
-            let check = tracemark_format::crc::record_crc(&bytes).unwrap_or(0);
-            let end = bytes.len();
-            bytes[end - RECORD_CHECK_LEN..].copy_from_slice(&order.u32_bytes(check));
+            append_record_check(&mut bytes, 0, order).map_err(|error| DescError(error.to_string()))?;
             return Ok(bytes);
         }
     };
