@@ -225,30 +225,6 @@ pub struct Value {
 impl Value {
     /// A view of `value`, read now if it is a scalar.
     fn view(value: EncodedValue<'_>, name: &str, hint: DisplayHint, cursor: *const Cursor) -> Value {
-        let mut view = match value.kind() {
-            EncodedKind::Scalar => match value.decode() {
-                Some(scalar) => Value::of_scalar(&scalar, name, hint),
-                None => Value::of_scalar(&ReaderValue::Bool(false), name, hint),
-            },
-            compound => {
-                let mut view = Value::of_scalar(&ReaderValue::Bool(false), name, hint);
-                view.kind = match compound {
-                    EncodedKind::Array => ValueKind::Array,
-                    EncodedKind::Sequence => ValueKind::Sequence,
-                    _ => ValueKind::Struct,
-                };
-                view.count = value.len().unwrap_or(0);
-                view
-            }
-        };
-        view.node = value.value_type().as_ptr();
-        view.position = value.position();
-        view.cursor = cursor.cast();
-        view
-    }
-
-    /// The view's scalar fields set from `value`; the opaque ones are null.
-    fn of_scalar(value: &ReaderValue<'_>, name: &str, hint: DisplayHint) -> Value {
         let mut view = Value {
             kind: ValueKind::Bool,
             hint: Hint::from_reader(hint),
@@ -261,10 +237,30 @@ impl Value {
             bytes: Str::NONE,
             label: Str::NONE,
             count: 0,
-            node: ptr::null(),
-            position: 0,
-            cursor: ptr::null(),
+            node: value.value_type().as_ptr(),
+            position: value.position(),
+            cursor: cursor.cast(),
         };
+        let compound = match value.kind() {
+            EncodedKind::Scalar => {
+                // Values this API hands out were walked by the reader: they decode.
+                if let Some(scalar) = value.decode() {
+                    view.set_scalar(&scalar);
+                }
+                return view;
+            }
+            EncodedKind::Array => ValueKind::Array,
+            EncodedKind::Sequence => ValueKind::Sequence,
+            EncodedKind::Struct => ValueKind::Struct,
+        };
+        view.kind = compound;
+        view.count = value.len().unwrap_or(0);
+        view
+    }
+
+    /// Sets the kind and the scalar fields from `value`, a decoded scalar.
+    fn set_scalar(&mut self, value: &ReaderValue<'_>) {
+        let view = self;
         match value {
             ReaderValue::Bool(flag) => view.boolean = *flag,
             ReaderValue::Unsigned(number) => {
@@ -305,7 +301,27 @@ impl Value {
                 view.label = label.map_or(Str::NONE, |label| Str::of(label.as_bytes()));
             }
         }
-        view
+    }
+}
+
+/// Writes the view `found` to `out` and returns `TMK_STATUS_OK`, or returns what `failed`
+/// makes of the status (recording why).
+///
+/// # Safety
+///
+/// `out` is non-null and writable.
+unsafe fn store(
+    out: *mut Value,
+    found: Result<Value, Status>,
+    failed: impl FnOnce(Status) -> Status,
+) -> Status {
+    match found {
+        Ok(view) => {
+            // SAFETY: `out` is non-null and writable (the caller's contract).
+            unsafe { *out = view };
+            Status::Ok
+        }
+        Err(status) => failed(status),
     }
 }
 
@@ -746,14 +762,12 @@ pub unsafe extern "C" fn tmk_event_field_at(cursor: *const Cursor, index: usize,
             Ok(Value::view(value, name, event_field_hint(event, index), cursor))
         })
     };
-    match found {
-        Ok(view) => {
-            // SAFETY: `out` is non-null and writable (the caller's contract).
-            unsafe { *out = view };
-            Status::Ok
-        }
-        Err(Status::OutOfRange) => fail(Status::OutOfRange, format!("no field {index}")),
-        Err(status) => fail(status, "the current item is not an event"),
+    // SAFETY: `out` was checked non-null; it is writable (the caller's contract).
+    unsafe {
+        store(out, found, |status| match status {
+            Status::OutOfRange => fail(Status::OutOfRange, format!("no field {index}")),
+            status => fail(status, "the current item is not an event"),
+        })
     }
 }
 
@@ -798,14 +812,12 @@ pub unsafe extern "C" fn tmk_event_field(
             Ok(Value::view(value, name, event_field_hint(event, index), cursor))
         })
     };
-    match found {
-        Ok(view) => {
-            // SAFETY: `out` is non-null and writable (the caller's contract).
-            unsafe { *out = view };
-            Status::Ok
-        }
-        Err(Status::NotFound) => fail(Status::NotFound, format!("no field named {wanted}")),
-        Err(status) => fail(status, "the current item is not an event"),
+    // SAFETY: `out` was checked non-null; it is writable (the caller's contract).
+    unsafe {
+        store(out, found, |status| match status {
+            Status::NotFound => fail(Status::NotFound, format!("no field named {wanted}")),
+            status => fail(status, "the current item is not an event"),
+        })
     }
 }
 
@@ -863,16 +875,14 @@ unsafe fn child_at(
             Ok(Value::view(child, name, DisplayHint::Natural, view.cursor.cast()))
         })
     };
-    match found {
-        Ok(child) => {
-            // SAFETY: `out` is non-null and writable (the caller's contract).
-            unsafe { *out = child };
-            Status::Ok
-        }
-        Err(Status::WrongKind) => fail(Status::WrongKind, format!("{function}: not a {}", kind_names(kinds))),
-        Err(Status::OutOfRange) => fail(Status::OutOfRange, format!("{function}: no child {index}")),
-        Err(Status::NoEvent) => fail(Status::NoEvent, format!("{function}: the cursor is not on an event")),
-        Err(status) => fail(status, format!("{function}: `value` is null or not from this API")),
+    // SAFETY: `out` was checked non-null; it is writable (the caller's contract).
+    unsafe {
+        store(out, found, |status| match status {
+            Status::WrongKind => fail(Status::WrongKind, format!("{function}: not a {}", kind_names(kinds))),
+            Status::OutOfRange => fail(Status::OutOfRange, format!("{function}: no child {index}")),
+            Status::NoEvent => fail(Status::NoEvent, format!("{function}: the cursor is not on an event")),
+            status => fail(status, format!("{function}: `value` is null or not from this API")),
+        })
     }
 }
 
@@ -935,16 +945,14 @@ pub unsafe extern "C" fn tmk_value_member(
             Ok(Value::view(member, name, DisplayHint::Natural, view.cursor.cast()))
         })
     };
-    match found {
-        Ok(member) => {
-            // SAFETY: `out` is non-null and writable (the caller's contract).
-            unsafe { *out = member };
-            Status::Ok
-        }
-        Err(Status::WrongKind) => fail(Status::WrongKind, "tmk_value_member: not a struct"),
-        Err(Status::NotFound) => fail(Status::NotFound, format!("no member named {wanted}")),
-        Err(Status::NoEvent) => fail(Status::NoEvent, "tmk_value_member: the cursor is not on an event"),
-        Err(status) => fail(status, "tmk_value_member: `value` is null or not from this API"),
+    // SAFETY: `out` was checked non-null; it is writable (the caller's contract).
+    unsafe {
+        store(out, found, |status| match status {
+            Status::WrongKind => fail(Status::WrongKind, "tmk_value_member: not a struct"),
+            Status::NotFound => fail(Status::NotFound, format!("no member named {wanted}")),
+            Status::NoEvent => fail(Status::NoEvent, "tmk_value_member: the cursor is not on an event"),
+            status => fail(status, "tmk_value_member: `value` is null or not from this API"),
+        })
     }
 }
 
