@@ -159,6 +159,29 @@ fn without_record_checks(trace: &[u8]) -> Vec<u8> {
     out
 }
 
+/// An event as the sweeps compare it across damaged copies: its class name, timestamp and
+/// record bytes, not its offset, which damage to a size may move.
+fn event_key(seen: &sweep::Seen) -> (String, u64, Vec<u8>) {
+    (seen.3.clone(), seen.2, seen.1.clone())
+}
+
+/// The events the checker delivers from an undamaged trace, which must read.
+fn undamaged_events(trace: &[u8]) -> Vec<sweep::Seen> {
+    match sweep::read_with_checker("t.tmk", trace.to_vec()) {
+        Ok((Ok(_), events)) => events,
+        other => panic!("the undamaged trace does not read: {:?}", other.err()),
+    }
+}
+
+/// The events the checker delivers from a damaged copy, `what` naming the damage should the
+/// read panic.
+fn damaged_events(damaged: Vec<u8>, what: &str) -> Vec<sweep::Seen> {
+    match sweep::read_with_checker("t.tmk", damaged) {
+        Ok((_, events)) => events,
+        Err(panic) => panic!("{what}: {panic}"),
+    }
+}
+
 /// What one bit flip of the metadata cost.
 #[derive(Default, Debug)]
 struct FlipTally {
@@ -182,12 +205,8 @@ struct FlipTally {
 fn flip_every_metadata_bit(trace: &[u8]) -> FlipTally {
     use std::collections::BTreeSet;
     use tracemark_format::{Record, RecordIter};
-    let key = |seen: &sweep::Seen| (seen.3.clone(), seen.2, seen.1.clone());
-    let baseline: Vec<sweep::Seen> = match sweep::read_with_checker("t.tmk", trace.to_vec()) {
-        Ok((Ok(_), events)) => events,
-        other => panic!("the undamaged trace does not read: {:?}", other.err()),
-    };
-    let all: BTreeSet<_> = baseline.iter().map(key).collect();
+    let baseline = undamaged_events(trace);
+    let all: BTreeSet<_> = baseline.iter().map(event_key).collect();
     // Each metadata record's byte range in the file, and the class it declares.
     let mut records: Vec<(usize, usize, &'static str, Option<Option<String>>)> = Vec::new();
     let packets = tracemark_conformance::walk::packets(trace);
@@ -216,11 +235,8 @@ fn flip_every_metadata_bit(trace: &[u8]) -> FlipTally {
                 damaged[offset] ^= 1 << bit;
                 tally.flips += 1;
                 let what = format!("byte {offset:#x} bit {bit}");
-                let events = match sweep::read_with_checker("t.tmk", damaged) {
-                    Ok((_, events)) => events,
-                    Err(panic) => panic!("{what}: {panic}"),
-                };
-                let delivered: BTreeSet<_> = events.iter().map(key).collect();
+                let events = damaged_events(damaged, &what);
+                let delivered: BTreeSet<_> = events.iter().map(event_key).collect();
                 let hit = records.iter().find(|(start, end, ..)| (*start..*end).contains(&offset));
                 if delivered.is_empty() {
                     tally.lost_everything += 1;
@@ -240,7 +256,7 @@ fn flip_every_metadata_bit(trace: &[u8]) -> FlipTally {
                                 .filter(move |seen| range.contains(&seen.0))
                                 .take_while(|seen| Some(&seen.3) != declared.as_ref())
                         });
-                    if let Some(missing) = spared.map(key).find(|event| !delivered.contains(event)) {
+                    if let Some(missing) = spared.map(event_key).find(|event| !delivered.contains(event)) {
                         tally.lost_more_than_hit.push(format!(
                             "{what}: {} at {} lost by a flip in another record",
                             missing.0, missing.1
@@ -307,21 +323,17 @@ fn size_lies(packet: &tracemark_conformance::walk::Placed) -> Vec<(&'static str,
 #[test]
 fn a_lying_size_costs_no_other_packet_and_invents_nothing() {
     use std::collections::BTreeSet;
-    let key = |seen: &sweep::Seen| (seen.3.clone(), seen.2, seen.1.clone());
     let mut failures = Vec::new();
     let mut lies = 0;
     for crc in [true, false] {
         let trace = tracemark_conformance::rust_writer::single_file(&four_class_scenario(crc)).unwrap();
-        let baseline = match sweep::read_with_checker("t.tmk", trace.clone()) {
-            Ok((Ok(_), events)) => events,
-            other => panic!("the undamaged trace does not read: {:?}", other.err()),
-        };
-        let all: BTreeSet<_> = baseline.iter().map(key).collect();
+        let baseline = undamaged_events(&trace);
+        let all: BTreeSet<_> = baseline.iter().map(event_key).collect();
         let packets = tracemark_conformance::walk::packets(&trace);
         for packet in packets.iter().filter(|packet| !packet.header.is_metadata()) {
             let range = packet.offset as u64..packet.end() as u64;
             let elsewhere: Vec<_> =
-                baseline.iter().filter(|seen| !range.contains(&seen.0)).map(key).collect();
+                baseline.iter().filter(|seen| !range.contains(&seen.0)).map(event_key).collect();
             for (lie, field, value) in size_lies(packet) {
                 lies += 1;
                 let mut damaged = trace.clone();
@@ -336,11 +348,8 @@ fn a_lying_size_costs_no_other_packet_and_invents_nothing() {
                     damaged[packet.offset + 68..packet.offset + 72].copy_from_slice(&order.u32_bytes(value));
                 }
                 let what = format!("crc {crc}, packet at {:#x}, {lie}", packet.offset);
-                let events = match sweep::read_with_checker("t.tmk", damaged) {
-                    Ok((_, events)) => events,
-                    Err(panic) => panic!("{what}: {panic}"),
-                };
-                let delivered: BTreeSet<_> = events.iter().map(key).collect();
+                let events = damaged_events(damaged, &what);
+                let delivered: BTreeSet<_> = events.iter().map(event_key).collect();
                 if let Some(extra) = delivered.difference(&all).next() {
                     failures.push(format!("{what}: {} at {} was never written", extra.0, extra.1));
                 }

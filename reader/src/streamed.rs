@@ -372,13 +372,10 @@ fn count(node: &Node, cursor: &mut Cursor<'_>) -> Option<u32> {
 }
 
 fn write_node<'t>(f: &mut fmt::Formatter<'_>, node: &'t Node, cursor: &mut Cursor<'t>) -> fmt::Result {
-    match node {
-        // A scalar's step is counted by `decode_node`.
-        Node::Array { .. } | Node::Sequence { .. } | Node::Struct(_) => crate::steps::step(),
-        _ => {}
-    }
+    // A scalar's step is counted by `decode_node`, a compound's here.
     match node {
         Node::Array { element, .. } | Node::Sequence { element, .. } => {
+            crate::steps::step();
             let count = count(node, cursor).ok_or(fmt::Error)?;
             f.write_str("[")?;
             for index in 0..count {
@@ -390,6 +387,7 @@ fn write_node<'t>(f: &mut fmt::Formatter<'_>, node: &'t Node, cursor: &mut Curso
             f.write_str("]")
         }
         Node::Struct(fields) => {
+            crate::steps::step();
             f.write_str("{ ")?;
             for (index, (name, field)) in fields.iter().enumerate() {
                 if index > 0 {
