@@ -55,8 +55,7 @@ impl Batch {
         let content = raw.content(bytes);
         // The smallest record is an 8-byte header: reserving for 16-byte records wastes little.
         entries.reserve(content.len() / 16);
-        let range = (raw.header.timestamp_begin, raw.header.timestamp_end);
-        let stop = walk_packet(metadata, content, raw.order, range, |entry| entries.push(entry));
+        let stop = walk_packet(metadata, raw, bytes, |entry| entries.push(entry));
         Batch { crc: Some(crc), entries, stop }
     }
 }

@@ -93,9 +93,7 @@ pub(crate) fn count(trace: &Trace, threads: usize) -> EventCounts {
                 counts.packets += 1;
                 counts.bytes += raw.available as u64;
                 let count = |raw: &RawPacket, per_slot: &mut [u64], add: bool| {
-                    let content = raw.content(bytes);
-                    let range = (raw.header.timestamp_begin, raw.header.timestamp_end);
-                    walk_packet(metadata, content, raw.order, range, |record| {
+                    walk_packet(metadata, raw, bytes, |record| {
                         if let Some(count) = per_slot.get_mut(record.slot as usize) {
                             *count = if add { count.saturating_add(1) } else { count.saturating_sub(1) };
                         }

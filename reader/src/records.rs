@@ -15,6 +15,7 @@ use crate::{
     endian::{order_of, with_endian, Endian},
     layout::Segments,
     metadata::{ClassEntry, Lookup, Metadata},
+    packet::RawPacket,
 };
 
 /// The escape value of the compact header's ID (§5.3).
@@ -39,20 +40,22 @@ pub(crate) enum Stop {
     AfterPacketEnd { timestamp: u64, end: u64 },
 }
 
-/// Walks the records of `content` (a packet's content spanning `begin..=end`, §4.5, §5.5),
-/// handing each to `sink`; returns the offset of the record that stopped the walk and why, if
-/// one did. A record after `end` stops it (R-4.5-3) unless the header's range is itself
-/// reversed, which is reported on its own and bounds nothing.
+/// Walks the records of `raw`, a packet of a file holding `bytes`, handing each to `sink`;
+/// returns the offset in its content of the record that stopped the walk and why, if one did.
+/// Timestamps start from the header's `timestamp_begin` (§5.5); a record after its
+/// `timestamp_end` stops the walk (R-4.5-3) unless the header's range is itself reversed,
+/// which is reported on its own and bounds nothing.
 #[inline]
 pub(crate) fn walk_packet(
     metadata: &Metadata,
-    content: &[u8],
-    order: ByteOrder,
-    (begin, end): (u64, u64),
+    raw: &RawPacket,
+    bytes: &[u8],
     sink: impl FnMut(Entry),
 ) -> Option<(usize, Stop)> {
+    let (begin, end) = (raw.header.timestamp_begin, raw.header.timestamp_end);
     let end = if begin <= end { end } else { u64::MAX };
-    with_endian!(order, |E| walk::<E>(metadata, content, begin, end, sink))
+    let content = raw.content(bytes);
+    with_endian!(raw.order, |E| walk::<E>(metadata, content, begin, end, sink))
 }
 
 #[inline(always)]
