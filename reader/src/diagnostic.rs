@@ -397,7 +397,8 @@ impl DiagnosticKind {
             DiagnosticKind::IdentityMismatch { .. } => "7.8",
             DiagnosticKind::ConflictingDeclaration { .. } => "7.6",
             DiagnosticKind::TraceRecordNotFirst => "7.3",
-            DiagnosticKind::UndeclaredStreamClass { .. } | DiagnosticKind::UndeclaredClock { .. } => "7.5",
+            DiagnosticKind::UndeclaredStreamClass { .. } => "1.2",
+            DiagnosticKind::UndeclaredClock { .. } => "7.5",
             DiagnosticKind::MixedStreamFile { .. } | DiagnosticKind::MisplacedPacket => "9.1",
         }
     }

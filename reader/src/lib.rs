@@ -9,7 +9,7 @@
 //!
 //! Four ways to read, from the most general to the fastest:
 //!
-//! - [`Trace::events`]: every event and diagnostic, in timestamp order, as [`Item`]s;
+//! - [`Trace::events`]: every event and diagnostic, in time order (§10.8), as [`Item`]s;
 //!   [`Trace::with_events`] is the same with packets decoded ahead by worker threads;
 //!   [`Trace::stream`] / [`Trace::streams`] give one stream in record order.
 //! - Typed binding ([`bind`]): an analysis declares the events and fields it needs as Rust

@@ -1,4 +1,6 @@
-//! Merging every stream's records into one timestamp-ordered sequence.
+//! Merging every stream's records into one time-ordered sequence (§10.8).
+
+use tracemark_format::ClockClass;
 
 use crate::{
     event::{Event, RawRecord},
@@ -10,34 +12,98 @@ use crate::{
 /// records move faster in a smaller type).
 pub(crate) type Merged<'t> = Result<RawRecord<'t>, Box<Diagnostic>>;
 
+/// What the merge compares a stream's next record by, made from its ticks and its stream's
+/// clock. Ties go to the lower (stream class, instance), which is the cursor order.
+pub(crate) trait MergeKey: Copy + Ord {
+    fn of(ticks: u64, clock: Option<&ClockClass>) -> Self;
+}
+
+/// The key when every stream converts ticks to time alike (one clock, the usual case): the
+/// conversion is monotonic, so ordering by ticks orders by [`TimeKey`] too, for less work.
+impl MergeKey for u64 {
+    #[inline(always)]
+    fn of(ticks: u64, _clock: Option<&ClockClass>) -> u64 {
+        ticks
+    }
+}
+
+/// The key of §10.8: records with a time first, by time, then ticks; records of a stream
+/// without a clock (undeclared stream class or clock) after all of them, by ticks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct TimeKey {
+    clockless: bool,
+    unix_ns: i128,
+    ticks: u64,
+}
+
+impl MergeKey for TimeKey {
+    #[inline]
+    fn of(ticks: u64, clock: Option<&ClockClass>) -> TimeKey {
+        match clock {
+            Some(clock) => TimeKey { clockless: false, unix_ns: clock.to_unix_ns(ticks), ticks },
+            None => TimeKey { clockless: true, unix_ns: 0, ticks },
+        }
+    }
+}
+
+/// The merge of a set of streams, keyed as cheaply as their clocks allow.
+#[derive(Debug)]
+pub(crate) enum Merge<'t, 'p> {
+    /// Every stream converts ticks alike: keyed by ticks.
+    Ticks(Merger<'t, 'p, u64>),
+    /// Streams on clocks of different frequencies or offsets, or some without one.
+    Time(Merger<'t, 'p, TimeKey>),
+}
+
+impl<'t, 'p> Merge<'t, 'p> {
+    pub(crate) fn new(cursors: impl IntoIterator<Item = StreamCursor<'t, 'p>>) -> Merge<'t, 'p> {
+        let cursors: Vec<StreamCursor<'t, 'p>> = cursors.into_iter().collect();
+        let conversion =
+            |cursor: &StreamCursor<'t, 'p>| cursor.clock().map(|clock| (clock.frequency, clock.offset_ns));
+        let first = cursors.first().map(conversion);
+        if cursors.iter().all(|cursor| Some(conversion(cursor)) == first) {
+            Merge::Ticks(Merger::new(cursors))
+        } else {
+            Merge::Time(Merger::new(cursors))
+        }
+    }
+
+    #[inline(always)]
+    pub(crate) fn next(&mut self) -> Option<Merged<'t>> {
+        match self {
+            Merge::Ticks(merger) => merger.next(),
+            Merge::Time(merger) => merger.next(),
+        }
+    }
+}
+
 /// The k-way merge under [`Events`] and the typed dispatcher.
 ///
-/// The stream whose next record has the lowest timestamp goes first; ties go to the lower
+/// The stream whose next record has the lowest key goes first; ties go to the lower
 /// (stream class, instance), which is the cursor order. A stream's diagnostics go just before
 /// its next record. The stream being delivered from stays apart from the others and keeps
 /// going while its next record still sorts first, so a run of records from one stream costs
 /// one comparison each; the others wait in a list sorted by key, which for the few streams of
 /// a trace (one per CPU) is cheaper to keep than a heap.
 #[derive(Debug)]
-pub(crate) struct Merger<'t, 'p> {
+pub(crate) struct Merger<'t, 'p, K> {
     cursors: Vec<StreamCursor<'t, 'p>>,
-    /// `(timestamp, cursor)` of every cursor with something left except `current`, sorted
+    /// `(key, cursor)` of every cursor with something left except `current`, sorted
     /// descending: the next to go is last.
-    waiting: Vec<(u64, usize)>,
+    waiting: Vec<(K, usize)>,
     current: Option<usize>,
     started: bool,
 }
 
-impl<'t, 'p> Merger<'t, 'p> {
-    pub(crate) fn new(cursors: impl IntoIterator<Item = StreamCursor<'t, 'p>>) -> Merger<'t, 'p> {
-        let cursors: Vec<StreamCursor<'t, 'p>> = cursors.into_iter().collect();
+impl<'t, 'p, K: MergeKey> Merger<'t, 'p, K> {
+    fn new(cursors: Vec<StreamCursor<'t, 'p>>) -> Merger<'t, 'p, K> {
         Merger { waiting: Vec::with_capacity(cursors.len()), cursors, current: None, started: false }
     }
 
     /// Puts a cursor in the waiting list, keeping it sorted: a push and a few swaps, as the
     /// list is short.
     #[inline(always)]
-    fn wait(&mut self, key: (u64, usize)) {
+    fn wait(&mut self, key: (K, usize)) {
         self.waiting.push(key);
         let mut at = self.waiting.len() - 1;
         while at > 0 {
@@ -53,9 +119,10 @@ impl<'t, 'p> Merger<'t, 'p> {
     fn start(&mut self) {
         self.started = true;
         for index in 0..self.cursors.len() {
-            let key = self.cursors.get_mut(index).and_then(StreamCursor::peek);
-            if let Some(at) = key {
-                self.wait((at, index));
+            let Some(cursor) = self.cursors.get_mut(index) else { continue };
+            if let Some(at) = cursor.peek() {
+                let key = K::of(at, cursor.clock());
+                self.wait((key, index));
             }
         }
     }
@@ -74,6 +141,7 @@ impl<'t, 'p> Merger<'t, 'p> {
                     if let Some((record, key)) = cursor.take_and_peek() {
                         match key {
                             Some(at) => {
+                                let at = K::of(at, cursor.clock());
                                 let stays = self.waiting.last().is_none_or(|&first| (at, index) < first);
                                 if !stays {
                                     // The first waiting cursor goes next: take it now, so that
@@ -97,11 +165,13 @@ impl<'t, 'p> Merger<'t, 'p> {
     }
 }
 
-/// Every stream's events in timestamp order, with diagnostics (see
+/// Every stream's events in time order, with diagnostics (see
 /// [`Trace::events`](crate::Trace::events)).
 ///
-/// A k-way merge over the streams: the stream whose next event has the lowest timestamp goes
-/// first; ties go to the lower (stream class, instance). Within a stream, record order is
+/// A k-way merge over the streams (§10.8): the stream whose next event has the earliest time
+/// (through its stream class's clock, §7.4) goes first, then the lower ticks; events of a
+/// stream without a clock come after all others, by ticks; ties go to the lower (stream
+/// class, instance). Within a stream, record order is
 /// kept, even where the stream's timestamps go backwards (a reported violation, §1.7). A
 /// stream's diagnostics are delivered just before the event that follows them in that
 /// stream. The metadata's diagnostics come first, and container diagnostics attached to no
@@ -111,7 +181,7 @@ impl<'t, 'p> Merger<'t, 'p> {
 #[derive(Debug)]
 pub struct Events<'t> {
     prelude: std::slice::Iter<'t, Diagnostic>,
-    merger: Merger<'t, 't>,
+    merge: Merge<'t, 't>,
     trailing: std::slice::Iter<'t, Diagnostic>,
 }
 
@@ -121,7 +191,7 @@ impl<'t> Events<'t> {
         streams: impl IntoIterator<Item = StreamCursor<'t, 't>>,
         trailing: &'t [Diagnostic],
     ) -> Events<'t> {
-        Events { prelude: prelude.iter(), merger: Merger::new(streams), trailing: trailing.iter() }
+        Events { prelude: prelude.iter(), merge: Merge::new(streams), trailing: trailing.iter() }
     }
 }
 
@@ -133,7 +203,7 @@ impl<'t> Iterator for Events<'t> {
         if let Some(diagnostic) = self.prelude.next() {
             return Some(Item::Diagnostic(diagnostic.clone()));
         }
-        match self.merger.next() {
+        match self.merge.next() {
             Some(Ok(record)) => Some(Item::Event(Event::new(record))),
             Some(Err(diagnostic)) => Some(Item::Diagnostic(*diagnostic)),
             None => self.trailing.next().map(|diagnostic| Item::Diagnostic(diagnostic.clone())),

@@ -250,6 +250,12 @@ impl<'t, 'p> StreamCursor<'t, 'p> {
         self.stream.id
     }
 
+    /// The clock of the stream's class, when the class and its clock are declared.
+    #[inline(always)]
+    pub(crate) fn clock(&self) -> Option<&'t ClockClass> {
+        self.clock
+    }
+
     fn report(&mut self, diagnostic: Diagnostic) {
         self.pending.push_back((self.position, diagnostic));
     }

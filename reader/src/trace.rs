@@ -115,7 +115,8 @@ impl Trace {
         &self.diagnostics
     }
 
-    /// Every event of every stream, in timestamp order, with diagnostics in place.
+    /// Every event of every stream, in time order (§10.8: by time through each stream's clock,
+    /// then ticks; streams without a clock last), with diagnostics in place.
     pub fn events(&self) -> Events<'_> {
         let (prelude, trailing) = self.opening_diagnostics();
         Events::new(prelude, self.streams.iter().map(|stream| StreamCursor::new(self, stream)), trailing)

@@ -973,6 +973,59 @@ fn invalid_cases() -> Vec<Case> {
                     error("R-7.6-1", Loc::Record(3, 0)),
                 ])
         },
+        {
+            // §10.8: by time through each clock, ties by ticks. Raw ticks would put the 1 MHz
+            // stream's ticks 1 and 2 first and the offset-0 clock's tick 5,000,000 last.
+            let slow = ClockClass { id: 1, frequency: 1_000_000, name: "slow".into(), ..vector_clock() };
+            let from_boot =
+                ClockClass { id: 2, offset_ns: 0, name: "since-boot".into(), ..vector_clock() };
+            let desc = base()
+                .packet(meta(vec![
+                    Meta::Clock(slow),
+                    Meta::Clock(from_boot),
+                    Meta::StreamClass(StreamClass { id: 1, clock_id: 1, name: "slow".into() }),
+                    Meta::StreamClass(StreamClass { id: 2, clock_id: 2, name: "since-boot".into() }),
+                    Meta::Class(EventClass::new(9, 1, "slow", Layout::Fields(vec![Field::new("v", u(IntType::U8))]))),
+                    Meta::Class(EventClass::new(
+                        10,
+                        2,
+                        "boot",
+                        Layout::Fields(vec![Field::new("v", u(IntType::U8))]),
+                    )),
+                ]))
+                .packet(data(0, vec![t(100, 1), t(1_000, 2), t(2_500, 3)]))
+                .packet(Data {
+                    stream_class: 1,
+                    ..data(0, vec![ev(9, 1, vec![Val::U(10)]), ev(9, 2, vec![Val::U(11)])])
+                })
+                .packet(Data { stream_class: 2, ..data(0, vec![ev(10, 5_000_000, vec![Val::U(20)])]) });
+            case(
+                "merge-across-clocks",
+                "streams on a 1 GHz clock, a 1 MHz clock and a clock with offset 0: merged by converted time, a tie by ticks",
+                &["R-10.8-1", "R-7.4-2"],
+                desc,
+            )
+        },
+        {
+            // Stream 0/1's second packet, its class rewritten to 128 and its CRC recomputed: its
+            // sequence number would continue 0/1, its class 0's records fit 0/1, yet it is
+            // stream 128/1 (§1.2), whose events have no time and go last (§10.8).
+            let desc = base()
+                .packet(data(0, vec![t(100, 1), t(300, 3)]))
+                .packet(data(1, vec![t(150, 2)]))
+                .packet(Data { stream_class: 128, sequence: Some(1), ..data(1, vec![t(200, 4), t(400, 5)]) });
+            case(
+                "rewritten-stream-class",
+                "a packet whose stream class was rewritten, CRC recomputed: a stream of its own, its events untimed and last",
+                &["R-1.2-2", "R-10.8-1"],
+                desc,
+            )
+            .expect(vec![
+                error("R-1.2-1", Loc::Packet(3)),
+                notice("R-10.2-1", Loc::Packet(3)),
+                error("R-7.6-1", Loc::Record(3, 0)),
+            ])
+        },
         case(
             "garbage-between-packets",
             "24 bytes of garbage between two packets: reported, skipped, the next packet found",

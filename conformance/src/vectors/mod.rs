@@ -9,8 +9,9 @@
 //! - `NAME.tmk` (single-file form) or `NAME/` (directory form): the trace;
 //! - `NAME.expected.json`: what checking it must report (requirement, severity, file, offset of
 //!   every finding), whether it decodes, and how many events;
-//! - `NAME.events.jsonl`: the events it must decode to, stream by stream in record order, as
-//!   the reader serializes them, computed from the values written ([`json`]).
+//! - `NAME.events.jsonl`: the events it must decode to, in the order a reader merging the
+//!   streams delivers them (§10.8, [`merge_order`]), as the reader serializes them, computed
+//!   from the values written ([`json`]).
 //!
 //! Nothing expected is computed by reading the trace. [`check_all`] proves the checked-in
 //! files are what the generator produces, byte for byte; [`run_suite`] reads every vector and
@@ -22,7 +23,7 @@ pub mod json;
 pub mod model;
 
 use std::{
-    collections::{BTreeMap, BTreeSet},
+    collections::{BTreeMap, BTreeSet, VecDeque},
     fs,
     path::{Path, PathBuf},
 };
@@ -322,7 +323,7 @@ pub fn record(script: &WriterScript) -> Result<(Vec<u8>, Vec<String>), DescError
     }
     let clock = tracemark_writer::ManualClock::new(0);
     let mut streams: BTreeMap<u32, StreamWriter<Vec<u8>, &tracemark_writer::ManualClock>> = BTreeMap::new();
-    let mut events: BTreeMap<u32, Vec<String>> = BTreeMap::new();
+    let mut events: Vec<MergedLine> = Vec::new();
     let clock_class = scenario_clock();
     for step in &script.steps {
         let cpu = match step {
@@ -365,7 +366,7 @@ pub fn record(script: &WriterScript) -> Result<(Vec<u8>, Vec<String>), DescError
                     &script.abi,
                 )
                 .map_err(|mismatch| DescError(mismatch.0))?;
-                events.entry(cpu).or_default().push(line);
+                events.push(MergedLine::new((stream_class, cpu), *ts, Some(&clock_class), line));
             }
             Step::Discard { ts, .. } => {
                 let Some(handle) = handles.values().next().copied() else {
@@ -402,7 +403,7 @@ pub fn record(script: &WriterScript) -> Result<(Vec<u8>, Vec<String>), DescError
                     &script.abi,
                 )
                 .map_err(|mismatch| DescError(mismatch.0))?;
-                events.entry(cpu).or_default().push(line);
+                events.push(MergedLine::new((stream_class, cpu), *ts, Some(&clock_class), line));
             }
             Step::Declare { .. } => {}
         }
@@ -411,7 +412,52 @@ pub fn record(script: &WriterScript) -> Result<(Vec<u8>, Vec<String>), DescError
         trace.flush_stream(stream).map_err(writer_error)?;
     }
     let bytes = trace.finish().map_err(writer_error)?;
-    Ok((bytes, events.into_values().flatten().collect()))
+    Ok((bytes, merge_order(events)))
+}
+
+/// An expected event line, with what places it among the other streams' (§10.8).
+#[derive(Debug)]
+pub struct MergedLine {
+    stream: (u32, u32),
+    /// (no clock, time in nanoseconds since the epoch, ticks): records with a time first.
+    key: (bool, i128, u64),
+    line: String,
+}
+
+impl MergedLine {
+    /// The line of a record of `stream` at `ticks`, on `clock` when its stream has one.
+    pub fn new(
+        stream: (u32, u32),
+        ticks: u64,
+        clock: Option<&tracemark_format::ClockClass>,
+        line: String,
+    ) -> Self {
+        let key = match clock {
+            Some(clock) => (false, clock.to_unix_ns(ticks), ticks),
+            None => (true, 0, ticks),
+        };
+        MergedLine { stream, key, line }
+    }
+}
+
+/// The lines of every stream, each stream's in record order, merged as §10.8 says: of the
+/// streams' next records, the one with the smallest (time, ticks, stream class, instance)
+/// first, records without a time after all that have one. Written from the spec, apart from
+/// the reader's merge, so that the vectors test it.
+pub fn merge_order(lines: Vec<MergedLine>) -> Vec<String> {
+    let mut streams: BTreeMap<(u32, u32), VecDeque<MergedLine>> = BTreeMap::new();
+    for line in lines {
+        streams.entry(line.stream).or_default().push_back(line);
+    }
+    let mut merged = Vec::new();
+    loop {
+        let next = streams.iter().filter_map(|(stream, lines)| Some((lines.front()?.key, *stream))).min();
+        let Some((_, stream)) = next else { break };
+        if let Some(line) = streams.get_mut(&stream).and_then(VecDeque::pop_front) {
+            merged.push(line.line);
+        }
+    }
+    merged
 }
 
 /// Splits a single-file trace into the directory form's files (§9.3: the same packets).
@@ -470,9 +516,9 @@ pub fn lay_out(case: &Case) -> Result<(LaidOut, Vec<String>), DescError> {
                     &desc.abi,
                 )
                 .map_err(|mismatch| DescError(mismatch.0))?;
-                events.push(line);
+                events.push(MergedLine::new((stream_class, cpu), event.ts, clock, line));
             }
-            Ok((laid, events))
+            Ok((laid, merge_order(events)))
         }
     }
 }
@@ -748,6 +794,16 @@ pub fn run_vector(group_dir: &Path, expected: &ExpectedFile) -> VectorResult {
                 problems.push(format!("unexpected finding {extra:?}: {message}"));
             }
             result.findings = found.len();
+            // The checker reads stream by stream; the merged order is the reader's (§10.8).
+            let merged = merged_lines(&trace_path);
+            let mut by_stream = lines.clone();
+            by_stream.sort();
+            let mut sorted = merged.clone();
+            sorted.sort();
+            if by_stream != sorted {
+                problems.push("the checker and the merging reader decode different events".into());
+            }
+            let lines = merged;
             let wanted_path = group_dir.join(format!("{}.events.jsonl", expected.vector));
             match fs::read_to_string(&wanted_path) {
                 Ok(text) => {
@@ -768,6 +824,19 @@ pub fn run_vector(group_dir: &Path, expected: &ExpectedFile) -> VectorResult {
         }
     }
     result
+}
+
+/// The events of the trace at `path` as [`Trace::events`](tracemark_reader::Trace::events)
+/// merges them, serialized; none when it does not open.
+fn merged_lines(path: &Path) -> Vec<String> {
+    let Ok(trace) = tracemark_reader::Trace::open(path) else { return Vec::new() };
+    trace
+        .events()
+        .filter_map(tracemark_reader::Item::event)
+        .map(|event| {
+            serde_json::to_string(&event).unwrap_or_else(|error| format!("<unserializable: {error}>"))
+        })
+        .collect()
 }
 
 /// Runs every vector under `root` (`valid/` and `invalid/`), in name order.
