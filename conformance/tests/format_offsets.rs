@@ -1,5 +1,5 @@
 //! Where the format crate locates a malformed metadata record. Findings cite these offsets
-//! (§10.7: "the byte offset in its container file"), so they must point into the record.
+//! (§10.7: the first byte of the value a finding is about), so they must point at the value.
 
 use tracemark_format::{
     metadata::ENVELOPE_LEN, ByteOrder, MetadataErrorKind, Record, RecordIter, StreamClass,
@@ -32,8 +32,39 @@ fn the_next_record_is_read_after_a_body_overrun() {
 }
 
 #[test]
-fn a_body_overrun_is_located_inside_its_record() {
+fn a_body_overrun_is_located_at_the_value_that_runs_past() {
     let (content, first_len) = overrun_then_valid();
     let error = RecordIter::new(&content, ByteOrder::Little).next().unwrap().unwrap_err();
     assert!(error.offset < first_len, "reported at {}, the record spans [0, {first_len})", error.offset);
+    // The name's `str`, after `stream_class_id` and `clock_id`: its length prefix, not the
+    // missing bytes.
+    assert_eq!(error.offset, ENVELOPE_LEN + 8);
+}
+
+#[test]
+fn a_value_that_breaks_a_rule_is_located_at_its_first_byte() {
+    let order = ByteOrder::Little;
+    let clock = tracemark_format::ClockClass {
+        id: 1,
+        frequency: 1_000,
+        offset_ns: 0,
+        precision: 1,
+        name: "c".into(),
+        description: String::new(),
+    };
+    let mut zero = Vec::new();
+    Record::Clock(clock.clone()).encode(order, &mut zero).unwrap();
+    zero[ENVELOPE_LEN + 4..ENVELOPE_LEN + 12].fill(0);
+    let error = RecordIter::new(&zero, order).next().unwrap().unwrap_err();
+    assert_eq!((error.kind, error.offset), (MetadataErrorKind::ZeroFrequency, ENVELOPE_LEN + 4));
+
+    let mut unnamed = Vec::new();
+    Record::Clock(tracemark_format::ClockClass { name: String::new(), ..clock })
+        .encode(order, &mut unnamed)
+        .unwrap();
+    let error = RecordIter::new(&unnamed, order).next().unwrap().unwrap_err();
+    assert_eq!(
+        (error.kind, error.offset),
+        (MetadataErrorKind::InvalidName(String::new()), ENVELOPE_LEN + 28)
+    );
 }

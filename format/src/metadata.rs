@@ -8,7 +8,7 @@ use alloc::{borrow::Cow, boxed::Box, collections::BTreeSet, string::String, vec,
 
 use binrw::{
     binrw,
-    io::{Cursor, Read, Seek, Write},
+    io::{Cursor, Read, Seek, SeekFrom, Write},
     BinRead, BinResult, BinWrite, Endian,
 };
 
@@ -34,6 +34,18 @@ pub mod kind {
 
 /// Length of the record envelope (§7.2).
 pub const ENVELOPE_LEN: usize = 8;
+
+/// Where fields that findings name lie in a record's body (§10.7: a finding about a value
+/// names its first byte).
+pub mod field_at {
+    /// TRACE `byte_order`, after `trace_uuid`.
+    pub const TRACE_BYTE_ORDER: usize = 16;
+    /// STREAM_CLASS `clock_id`, after `stream_class_id`.
+    pub const STREAM_CLASS_CLOCK_ID: usize = 4;
+    /// EVENT_CLASS `identity`, after `event_id`, `stream_class_id`, `log_level` and
+    /// `layout_kind`.
+    pub const EVENT_CLASS_IDENTITY: usize = 10;
+}
 
 /// Bit 0 of a record's envelope `flags` (§7.2, version 1.1): the last [`RECORD_CHECK_LEN`] bytes
 /// of its body are its check, [`crate::crc::record_crc`].
@@ -78,7 +90,7 @@ pub struct ClockClass {
     /// Clock ID, unique within the trace.
     pub id: u32,
     /// Ticks per second.
-    #[br(assert(frequency != 0, MetadataErrorKind::ZeroFrequency))]
+    #[br(parse_with = read_frequency)]
     pub frequency: u64,
     /// Nanoseconds since the Unix epoch at tick 0.
     pub offset_ns: i64,
@@ -364,8 +376,22 @@ fn read_str() -> BinResult<String> {
     let len = u16::read_options(reader, endian, ())? as usize;
     // At most 64 KiB, so allocating before the read is bounded.
     let mut bytes = vec![0u8; len];
-    reader.read_exact(&mut bytes)?;
+    // A str is one value, length and bytes: one that runs past the body is reported at its
+    // length (§10.7), not at the bytes that are missing.
+    if reader.read_exact(&mut bytes).is_err() {
+        return custom(pos, MetadataErrorKind::Truncated);
+    }
     String::from_utf8(bytes).or_else(|_| custom(pos, MetadataErrorKind::InvalidUtf8))
+}
+
+/// A clock's frequency, which MUST NOT be 0 (§7.4), reported at its first byte (§10.7).
+#[binrw::parser(reader, endian)]
+fn read_frequency() -> BinResult<u64> {
+    let pos = reader.stream_position()?;
+    match u64::read_options(reader, endian, ())? {
+        0 => custom(pos, MetadataErrorKind::ZeroFrequency),
+        frequency => Ok(frequency),
+    }
 }
 
 #[binrw::parser(reader, endian)]
@@ -539,8 +565,9 @@ impl BinRead for TraceInfo {
         let pos = reader.stream_position()?;
         let [short, int, long, long_long, pointer, size_t] = <[u8; 6]>::read_options(reader, endian, ())?;
         let abi = Abi { byte_order, short, int, long, long_long, pointer, size_t };
-        if !abi.is_valid() {
-            return custom(pos, MetadataErrorKind::AbiSize(abi.sizes()));
+        if let Some(bad) = abi.sizes().iter().position(|size| !matches!(size, 1 | 2 | 4 | 8)) {
+            // The size that is wrong (§10.7).
+            return custom(pos + bad as u64, MetadataErrorKind::AbiSize(abi.sizes()));
         }
         let mut text = || read_str(reader, endian, ());
         Ok(TraceInfo {
@@ -711,16 +738,15 @@ impl Record {
         Ok(())
     }
 
-    fn decode_body(kind: u16, body: &[u8], order: ByteOrder) -> BinResult<Record> {
-        let mut cursor = Cursor::new(body);
+    fn decode_body(kind: u16, cursor: &mut Tracked<'_>, order: ByteOrder) -> BinResult<Record> {
         let endian = order.binrw();
         Ok(match kind {
-            kind::TRACE => Record::Trace(TraceInfo::read_options(&mut cursor, endian, ())?),
-            kind::CLOCK => Record::Clock(ClockClass::read_options(&mut cursor, endian, ())?),
-            kind::STREAM_CLASS => Record::StreamClass(StreamClass::read_options(&mut cursor, endian, ())?),
-            kind::EVENT_CLASS => Record::EventClass(EventClass::read_options(&mut cursor, endian, ())?),
-            kind::ENV => Record::Env(EnvEntry::read_options(&mut cursor, endian, ())?),
-            other => Record::Unknown { kind: other, body_len: body.len() as u32 },
+            kind::TRACE => Record::Trace(TraceInfo::read_options(cursor, endian, ())?),
+            kind::CLOCK => Record::Clock(ClockClass::read_options(cursor, endian, ())?),
+            kind::STREAM_CLASS => Record::StreamClass(StreamClass::read_options(cursor, endian, ())?),
+            kind::EVENT_CLASS => Record::EventClass(EventClass::read_options(cursor, endian, ())?),
+            kind::ENV => Record::Env(EnvEntry::read_options(cursor, endian, ())?),
+            other => Record::Unknown { kind: other, body_len: cursor.len() },
         })
     }
 }
@@ -928,31 +954,60 @@ impl Iterator for RecordIter<'_> {
             };
             self.position = claimed_end;
             let body_start = start + ENVELOPE_LEN;
-            return Some(
-                Record::decode_body(record_kind, body, self.order).map(|record| (start, record)).map_err(
-                    |error| {
-                        let event_id =
-                            (record_kind == kind::EVENT_CLASS).then(|| self.order.read_u32(body)).flatten();
-                        let (offset, kind) = match error.custom_err::<MetadataErrorKind>() {
-                            Some(kind) => (
-                                match &error {
-                                    binrw::Error::Custom { pos, .. } => body_start + *pos as usize,
-                                    _ => body_start,
-                                },
-                                kind.clone(),
-                            ),
-                            // Fields ran past `body_len`: point at that length field, inside this record.
-                            None => (start + 4, MetadataErrorKind::Truncated),
-                        };
-                        MetadataError { offset, record_kind, event_id, kind }
-                    },
-                ),
-            );
+            let mut cursor = Tracked::new(body);
+            let decoded = Record::decode_body(record_kind, &mut cursor, self.order);
+            return Some(decoded.map(|record| (start, record)).map_err(|error| {
+                let event_id =
+                    (record_kind == kind::EVENT_CLASS).then(|| self.order.read_u32(body)).flatten();
+                // Each finding names the first byte of the value it is about (§10.7).
+                let (at, kind) = match (error.root_cause(), error.custom_err::<MetadataErrorKind>()) {
+                    (binrw::Error::Custom { pos, .. }, Some(kind)) => (*pos, kind.clone()),
+                    // A value ran past `body_len`: the one whose read began last.
+                    _ => (cursor.last_read, MetadataErrorKind::Truncated),
+                };
+                MetadataError { offset: body_start + at as usize, record_kind, event_id, kind }
+            }));
         }
     }
 }
 
 impl core::iter::FusedIterator for RecordIter<'_> {}
+
+/// A cursor over a record's body that remembers where its last read began: when a value runs
+/// past the body, that is the value's first byte, which the report names (§10.7).
+struct Tracked<'a> {
+    cursor: Cursor<&'a [u8]>,
+    last_read: u64,
+}
+
+impl<'a> Tracked<'a> {
+    fn new(body: &'a [u8]) -> Self {
+        Tracked { cursor: Cursor::new(body), last_read: 0 }
+    }
+
+    /// The body's length (at most `u32::MAX`: a `body_len`).
+    fn len(&self) -> u32 {
+        self.cursor.get_ref().len() as u32
+    }
+}
+
+impl Read for Tracked<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> binrw::io::Result<usize> {
+        self.last_read = self.cursor.position();
+        self.cursor.read(buf)
+    }
+
+    fn read_exact(&mut self, buf: &mut [u8]) -> binrw::io::Result<()> {
+        self.last_read = self.cursor.position();
+        self.cursor.read_exact(buf)
+    }
+}
+
+impl Seek for Tracked<'_> {
+    fn seek(&mut self, pos: SeekFrom) -> binrw::io::Result<u64> {
+        self.cursor.seek(pos)
+    }
+}
 
 #[cfg(test)]
 mod tests {

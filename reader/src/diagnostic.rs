@@ -318,6 +318,14 @@ pub enum DiagnosticKind {
         /// The trace's.
         expected: ByteOrder,
     },
+    /// The TRACE record states another byte order than its packet's magic; the trace is read
+    /// in the packets' (§2.3).
+    TraceByteOrder {
+        /// The order the record states.
+        stated: ByteOrder,
+        /// Its packet's, which the trace is read in.
+        packet: ByteOrder,
+    },
     /// A malformed metadata record; the rest of the metadata is kept (§7).
     Metadata(MetadataError),
     /// An event class whose recorded identity hash is not the one computed (§7.8).
@@ -392,7 +400,7 @@ impl DiagnosticKind {
             | DiagnosticKind::PacketOverlap { .. }
             | DiagnosticKind::TimestampOutsidePacket { .. } => "4.5",
             DiagnosticKind::ForeignUuid { .. } => "4.6",
-            DiagnosticKind::ByteOrderMismatch { .. } => "2.3",
+            DiagnosticKind::ByteOrderMismatch { .. } | DiagnosticKind::TraceByteOrder { .. } => "2.3",
             DiagnosticKind::Metadata(error) => error.kind.section(),
             DiagnosticKind::IdentityMismatch { .. } => "7.8",
             DiagnosticKind::ConflictingDeclaration { .. } => "7.6",
@@ -424,6 +432,7 @@ impl DiagnosticKind {
             DiagnosticKind::TimestampOutsidePacket { .. } => "TimestampOutsidePacket",
             DiagnosticKind::ForeignUuid { .. } => "ForeignUuid",
             DiagnosticKind::ByteOrderMismatch { .. } => "ByteOrderMismatch",
+            DiagnosticKind::TraceByteOrder { .. } => "TraceByteOrder",
             DiagnosticKind::Metadata(_) => "Metadata",
             DiagnosticKind::IdentityMismatch { .. } => "IdentityMismatch",
             DiagnosticKind::ConflictingDeclaration { .. } => "ConflictingDeclaration",
@@ -530,6 +539,13 @@ impl fmt::Display for DiagnosticKind {
             DiagnosticKind::ByteOrderMismatch { found, expected } => {
                 write!(f, "{} packet in a {} trace; not decoded", order_name(*found), order_name(*expected))
             }
+            DiagnosticKind::TraceByteOrder { stated, packet } => write!(
+                f,
+                "the TRACE record states {}, its packet is {}: the trace is read as {}",
+                order_name(*stated),
+                order_name(*packet),
+                order_name(*packet)
+            ),
             DiagnosticKind::Metadata(error) => write!(f, "{error}"),
             DiagnosticKind::IdentityMismatch { id, recorded, computed } => write!(
                 f,

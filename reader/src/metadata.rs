@@ -11,7 +11,7 @@ use std::{
 
 use tracemark_format::{
     marker::DisplayHint,
-    metadata::{kind, MetadataErrorKind},
+    metadata::{field_at, kind, MetadataErrorKind, ENVELOPE_LEN},
     Abi, AbiInt, ByteOrder, ClockClass, EnvEntry, EnvValue, EventClass, Field, HeaderError, IntType, Layout,
     MetadataError, Record, RecordIter, StreamClass, TraceInfo, TypeDesc, VERSION_MINOR,
 };
@@ -436,8 +436,9 @@ pub(crate) fn build(
     }
     let order = trace_located.raw.order;
     if trace.abi.byte_order != order {
-        let kind = DiagnosticKind::ByteOrderMismatch { found: order, expected: trace.abi.byte_order };
-        diagnostics.push(trace_located.diagnostic(kind, Some(trace_offset)));
+        let kind = DiagnosticKind::TraceByteOrder { stated: trace.abi.byte_order, packet: order };
+        let field = trace_offset + ENVELOPE_LEN + field_at::TRACE_BYTE_ORDER;
+        diagnostics.push(trace_located.diagnostic(kind, Some(field)));
     }
     let header = &trace_located.raw.header;
     // The trace is as new as its newest packet of the same major version (§11.2).
@@ -575,7 +576,8 @@ impl Builder {
                 None => {
                     let kind =
                         DiagnosticKind::UndeclaredClock { stream_class: class.id, clock_id: class.clock_id };
-                    self.stream_class_at.insert(class.id, packet.diagnostic(kind, Some(offset)));
+                    let field = offset + ENVELOPE_LEN + field_at::STREAM_CLASS_CLOCK_ID;
+                    self.stream_class_at.insert(class.id, packet.diagnostic(kind, Some(field)));
                     self.metadata.stream_classes.insert(class.id, class);
                 }
             },
@@ -609,7 +611,8 @@ impl Builder {
         if !class.identity_matches() {
             let computed = tracemark_format::identity_hash(&class.name, &class.layout);
             let kind = DiagnosticKind::IdentityMismatch { id, recorded: class.identity, computed };
-            self.diagnostics.push(packet.diagnostic(kind, Some(offset)));
+            let field = offset + ENVELOPE_LEN + field_at::EVENT_CLASS_IDENTITY;
+            self.diagnostics.push(packet.diagnostic(kind, Some(field)));
         }
         let abi = self.metadata.trace.abi;
         let compiled = match &class.layout {

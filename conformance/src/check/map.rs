@@ -38,6 +38,7 @@ pub fn classify(
         K::ForeignUuid { .. } => ("R-4.6-2", Error),
         K::ByteOrderMismatch { .. } if facts_view.is_packet_start(file, offset) => ("R-2.3-1", Error),
         K::ByteOrderMismatch { .. } => ("R-2.3-2", Error),
+        K::TraceByteOrder { .. } => ("R-2.3-2", Error),
         K::Metadata(error) => {
             let spanning = facts_view.is_spanning_record(file, offset);
             (metadata_requirement(&error.kind, spanning), Error)
@@ -235,6 +236,7 @@ mod tests {
             (K::ForeignUuid { found: [0; 16] }, 0, "R-4.6-2"),
             (K::ByteOrderMismatch { found: ByteOrder::Big, expected: ByteOrder::Little }, 0, "R-2.3-1"),
             (K::ByteOrderMismatch { found: ByteOrder::Big, expected: ByteOrder::Little }, 88, "R-2.3-2"),
+            (K::TraceByteOrder { stated: ByteOrder::Big, packet: ByteOrder::Little }, 104, "R-2.3-2"),
             (K::Metadata(metadata(MetadataErrorKind::Truncated)), 200, "R-7.1-1"),
             (K::Metadata(metadata(MetadataErrorKind::Truncated)), 208, "R-7.2-3"),
             (K::Metadata(metadata(MetadataErrorKind::InvalidUtf8)), 0, "R-7.2-4"),

@@ -46,8 +46,8 @@ use std::{
 use serde::Serialize;
 use tracemark_format::TypeDesc;
 use tracemark_reader::{
-    directory_files, ContainerKind, DirectoryFiles, Event, Item, MappedFile, NotATrace, OpenError, StreamId,
-    StreamIter, Trace, Value, Version,
+    directory_files, ContainerKind, DirectoryFiles, EncodedKind, EncodedValue, Event, Item, MappedFile,
+    NotATrace, OpenError, StreamId, StreamIter, Trace, Value, Version,
 };
 
 use self::rules::Facts;
@@ -541,11 +541,11 @@ fn stream_pass(
                     first_in_stream(&event, single_file, rename, &mut pass);
                 }
                 if memo.has_strings && !memo.utf8_reported {
-                    if let Some(field) = non_utf8_field(&event) {
+                    if let Some((field, offset)) = non_utf8_string(&event) {
                         memo.utf8_reported = true;
                         pass.findings.push(StreamFinding::NonUtf8 {
                             class: event.id(),
-                            finding: non_utf8(&event, field, rename),
+                            finding: non_utf8(&event, field, offset, rename),
                         });
                     }
                 }
@@ -638,13 +638,14 @@ fn first_in_stream(
     }
 }
 
-fn non_utf8(event: &Event<'_>, field: &str, rename: &dyn Fn(&str) -> String) -> Finding {
+/// R-6.5-1 for a string of `field` at `offset` (the string's first byte, §10.7).
+fn non_utf8(event: &Event<'_>, field: &str, offset: u64, rename: &dyn Fn(&str) -> String) -> Finding {
     let message = format!(
-        "string field `{field}` of event class {} ({}) is not UTF-8 (reported once per class)",
+        "a string in field `{field}` of event class {} ({}) is not UTF-8 (reported once per class)",
         event.id(),
         event.name()
     );
-    at_event(event, rename, ("R-6.5-1", Severity::Warning, "string-utf8"), message)
+    Finding { offset, ..at_event(event, rename, ("R-6.5-1", Severity::Warning, "string-utf8"), message) }
 }
 
 /// A finding located at `event`'s record: (requirement, severity, rule) and the message.
@@ -733,18 +734,35 @@ impl MergedRules {
     }
 }
 
-/// The name of the first string field of `event` that is not UTF-8, decoding the fields one
-/// at a time, without gathering them.
-fn non_utf8_field<'t>(event: &Event<'t>) -> Option<&'t str> {
-    fn bad(value: &Value<'_>) -> bool {
-        match value {
-            Value::Str(bytes) => std::str::from_utf8(bytes).is_err(),
-            Value::Array(values) | Value::Sequence(values) => values.iter().any(bad),
-            Value::Struct(fields) => fields.iter().any(|(_, value)| bad(value)),
-            _ => false,
+/// The first string of `event` that is not UTF-8, however deep in its fields: the top-level
+/// field holding it, and the string's offset in its file. Values are read where they lie, one
+/// at a time, without decoding compounds whole.
+fn non_utf8_string<'t>(event: &Event<'t>) -> Option<(&'t str, u64)> {
+    /// Where the first string of `value` that is not UTF-8 starts in the payload.
+    fn first_bad(value: &EncodedValue<'_>) -> Option<usize> {
+        match value.kind() {
+            EncodedKind::Scalar => match value.decode()? {
+                Value::Str(bytes) if std::str::from_utf8(bytes).is_err() => Some(value.position()),
+                _ => None,
+            },
+            EncodedKind::Struct => value.members()?.find_map(|(_, member)| first_bad(&member)),
+            EncodedKind::Array | EncodedKind::Sequence => {
+                let mut elements = value.elements()?;
+                let first = elements.next()?;
+                // Elements share a type: when the first is a scalar other than a string, none
+                // is a string.
+                if first.kind() == EncodedKind::Scalar && !matches!(first.decode()?, Value::Str(_)) {
+                    return None;
+                }
+                std::iter::once(first).chain(elements).find_map(|element| first_bad(&element))
+            }
         }
     }
-    event.values().find(|(_, value)| bad(value)).map(|(name, _)| name)
+    let header_len = event.record_bytes().len().saturating_sub(event.payload().len());
+    let payload_at = event.offset().saturating_add(header_len as u64);
+    event
+        .lazy_values()
+        .find_map(|(name, value)| Some((name, payload_at.saturating_add(first_bad(&value)? as u64))))
 }
 
 /// Gathers findings, capping each (requirement, file) at [`MAX_FINDINGS_PER_RULE_AND_FILE`].

@@ -65,6 +65,7 @@ pub const RULES: &[RuleInfo] = &[
         &["R-2.3-1", "R-2.3-2"],
         "a packet or TRACE record in another byte order",
     ),
+    rule("reader/TraceByteOrder", &["R-2.3-2"], "a TRACE record stating another byte order than its packet"),
     rule(
         "reader/Metadata",
         &[

@@ -470,11 +470,11 @@ fn valid_cases() -> Vec<Case> {
         .expect(vec![warning("R-4.2-4", Loc::Padding(1))]),
         case(
             "non-utf8-string",
-            "a string that is not UTF-8: a warning, and delivered",
-            &["R-6.5-2"],
+            "a string that is not UTF-8: a warning at the string, and delivered",
+            &["R-6.5-2", "R-10.7-1"],
             base().packet(data(0, vec![m(10, b"ok"), m(11, b"bad \xff\xfe end")])),
         )
-        .expect(vec![warning("R-6.5-1", Loc::Record(1, 1))]),
+        .expect(vec![warning("R-6.5-1", Loc::Field(1, 1, 1))]),
         {
             let mut desc = base().packet(data(0, vec![t(10, 1)]));
             if let Body::Metadata(records) = &mut desc.packets[0].body {
@@ -684,7 +684,9 @@ fn invalid_cases() -> Vec<Case> {
                 desc,
             )
             .outcome(Outcome::NotDecodable)
-            .expect(vec![error("R-3.2-1", Loc::InRecord(0, 0, 8 + 17)), error("R-7.3-1", Loc::Start)])
+            // At `sizeof_long`, the size that is wrong (§10.7): after the envelope, `trace_uuid`,
+            // `byte_order`, `sizeof_short` and `sizeof_int`.
+            .expect(vec![error("R-3.2-1", Loc::InRecord(0, 0, 8 + 16 + 1 + 2)), error("R-7.3-1", Loc::Start)])
         },
         case(
             "incompatible-flag",
@@ -768,7 +770,8 @@ fn invalid_cases() -> Vec<Case> {
                 )]))
                 .packet(data(0, vec![ev(8, 10, vec![Val::U(7)])])),
         )
-        .expect(vec![error("R-7.8-1", Loc::Record(1, 0))]),
+        // At `identity`, after `event_id`, `stream_class_id`, `log_level`, `layout_kind` (§10.7).
+        .expect(vec![error("R-7.8-1", Loc::InRecord(1, 0, 8 + 10))]),
         {
             let mut desc = base().packet(data(0, vec![t(10, 1), m(11, b"first")]));
             desc.packets.rotate_left(1);
@@ -968,7 +971,8 @@ fn invalid_cases() -> Vec<Case> {
                 .packet(Data { stream_class: 2, ..data(0, vec![t(10, 2)]) });
             case("undeclared-stream-class-and-clock", "a stream class naming an undeclared clock; packets of an undeclared stream class carrying a class of another", &[], desc)
                 .expect(vec![
-                    error("R-7.5-1", Loc::Record(1, 0)),
+                    // At `clock_id`, after `stream_class_id` (§10.7).
+                    error("R-7.5-1", Loc::InRecord(1, 0, 8 + 4)),
                     error("R-1.2-1", Loc::Packet(3)),
                     error("R-7.6-1", Loc::Record(3, 0)),
                 ])
@@ -1079,7 +1083,10 @@ fn invalid_cases() -> Vec<Case> {
                 .packet(delivered(data(0, vec![ev(8, 10, vec![Val::U(1), Val::U(2), Val::U(3)]), t(11, 1)]), Delivered::None))
                 .packet(data(1, vec![t(12, 2)])),
         )
-        .expect(vec![error("R-7.2-3", Loc::InRecord(1, 0, 4)), error("R-7.7-2", Loc::Record(2, 0))]),
+        // At field `c`'s name, the value that runs past the body: after `event_id`,
+        // `stream_class_id`, `log_level`, `layout_kind`, `identity`, the name "cut", the field
+        // count and fields `a` and `b` (4 + 4 + 1 + 1 + 8 + 5 + 2 + 4 + 4 = 33, §10.7).
+        .expect(vec![error("R-7.2-3", Loc::InRecord(1, 0, 8 + 33)), error("R-7.7-2", Loc::Record(2, 0))]),
         case(
             "tail-without-magic",
             "3 bytes after the last packet, too few for a magic: bytes skipped, not a packet",
@@ -1142,7 +1149,8 @@ fn invalid_cases() -> Vec<Case> {
                 &[],
                 desc,
             )
-            .expect(vec![error("R-2.3-2", Loc::Record(0, 0))])
+            // At the record's `byte_order`, after the envelope and `trace_uuid` (§10.7).
+            .expect(vec![error("R-2.3-2", Loc::InRecord(0, 0, 8 + 16))])
         },
     ];
     cases.push(malformed_metadata());
@@ -1190,7 +1198,7 @@ fn malformed_metadata() -> Case {
             MetaDamage::TypeByte { field: 0, offset: 1, value: 0x0A },
         ),
         Meta::Class(empty_struct),
-        // A body overrun is reported at the record's `body_len` field (tests/format_offsets.rs).
+        // A body overrun is reported at the value that runs past: the name's `str` (§10.7).
         Meta::Damaged(
             Box::new(Meta::StreamClass(StreamClass { id: 6, clock_id: 0, name: "short".into() })),
             MetaDamage::CutBody(3),
@@ -1202,22 +1210,24 @@ fn malformed_metadata() -> Case {
     )];
     case(
         "malformed-metadata-records",
-        "metadata records each breaking one rule; the rest of the metadata is kept",
-        &[],
+        "metadata records each breaking one rule, each reported at the value that breaks it; the rest of the metadata is kept",
+        &["R-10.7-1"],
         base().packet(meta(records)).packet(meta(spanning)).packet(data(0, vec![t(10, 1)])),
     )
     .expect(vec![
         error("R-7.2-5", Loc::InRecord(1, 0, 8 + 18 + 2 + 7 + 2)),
         error("R-7.7-1", Loc::InRecord(1, 1, 8 + 18 + 2 + 3 + 2 + 3 + 1)),
-        // CLOCK and STREAM_CLASS field errors are located at the record body (format crate).
-        error("R-7.4-1", Loc::InRecord(1, 2, 8)),
-        error("R-7.2-6", Loc::InRecord(1, 3, 8)),
-        error("R-7.2-4", Loc::InRecord(1, 4, 8)),
+        // Each at the value it is about (§10.7): `frequency` after `clock_id`; the clock's
+        // `name` after `clock_id`, `frequency`, `offset_ns`, `precision`; the stream class's
+        // `name` after `stream_class_id`, `clock_id`.
+        error("R-7.4-1", Loc::InRecord(1, 2, 8 + 4)),
+        error("R-7.2-6", Loc::InRecord(1, 3, 8 + 28)),
+        error("R-7.2-4", Loc::InRecord(1, 4, 8 + 8)),
         error("R-7.9-1", Loc::InRecord(1, 5, 8 + 3)),
         error("R-7.6-4", Loc::InRecord(1, 6, 8 + 9)),
         error("R-6.6-1", Loc::InRecord(1, 7, enum_at - 1)),
         error("R-6.7-3", Loc::InRecord(1, 8, hollow_at)),
-        error("R-7.2-3", Loc::InRecord(1, 9, 4)),
+        error("R-7.2-3", Loc::InRecord(1, 9, 8 + 8)),
         error("R-7.1-1", Loc::Record(2, 0)),
     ])
 }
