@@ -12,67 +12,20 @@ use crate::{
 /// records move faster in a smaller type).
 pub(crate) type Merged<'t> = Result<RawRecord<'t>, Box<Diagnostic>>;
 
-/// What the merge compares a stream's next record by, made from its ticks and its stream's
-/// clock. Ties go to the lower (stream class, instance), which is the cursor order.
-pub(crate) trait MergeKey: Copy + Ord {
-    fn of(ticks: u64, clock: Option<&ClockClass>) -> Self;
-}
-
-/// The key when every stream converts ticks to time alike (one clock, the usual case): the
-/// conversion is monotonic, so ordering by ticks orders by [`TimeKey`] too, for less work.
-impl MergeKey for u64 {
-    #[inline(always)]
-    fn of(ticks: u64, _clock: Option<&ClockClass>) -> u64 {
-        ticks
-    }
-}
-
-/// The key of §10.8: records with a time first, by time, then ticks; records of a stream
-/// without a clock (undeclared stream class or clock) after all of them, by ticks.
+/// The merge key of §10.8: records with a time first, by time, then ticks; records of a
+/// stream without a clock (undeclared stream class or clock) after all of them, by ticks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) struct TimeKey {
+struct TimeKey {
     clockless: bool,
     unix_ns: i128,
     ticks: u64,
 }
 
-impl MergeKey for TimeKey {
-    #[inline]
+impl TimeKey {
     fn of(ticks: u64, clock: Option<&ClockClass>) -> TimeKey {
         match clock {
             Some(clock) => TimeKey { clockless: false, unix_ns: clock.to_unix_ns(ticks), ticks },
             None => TimeKey { clockless: true, unix_ns: 0, ticks },
-        }
-    }
-}
-
-/// The merge of a set of streams, keyed as cheaply as their clocks allow.
-#[derive(Debug)]
-pub(crate) enum Merge<'t, 'p> {
-    /// Every stream converts ticks alike: keyed by ticks.
-    Ticks(Merger<'t, 'p, u64>),
-    /// Streams on clocks of different frequencies or offsets, or some without one.
-    Time(Merger<'t, 'p, TimeKey>),
-}
-
-impl<'t, 'p> Merge<'t, 'p> {
-    pub(crate) fn new(cursors: impl IntoIterator<Item = StreamCursor<'t, 'p>>) -> Merge<'t, 'p> {
-        let cursors: Vec<StreamCursor<'t, 'p>> = cursors.into_iter().collect();
-        let conversion =
-            |cursor: &StreamCursor<'t, 'p>| cursor.clock().map(|clock| (clock.frequency, clock.offset_ns));
-        let first = cursors.first().map(conversion);
-        if cursors.iter().all(|cursor| Some(conversion(cursor)) == first) {
-            Merge::Ticks(Merger::new(cursors))
-        } else {
-            Merge::Time(Merger::new(cursors))
-        }
-    }
-
-    #[inline(always)]
-    pub(crate) fn next(&mut self) -> Option<Merged<'t>> {
-        match self {
-            Merge::Ticks(merger) => merger.next(),
-            Merge::Time(merger) => merger.next(),
         }
     }
 }
@@ -85,30 +38,57 @@ impl<'t, 'p> Merge<'t, 'p> {
 /// going while its next record still sorts first, so a run of records from one stream costs
 /// one comparison each; the others wait in a list sorted by key, which for the few streams of
 /// a trace (one per CPU) is cheaper to keep than a heap.
+///
+/// Keys are ticks. When every stream converts ticks to time alike (one clock, the usual case)
+/// ticks order records as [`TimeKey`]s do, the conversion being monotonic; otherwise each
+/// comparison converts, out of line.
 #[derive(Debug)]
-pub(crate) struct Merger<'t, 'p, K> {
+pub(crate) struct Merger<'t, 'p> {
     cursors: Vec<StreamCursor<'t, 'p>>,
-    /// `(key, cursor)` of every cursor with something left except `current`, sorted
+    /// `(ticks, cursor)` of every cursor with something left except `current`, sorted
     /// descending: the next to go is last.
-    waiting: Vec<(K, usize)>,
+    waiting: Vec<(u64, usize)>,
     current: Option<usize>,
     started: bool,
+    /// Whether the streams' clocks convert ticks differently, or some stream has none.
+    by_time: bool,
 }
 
-impl<'t, 'p, K: MergeKey> Merger<'t, 'p, K> {
-    fn new(cursors: Vec<StreamCursor<'t, 'p>>) -> Merger<'t, 'p, K> {
-        Merger { waiting: Vec::with_capacity(cursors.len()), cursors, current: None, started: false }
+impl<'t, 'p> Merger<'t, 'p> {
+    pub(crate) fn new(cursors: impl IntoIterator<Item = StreamCursor<'t, 'p>>) -> Merger<'t, 'p> {
+        let cursors: Vec<StreamCursor<'t, 'p>> = cursors.into_iter().collect();
+        let conversion =
+            |cursor: &StreamCursor<'t, 'p>| cursor.clock().map(|clock| (clock.frequency, clock.offset_ns));
+        let first = cursors.first().map(conversion);
+        let by_time = cursors.iter().any(|cursor| Some(conversion(cursor)) != first);
+        Merger { waiting: Vec::with_capacity(cursors.len()), cursors, current: None, started: false, by_time }
+    }
+
+    /// Whether `a` goes before `b`.
+    #[inline(always)]
+    fn before(&self, a: (u64, usize), b: (u64, usize)) -> bool {
+        if self.by_time {
+            self.before_by_time(a, b)
+        } else {
+            a < b
+        }
+    }
+
+    #[inline(never)]
+    fn before_by_time(&self, (a_ticks, a): (u64, usize), (b_ticks, b): (u64, usize)) -> bool {
+        let key = |ticks, index| TimeKey::of(ticks, self.cursors.get(index).and_then(StreamCursor::clock));
+        (key(a_ticks, a), a) < (key(b_ticks, b), b)
     }
 
     /// Puts a cursor in the waiting list, keeping it sorted: a push and a few swaps, as the
     /// list is short.
     #[inline(always)]
-    fn wait(&mut self, key: (K, usize)) {
+    fn wait(&mut self, key: (u64, usize)) {
         self.waiting.push(key);
         let mut at = self.waiting.len() - 1;
         while at > 0 {
             match (self.waiting.get(at - 1).copied(), self.waiting.get(at).copied()) {
-                (Some(before), Some(this)) if before < this => self.waiting.swap(at - 1, at),
+                (Some(before), Some(this)) if self.before(before, this) => self.waiting.swap(at - 1, at),
                 _ => break,
             }
             at -= 1;
@@ -119,10 +99,9 @@ impl<'t, 'p, K: MergeKey> Merger<'t, 'p, K> {
     fn start(&mut self) {
         self.started = true;
         for index in 0..self.cursors.len() {
-            let Some(cursor) = self.cursors.get_mut(index) else { continue };
-            if let Some(at) = cursor.peek() {
-                let key = K::of(at, cursor.clock());
-                self.wait((key, index));
+            let key = self.cursors.get_mut(index).and_then(StreamCursor::peek);
+            if let Some(at) = key {
+                self.wait((at, index));
             }
         }
     }
@@ -141,8 +120,8 @@ impl<'t, 'p, K: MergeKey> Merger<'t, 'p, K> {
                     if let Some((record, key)) = cursor.take_and_peek() {
                         match key {
                             Some(at) => {
-                                let at = K::of(at, cursor.clock());
-                                let stays = self.waiting.last().is_none_or(|&first| (at, index) < first);
+                                let stays =
+                                    self.waiting.last().is_none_or(|&first| self.before((at, index), first));
                                 if !stays {
                                     // The first waiting cursor goes next: take it now, so that
                                     // streams interleaving record by record cost one insertion
@@ -181,7 +160,7 @@ impl<'t, 'p, K: MergeKey> Merger<'t, 'p, K> {
 #[derive(Debug)]
 pub struct Events<'t> {
     prelude: std::slice::Iter<'t, Diagnostic>,
-    merge: Merge<'t, 't>,
+    merger: Merger<'t, 't>,
     trailing: std::slice::Iter<'t, Diagnostic>,
 }
 
@@ -191,7 +170,7 @@ impl<'t> Events<'t> {
         streams: impl IntoIterator<Item = StreamCursor<'t, 't>>,
         trailing: &'t [Diagnostic],
     ) -> Events<'t> {
-        Events { prelude: prelude.iter(), merge: Merge::new(streams), trailing: trailing.iter() }
+        Events { prelude: prelude.iter(), merger: Merger::new(streams), trailing: trailing.iter() }
     }
 }
 
@@ -203,7 +182,7 @@ impl<'t> Iterator for Events<'t> {
         if let Some(diagnostic) = self.prelude.next() {
             return Some(Item::Diagnostic(diagnostic.clone()));
         }
-        match self.merge.next() {
+        match self.merger.next() {
             Some(Ok(record)) => Some(Item::Event(Event::new(record))),
             Some(Err(diagnostic)) => Some(Item::Diagnostic(*diagnostic)),
             None => self.trailing.next().map(|diagnostic| Item::Diagnostic(diagnostic.clone())),
