@@ -5,6 +5,7 @@ mod convert;
 mod demo;
 mod dump;
 mod follow;
+mod index;
 mod info;
 mod line;
 mod stats;
@@ -44,6 +45,10 @@ enum Command {
     Convert(convert::ConvertArgs),
     /// Count events per class and per CPU, with rates, time span, losses and bytes per event.
     Stats(stats::StatsArgs),
+    /// Write the packet index (§14) of a trace that has none, or an outdated one: the single
+    /// file gets it as its last packet, a directory one per stream file in `index/`. Exit 1
+    /// when a file is not a sequence of whole packets, which has no index.
+    Index(index::IndexArgs),
 }
 
 fn main() -> ExitCode {
@@ -55,6 +60,7 @@ fn main() -> ExitCode {
         Command::Check(args) => check::run(&args),
         Command::Convert(args) => convert::run(&args),
         Command::Stats(args) => stats::run(&args),
+        Command::Index(args) => index::run(&args),
     };
     match result {
         Ok(code) => code,

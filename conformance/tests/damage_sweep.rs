@@ -222,6 +222,7 @@ fn flip_every_metadata_bit(trace: &[u8]) -> FlipTally {
                 Record::Trace(_) => ("TRACE", None),
                 Record::Clock(_) => ("CLOCK", None),
                 Record::StreamClass(_) => ("STREAM_CLASS", None),
+                Record::Index(_) => ("INDEX", None),
                 Record::Unknown { .. } => ("unknown kind", None),
             };
             records.push((base + offset, base + end, place, declares));

@@ -26,6 +26,7 @@ pub mod byte_order;
 pub mod crc;
 pub mod event_header;
 pub mod identity;
+pub mod index;
 pub mod marker;
 pub mod metadata;
 pub mod packet;
@@ -44,7 +45,10 @@ pub use types::{AbiInt, EnumMapping, Field, IntType, TypeDesc};
 
 /// Wire format major version this crate reads and writes (§11).
 pub const VERSION_MAJOR: u8 = 1;
-/// Wire format minor version this crate writes (§11).
+/// Wire format minor version this crate writes on every packet but an index's (§11).
 pub const VERSION_MINOR: u8 = 1;
+/// The newest minor version this crate reads and defines: 1.2 adds the packet index (§14),
+/// whose packet carries it.
+pub const VERSION_MINOR_READ: u8 = index::INDEX_VERSION_MINOR;
 /// The specification text version this crate implements.
-pub const SPEC_VERSION: &str = "1.1-draft";
+pub const SPEC_VERSION: &str = "1.2-draft";

@@ -30,6 +30,8 @@ pub mod kind {
     pub const EVENT_CLASS: u16 = 4;
     /// ENV.
     pub const ENV: u16 = 5;
+    /// INDEX: the packet index (§14, since 1.2).
+    pub const INDEX: u16 = 6;
 }
 
 /// Length of the record envelope (§7.2).
@@ -243,6 +245,8 @@ pub enum Record {
     EventClass(EventClass),
     /// ENV.
     Env(EnvEntry),
+    /// INDEX (§14).
+    Index(crate::index::PacketIndex),
     /// A kind this version does not know; skipped (§7.2).
     Unknown {
         /// The kind.
@@ -295,6 +299,9 @@ pub enum MetadataErrorKind {
     /// A clock of frequency 0.
     #[error("clock frequency is 0 (§7.4)")]
     ZeroFrequency,
+    /// INDEX entries shorter than version 1.2's.
+    #[error("index entries of {0} bytes, fewer than 64 (§14.2)")]
+    IndexEntryLen(u16),
     /// An ENV value kind other than 0 or 1.
     #[error("environment value kind {0} is neither 0 nor 1 (§7.9)")]
     EnvValueKind(u8),
@@ -347,6 +354,7 @@ impl MetadataErrorKind {
             MetadataErrorKind::Marker(_) => "8.2",
             MetadataErrorKind::ZeroFrequency => "7.4",
             MetadataErrorKind::EnvValueKind(_) => "7.9",
+            MetadataErrorKind::IndexEntryLen(_) => "14.2",
         }
     }
 }
@@ -690,6 +698,7 @@ impl Record {
             Record::StreamClass(_) => kind::STREAM_CLASS,
             Record::EventClass(_) => kind::EVENT_CLASS,
             Record::Env(_) => kind::ENV,
+            Record::Index(_) => kind::INDEX,
             Record::Unknown { kind, .. } => *kind,
         }
     }
@@ -718,6 +727,7 @@ impl Record {
             Record::StreamClass(stream) => stream.write_options(&mut cursor, endian, ()),
             Record::EventClass(event) => event.write_options(&mut cursor, endian, ()),
             Record::Env(env) => env.write_options(&mut cursor, endian, ()),
+            Record::Index(index) => index.write_options(&mut cursor, endian, ()),
             Record::Unknown { body_len, .. } => {
                 vec![0u8; *body_len as usize].write_options(&mut cursor, endian, ())
             }
@@ -746,6 +756,7 @@ impl Record {
             kind::STREAM_CLASS => Record::StreamClass(StreamClass::read_options(cursor, endian, ())?),
             kind::EVENT_CLASS => Record::EventClass(EventClass::read_options(cursor, endian, ())?),
             kind::ENV => Record::Env(EnvEntry::read_options(cursor, endian, ())?),
+            kind::INDEX => Record::Index(crate::index::PacketIndex::read_options(cursor, endian, ())?),
             other => Record::Unknown { kind: other, body_len: cursor.len() },
         })
     }

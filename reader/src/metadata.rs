@@ -13,7 +13,7 @@ use tracemark_format::{
     marker::DisplayHint,
     metadata::{field_at, kind, MetadataErrorKind, ENVELOPE_LEN},
     Abi, AbiInt, ByteOrder, ClockClass, EnvEntry, EnvValue, EventClass, Field, HeaderError, IntType, Layout,
-    MetadataError, Record, RecordIter, StreamClass, TraceInfo, TypeDesc, VERSION_MINOR,
+    MetadataError, Record, RecordIter, StreamClass, TraceInfo, TypeDesc, VERSION_MINOR_READ,
 };
 
 use crate::{
@@ -38,7 +38,7 @@ impl Version {
     /// Whether the trace is of a newer minor version than this reader knows (§11.2): it is
     /// still read, ignoring what this reader does not know.
     pub fn is_newer_than_reader(&self) -> bool {
-        self.minor > VERSION_MINOR
+        self.minor > VERSION_MINOR_READ
     }
 }
 
@@ -592,7 +592,8 @@ impl Builder {
                     }
                 }
             }
-            Record::Unknown { .. } => {}
+            // An index describes packets (§14); it declares nothing.
+            Record::Index(_) | Record::Unknown { .. } => {}
         }
     }
 

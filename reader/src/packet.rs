@@ -129,7 +129,6 @@ const READ_THROUGH_MAP: usize = 8 << 10;
 /// steps (§10.6). A packet running past the end of the file is reported as truncated (§10.4);
 /// when its content is complete, the bytes after the content are searched for further
 /// packets, so that a damaged `packet_size` does not hide the rest of the file.
-#[cfg(test)]
 pub(crate) fn walk(bytes: &[u8], file: usize, name: &Arc<str>) -> Vec<Walked> {
     let read_at = |offset: usize, buf: &mut [u8]| crate::container::copy_at(bytes, offset, buf);
     walk_with_progress(bytes, read_at, file, name, |_| {})

@@ -88,7 +88,7 @@ fn rule_name(kind: &DiagnosticKind) -> Option<&'static str> {
         .map(|rule| rule.name)
 }
 
-fn header_requirement(error: &HeaderError) -> &'static str {
+pub(crate) fn header_requirement(error: &HeaderError) -> &'static str {
     match error {
         // Fewer than 4 bytes cannot hold a magic: not a packet, bytes skipped (§10.6).
         HeaderError::Truncated { available } if *available < 4 => "R-10.6-1",
@@ -116,7 +116,7 @@ fn malformed_requirement(reason: &MalformedReason) -> &'static str {
     }
 }
 
-fn metadata_requirement(kind: &MetadataErrorKind, spanning: bool) -> &'static str {
+pub(crate) fn metadata_requirement(kind: &MetadataErrorKind, spanning: bool) -> &'static str {
     match kind {
         MetadataErrorKind::Truncated if spanning => "R-7.1-1",
         MetadataErrorKind::Truncated | MetadataErrorKind::TooLong(_) => "R-7.2-3",
@@ -134,6 +134,7 @@ fn metadata_requirement(kind: &MetadataErrorKind, spanning: bool) -> &'static st
         MetadataErrorKind::Marker(_) => "R-8.2-1",
         MetadataErrorKind::ZeroFrequency => "R-7.4-1",
         MetadataErrorKind::EnvValueKind(_) => "R-7.9-1",
+        MetadataErrorKind::IndexEntryLen(_) => "R-14.2-2",
         MetadataErrorKind::CheckMismatch { .. } => "R-7.2-8",
         MetadataErrorKind::UncheckedNotUsed { .. } | MetadataErrorKind::NoCheckedRecord { .. } => "R-7.2-9",
         _ => "R-7.2-3",

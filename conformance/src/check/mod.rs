@@ -33,6 +33,7 @@
 //! assert_eq!(report.findings[0].requirement, "R-4.2-4");
 //! ```
 
+mod index;
 pub mod map;
 pub mod rules;
 
@@ -463,10 +464,17 @@ fn check_streams(source: &Source, visit: Option<&mut dyn FnMut(&Event<'_>)>) -> 
                     "trace format version {version} is newer than this checker's {}.{}: what it adds \
                      was ignored",
                     tracemark_format::VERSION_MAJOR,
-                    tracemark_format::VERSION_MINOR
+                    tracemark_format::VERSION_MINOR_READ
                 ),
             )
         });
+    }
+    let directory = match source {
+        Source::Path(trace_path) if !single_file => Some(trace_path.as_path()),
+        _ => None,
+    };
+    for finding in index::findings(&trace, &facts.stored_indexes, directory, &rename) {
+        collector.push(finding);
     }
     let passes: Vec<StreamPass> = match visit {
         Some(visit) => trace

@@ -104,6 +104,14 @@ pub const RULES: &[RuleInfo] = &[
     rule("declared-before-use", &["R-7.6-6"], "single file: a class's metadata packet precedes its records"),
     rule("event-stream-class", &["R-7.6-1"], "records of a class only in streams of its stream class"),
     rule("string-utf8", &["R-6.5-1"], "strings are UTF-8 (warning)"),
+    rule("index-checked", &["R-14.2-1"], "an INDEX record carries its check"),
+    rule("index-placement", &["R-14.3-1"], "an index is the single file's last packet, or index/NAME.idx"),
+    rule("index-entries", &["R-14.2-2"], "an index describes its file's packets as they are"),
+    rule(
+        "index-sidecar",
+        &["R-4.4-1", "R-4.6-2", "R-7.2-3", "R-7.2-8", "R-10.6-1", "R-14.2-1", "R-14.2-2", "R-14.3-1"],
+        "a sidecar index that is not a whole, checked index packet of the trace",
+    ),
     rule("newer-minor", &["R-11.2-2"], "a trace newer than the checker is said to be (notice)"),
 ];
 
@@ -153,6 +161,21 @@ pub(crate) struct Facts {
     first_trace: Option<TraceInfo>,
     env_keys: HashSet<String>,
     uuid_checked: bool,
+    /// INDEX records found in metadata packets (§14.3: only the single file's last packet may
+    /// hold one).
+    pub(crate) stored_indexes: Vec<StoredIndex>,
+}
+
+/// An INDEX record found in a container file.
+#[derive(Debug)]
+pub(crate) struct StoredIndex {
+    /// The file holding it.
+    pub(crate) file: String,
+    /// Where its record starts.
+    pub(crate) record_offset: u64,
+    /// The stream of the packet holding it, for findings.
+    pub(crate) sequence: u64,
+    pub(crate) index: tracemark_format::index::PacketIndex,
 }
 
 impl Facts {
@@ -167,6 +190,7 @@ impl Facts {
             first_trace: None,
             env_keys: HashSet::new(),
             uuid_checked: false,
+            stored_indexes: Vec::new(),
         }
     }
 
@@ -386,9 +410,51 @@ impl Facts {
                     self.class_declared_at.entry(class.id).or_insert(packet.offset as u64);
                 }
                 Record::Env(entry) => self.env_entry(&entry.key, at(offset)),
+                Record::Index(index) => self.index_record(name, bytes, packet, offset, index),
                 _ => {}
             }
         }
+    }
+
+    /// An INDEX record at `offset` of `packet`'s content: checked (§14.2), and alone in the
+    /// single file's last packet, which has no padding (§14.3).
+    fn index_record(
+        &mut self,
+        name: &str,
+        bytes: &[u8],
+        packet: &Placed,
+        offset: usize,
+        index: tracemark_format::index::PacketIndex,
+    ) {
+        let content = packet.content(bytes);
+        let at = Location { file: name, offset: packet.content_offset() + offset, packet };
+        let flags = content.get(offset + 2..offset + 4).and_then(|flags| packet.order.read_u16(flags));
+        if flags.is_none_or(|flags| flags & RECORD_CHECKED == 0) {
+            self.error("R-14.2-1", "index-checked", at, "INDEX record without a check".into());
+        }
+        let header = &packet.header;
+        let placed = self.single_file
+            && packet.end() == bytes.len()
+            && header.content_size == header.packet_size
+            && offset == 0
+            && index.index_offset == packet.offset as u64;
+        if !placed {
+            let at = Location { file: name, offset: packet.content_offset() + offset, packet };
+            let message = if self.single_file {
+                "INDEX record that is not alone in the file's last packet, without padding, at its \
+                 index_offset: not the trace's index"
+            } else {
+                "INDEX record in a container file of a directory: an index goes in index/NAME.idx"
+            };
+            self.error("R-14.3-1", "index-placement", at, message.into());
+            return;
+        }
+        self.stored_indexes.push(StoredIndex {
+            file: name.to_string(),
+            record_offset: (packet.content_offset() + offset) as u64,
+            sequence: header.sequence,
+            index,
+        });
     }
 
     fn env_entry(&mut self, key: &str, at: Location<'_>) {

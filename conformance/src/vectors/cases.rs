@@ -14,7 +14,7 @@ use super::{
     error,
     model::{
         class, data, ev, field_type_offset, meta, trace_info, vector_clock, Body, Data, Delivered, Ev,
-        EventDamage, FileDamage, HeaderEdit, Loc, Meta, MetaDamage, Packet, TraceDesc,
+        EventDamage, FileDamage, HeaderEdit, IndexLie, Loc, Meta, MetaDamage, Packet, TraceDesc,
     },
     notice, warning, Case, Form, Outcome, Step, TraceSource, WriterScript,
 };
@@ -1030,6 +1030,56 @@ fn invalid_cases() -> Vec<Case> {
                 error("R-7.6-1", Loc::Record(3, 0)),
             ])
         },
+        case(
+            "index-single-file",
+            "a single file ending with its packet index (§14): read as without it",
+            &["R-14.2-1", "R-14.2-2", "R-14.3-1"],
+            three_packets(base(), Packet::from).damage(FileDamage::Index(IndexLie::None)),
+        ),
+        case(
+            "index-directory",
+            "a directory with an index per stream file in index/ (§14.3): read as without them",
+            &["R-14.2-1", "R-14.2-2", "R-14.3-1"],
+            base()
+                .packet(data(0, vec![t(10, 1), t(20, 2)]))
+                .packet(data(1, vec![t(15, 3)]))
+                .packet(data(0, vec![t(30, 4)]))
+                .damage(FileDamage::Index(IndexLie::None)),
+        )
+        .directory(),
+        case(
+            "index-stale",
+            "a stream file's index built before its last packet was written: stale, the packets read as without it",
+            &["R-14.4-1"],
+            base()
+                .packet(data(0, vec![t(10, 1)]))
+                .packet(data(0, vec![t(20, 2)]))
+                .damage(FileDamage::Index(IndexLie::Stale)),
+        )
+        .directory()
+        .expect(vec![error("R-14.2-2", Loc::IndexRecord)]),
+        case(
+            "index-lies",
+            "an index whose entry gives a packet another timestamp_end, its checks recomputed: reported, the packets read as they are",
+            &["R-14.4-2"],
+            three_packets(base(), Packet::from).damage(FileDamage::Index(IndexLie::TimestampEnd(2, 5))),
+        )
+        .expect(vec![error("R-14.2-2", Loc::IndexRecord)]),
+        case(
+            "index-unchecked",
+            "a sidecar index whose INDEX record carries no check",
+            &["R-14.4-1"],
+            base().packet(data(0, vec![t(10, 1)])).damage(FileDamage::Index(IndexLie::Unchecked)),
+        )
+        .directory()
+        .expect(vec![error("R-14.2-1", Loc::IndexRecord)]),
+        case(
+            "index-damaged",
+            "a single file whose index packet has a flipped byte: its CRC and record check fail, the packets read as without it",
+            &["R-14.4-1"],
+            three_packets(base(), Packet::from).damage(FileDamage::Index(IndexLie::Flip(200))),
+        )
+        .expect(vec![error("R-4.4-1", Loc::IndexPacket), error("R-7.2-8", Loc::IndexRecord)]),
         case(
             "garbage-between-packets",
             "24 bytes of garbage between two packets: reported, skipped, the next packet found",

@@ -492,7 +492,7 @@ pub fn lay_out(case: &Case) -> Result<(LaidOut, Vec<String>), DescError> {
                 Form::SingleFile => vec![(single_name, bytes)],
                 Form::Directory => split(&bytes),
             };
-            let mut laid = LaidOut { files: files.clone(), packets: Vec::new() };
+            let mut laid = LaidOut { files: files.clone(), packets: Vec::new(), index_record: None };
             for (name, bytes) in &files {
                 packet_at(&mut laid, name, bytes);
             }

@@ -308,6 +308,10 @@ pub enum Loc {
     Padding(usize),
     /// Just past packet `n` (where the next one starts, unless bytes were inserted there).
     After(usize),
+    /// The first INDEX record of [`FileDamage::Index`].
+    IndexRecord,
+    /// The packet holding it.
+    IndexPacket,
     /// Data packet `sequence` of stream 0/`cpu` (for traces the writer produced).
     StreamPacket {
         /// The CPU.
@@ -330,6 +334,25 @@ pub enum FileDamage {
     Garbage(Loc, usize),
     /// These bytes inserted at a place.
     Insert(Loc, Vec<u8>),
+    /// The packet index (§14) of the single file, or of each stream file (sidecars in
+    /// `index/`), computed from the laid-out packets; the lie is told in the first one.
+    Index(IndexLie),
+}
+
+/// What the first index of [`FileDamage::Index`] gets wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IndexLie {
+    /// Nothing.
+    None,
+    /// Built before the file's last packet was written: stale (§14.4).
+    Stale,
+    /// Entry `n`'s `timestamp_end` is this, the record's check and the packet's CRC
+    /// recomputed: a consistent lie (§14.4).
+    TimestampEnd(usize, u64),
+    /// The record without its check (§14.2).
+    Unchecked,
+    /// Byte `n` of the index packet inverted after sealing.
+    Flip(usize),
 }
 
 /// A trace, packet by packet.
@@ -406,6 +429,8 @@ pub struct LaidOut {
     pub files: Vec<(String, Vec<u8>)>,
     /// Every packet.
     pub packets: Vec<PlacedPacket>,
+    /// The file and offset of the first INDEX record ([`FileDamage::Index`]).
+    pub index_record: Option<(String, usize)>,
 }
 
 /// Why a description cannot be laid out.
@@ -427,6 +452,11 @@ impl LaidOut {
         };
         let (packet, within) = match loc {
             Loc::Start => return Ok((self.files.first().map(|f| f.0.clone()).unwrap_or_default(), 0)),
+            Loc::IndexRecord | Loc::IndexPacket => {
+                let (file, offset) = self.index_record.clone().ok_or_else(|| DescError("no index".into()))?;
+                let header = if *loc == Loc::IndexPacket { tracemark_format::PACKET_HEADER_LEN } else { 0 };
+                return Ok((file, (offset - header) as u64));
+            }
             Loc::Packet(n) => (described(*n)?, 0),
             Loc::InPacket(n, offset) => (described(*n)?, *offset),
             Loc::Record(n, r) | Loc::InRecord(n, r, _) => {
@@ -475,6 +505,7 @@ impl LaidOut {
             FileDamage::Flip(loc) => (loc, 0),
             FileDamage::Truncate(loc) => (loc, 1),
             FileDamage::Garbage(loc, _) | FileDamage::Insert(loc, _) => (loc, 2),
+            FileDamage::Index(lie) => return self.index(*lie),
         };
         let (file, offset) = self.resolve(loc)?;
         let offset = offset as usize;
@@ -492,6 +523,88 @@ impl LaidOut {
             }
             (_, FileDamage::Insert(_, inserted)) => insert(bytes, &mut self.packets, &file, offset, inserted),
             _ => {}
+        }
+        Ok(())
+    }
+}
+
+impl LaidOut {
+    /// Writes the index of the single file at its end, or of each stream file in `index/`
+    /// (§14.3), from the packets as laid out; `lie` in the first.
+    fn index(&mut self, lie: IndexLie) -> Result<(), DescError> {
+        use tracemark_format::index::{encode_packet, IndexEntry, PacketIndex};
+        let directory = self.files.first().is_some_and(|(name, _)| name == "metadata");
+        let (first, order) = self
+            .files
+            .first()
+            .and_then(|(_, bytes)| PacketHeader::decode(bytes).ok())
+            .ok_or_else(|| DescError("no first packet".into()))?;
+        let targets: Vec<usize> = (0..self.files.len())
+            .filter(|&n| if directory { self.files[n].0.ends_with(".tmk") } else { n == 0 })
+            .collect();
+        for (count, file) in targets.into_iter().enumerate() {
+            let lie = if count == 0 { lie } else { IndexLie::None };
+            let name = self.files[file].0.clone();
+            let mut packets: Vec<&PlacedPacket> =
+                self.packets.iter().filter(|packet| packet.file == name).collect();
+            packets.sort_by_key(|packet| packet.offset);
+            let mut entries: Vec<IndexEntry> = packets
+                .iter()
+                .map(|packet| {
+                    IndexEntry::of(packet.offset as u64, &packet.header, packet.records.len() as u32)
+                })
+                .collect();
+            let sequence = if directory {
+                0
+            } else {
+                packets
+                    .iter()
+                    .filter(|packet| packet.header.is_metadata())
+                    .map(|packet| packet.header.sequence + 1)
+                    .max()
+                    .unwrap_or(0)
+            };
+            match lie {
+                IndexLie::Stale => {
+                    entries.pop();
+                }
+                IndexLie::TimestampEnd(entry, value) => {
+                    entries.get_mut(entry).ok_or_else(|| DescError("no such entry".into()))?.timestamp_end =
+                        value;
+                }
+                _ => {}
+            }
+            let file_len = entries.last().map_or(0, IndexEntry::end);
+            let at = self.files[file].1.len();
+            let index =
+                PacketIndex { file_len, entries, index_offset: if directory { 0 } else { at as u64 } };
+            let mut packet = encode_packet(&index, first.trace_uuid, order, sequence);
+            let record = tracemark_format::PACKET_HEADER_LEN;
+            match lie {
+                IndexLie::Unchecked => {
+                    // Flags 0, and the packet's CRC over the change.
+                    packet[record + 2..record + 4].fill(0);
+                    let size = packet.len();
+                    let crc = tracemark_format::crc::packet_crc(&packet, size).unwrap_or(0);
+                    packet[12..16].copy_from_slice(&order.u32_bytes(crc));
+                }
+                IndexLie::Flip(byte) => {
+                    let byte = packet.get_mut(byte).ok_or_else(|| DescError("flip past the index".into()))?;
+                    *byte = !*byte;
+                }
+                _ => {}
+            }
+            let holder = if directory {
+                let sidecar = format!("index/{name}.idx");
+                self.files.push((sidecar.clone(), packet));
+                (sidecar, record)
+            } else {
+                self.files[file].1.extend_from_slice(&packet);
+                (name, at + record)
+            };
+            if count == 0 {
+                self.index_record = Some(holder);
+            }
         }
         Ok(())
     }
@@ -862,7 +975,7 @@ pub fn lay_out(desc: &TraceDesc, name: &str, directory: bool) -> Result<LaidOut,
     if directory {
         files.extend(desc.extra_files.iter().cloned());
     }
-    let mut laid = LaidOut { files, packets: placed };
+    let mut laid = LaidOut { files, packets: placed, index_record: None };
     for damage in &desc.damage {
         laid.apply(damage)?;
     }

@@ -35,7 +35,7 @@ pub mod seeds;
 pub mod vectors;
 mod writer_diff;
 
-pub use decoders::{format_string, metadata, metadata_packet, packet_header, trace};
+pub use decoders::{format_string, index, metadata, metadata_packet, packet_header, trace};
 pub use roundtrip::roundtrip;
 pub use writer_diff::writer_diff;
 

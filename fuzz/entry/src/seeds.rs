@@ -252,6 +252,24 @@ pub fn all() -> Vec<Seed> {
             }
         }
     }
+    // The packet index (§14) of two seed traces: alone, and at the end of its file.
+    for (name, bytes) in trace_seeds.iter().take(2) {
+        let Ok(trace) = tracemark_reader::Trace::from_bytes(bytes.clone()) else { continue };
+        let (uuid, order) = (trace.metadata().uuid(), trace.metadata().byte_order());
+        for built in trace.build_indexes() {
+            let (Ok(index), tracemark_reader::IndexPlace::Trailing { sequence, .. }) =
+                (built.index, built.place)
+            else {
+                continue;
+            };
+            let packet = tracemark_format::index::encode_packet(&index, uuid, order, sequence);
+            let mut indexed = bytes.clone();
+            indexed.extend_from_slice(&packet);
+            add("index", format!("{name}.idx"), packet);
+            add("trace", format!("{name}-indexed.tmk"), indexed.clone());
+            add("check", format!("{name}-indexed.tmk"), indexed);
+        }
+    }
     for (index, format) in FORMAT_STRINGS.iter().enumerate() {
         add("format_string", format!("format-{index}.txt"), format.as_bytes().to_vec());
     }
