@@ -13,6 +13,7 @@ use tracemark_reader::{Event, Item, Trace};
 use crate::{
     follow::{Deliver, FollowEnd, FollowError, FollowOptions, Follower},
     line::LineWriter,
+    time::parse_point,
     CliResult,
 };
 
@@ -33,6 +34,14 @@ pub struct DumpArgs {
     /// With --follow: also stop after this many seconds without new data.
     #[arg(long, value_name = "SECONDS", requires = "follow")]
     idle_timeout: Option<f64>,
+    /// Print only events at or after this time, reading only the packets that reach it:
+    /// nanoseconds or a duration (`1.5s`, `250ms`) since the trace's first time, or UTC
+    /// wall-clock time as dump prints it (`22:13:20.5`, or `2026-11-26 22:13:20.5`).
+    #[arg(long, value_name = "TIME", conflicts_with = "follow")]
+    from: Option<String>,
+    /// Print only events at or before this time (the forms of --from).
+    #[arg(long, value_name = "TIME", conflicts_with = "follow")]
+    to: Option<String>,
 }
 
 pub fn run(args: &DumpArgs) -> CliResult {
@@ -46,7 +55,8 @@ pub fn run(args: &DumpArgs) -> CliResult {
     // `events()` delivers the diagnostics found while opening too (first and last). A worker
     // thread checks and walks the packets ahead of this one, which formats.
     let mut diagnostics = 0usize;
-    trace.with_events(trace.default_workers(), |items| {
+    let window = window(&trace, args)?;
+    let mut print = |items: &mut dyn Iterator<Item = Item<'_>>| -> io::Result<()> {
         for item in items {
             let written = match item {
                 Item::Event(event) => write_event(&mut out, &mut lines, &event, args),
@@ -66,11 +76,37 @@ pub fn run(args: &DumpArgs) -> CliResult {
             Err(error) if error.kind() == io::ErrorKind::BrokenPipe => Ok(()),
             other => other,
         }
-    })?;
+    };
+    match window {
+        // A window decodes the few packets that meet it, on this thread.
+        Some((from, to)) => print(&mut trace.events_between(from, to))?,
+        None => trace.with_events(trace.default_workers(), |mut items| print(&mut items))?,
+    }
     if diagnostics > 0 {
         eprintln!("tracemark: {diagnostics} diagnostics");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The window of `--from` and `--to` in nanoseconds since the epoch, when either is given;
+/// offsets count from the earliest `timestamp_begin` of the streams with a clock.
+fn window(trace: &Trace, args: &DumpArgs) -> Result<Option<(i128, i128)>, Box<dyn std::error::Error>> {
+    if args.from.is_none() && args.to.is_none() {
+        return Ok(None);
+    }
+    let metadata = trace.metadata();
+    let start = trace
+        .summary()
+        .streams
+        .iter()
+        .filter_map(|stream| Some(metadata.stream_clock(stream.id.class)?.to_unix_ns(stream.begin?)))
+        .min()
+        .unwrap_or(0);
+    let point = |text: &Option<String>, unset: i128| match text {
+        Some(text) => parse_point(text, start),
+        None => Ok(unset),
+    };
+    Ok(Some((point(&args.from, i128::MIN)?, point(&args.to, i128::MAX)?)))
 }
 
 fn write_event(

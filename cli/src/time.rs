@@ -62,9 +62,113 @@ impl fmt::Display for DateTime {
     }
 }
 
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm), the
+/// inverse of [`civil_from_days`].
+fn days_from_civil(year: i128, month: u32, day: u32) -> i128 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year.rem_euclid(400);
+    let month = i128::from(month);
+    let day_of_year = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + i128::from(day) - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
+/// Nanoseconds in `digits`, a decimal number with an optional fraction, of units of
+/// `unit_ns` nanoseconds; exact, refusing what is finer than a nanosecond.
+fn decimal_ns(digits: &str, unit_ns: i128) -> Result<i128, String> {
+    let bad = || format!("{digits:?} is not a number");
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    if whole.is_empty() && fraction.is_empty()
+        || !whole.bytes().chain(fraction.bytes()).all(|byte| byte.is_ascii_digit())
+    {
+        return Err(bad());
+    }
+    let mut ns = if whole.is_empty() { 0 } else { whole.parse::<i128>().map_err(|_| bad())? };
+    ns = ns.checked_mul(unit_ns).ok_or_else(bad)?;
+    let mut scale = unit_ns;
+    for digit in fraction.bytes() {
+        if scale % 10 != 0 {
+            return Err(format!("{digits:?} is finer than a nanosecond"));
+        }
+        scale /= 10;
+        ns += i128::from(digit - b'0') * scale;
+    }
+    Ok(ns)
+}
+
+/// A point in a trace, as `--from` and `--to` take it: nanoseconds since `start`, the trace's
+/// first time (`1500000`, `1.5s`, `250ms`, `20us`, `100ns`), or UTC wall-clock time as `dump`
+/// prints it (`22:13:20.000000100`, on the day of `start`), optionally after a date
+/// (`2026-11-26 04:52:28.5`). Returns nanoseconds since the Unix epoch.
+pub fn parse_point(text: &str, start: i128) -> Result<i128, String> {
+    let text = text.trim();
+    if !text.contains(':') {
+        let units = [("ns", 1), ("us", 1_000), ("ms", 1_000_000), ("s", NS_PER_SECOND)];
+        let (digits, unit) = units
+            .iter()
+            .find_map(|&(suffix, unit)| text.strip_suffix(suffix).map(|digits| (digits, unit)))
+            .unwrap_or((text, 1));
+        return Ok(start + decimal_ns(digits, unit)?);
+    }
+    let (date, time) = match text.split_once([' ', 'T']) {
+        Some((date, time)) => (Some(date), time),
+        None => (None, text),
+    };
+    let time = time.strip_suffix('Z').unwrap_or(time);
+    let bad = || format!("{text:?} is not HH:MM:SS[.fraction], nor a duration like 1.5s");
+    let fields: Vec<&str> = time.split(':').collect();
+    let [hours, minutes, seconds] = fields.as_slice() else { return Err(bad()) };
+    let number =
+        |field: &str, below: u32| field.parse::<u32>().ok().filter(|&value| value < below).ok_or_else(bad);
+    let (hours, minutes) = (number(hours, 24)?, number(minutes, 60)?);
+    let seconds = decimal_ns(seconds, NS_PER_SECOND).map_err(|_| bad())?;
+    if seconds >= 61 * NS_PER_SECOND {
+        return Err(bad());
+    }
+    let day = match date {
+        Some(date) => {
+            let parts: Vec<&str> = date.split('-').collect();
+            let [year, month, day] = parts.as_slice() else { return Err(bad()) };
+            let year = year.parse::<i128>().map_err(|_| bad())?;
+            days_from_civil(year, number(month, 13)?.max(1), number(day, 32)?.max(1))
+        }
+        None => split(start).0,
+    };
+    let second_of_day = i128::from(hours) * 3600 + i128::from(minutes) * 60;
+    Ok((day * SECONDS_PER_DAY + second_of_day) * NS_PER_SECOND + seconds)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn points_parse_as_offsets_or_wall_clock_times() {
+        // 2026-11-26 04:52:28.000000123 UTC
+        let start = 1_795_668_748 * NS_PER_SECOND + 123;
+        assert_eq!(parse_point("0", start), Ok(start));
+        assert_eq!(parse_point("1500", start), Ok(start + 1500));
+        assert_eq!(parse_point("1.5s", start), Ok(start + 1_500_000_000));
+        assert_eq!(parse_point("250ms", start), Ok(start + 250_000_000));
+        assert_eq!(parse_point("20us", start), Ok(start + 20_000));
+        assert_eq!(parse_point(".5ms", start), Ok(start + 500_000));
+        assert!(parse_point("1.5ns", start).is_err());
+        assert!(parse_point("s", start).is_err());
+        assert!(parse_point("-3s", start).is_err());
+        assert_eq!(parse_point("04:52:28.000000123", start), Ok(start));
+        assert_eq!(parse_point("04:52:29", start), Ok(start - 123 + NS_PER_SECOND));
+        assert_eq!(parse_point("2026-11-26 04:52:28.000000123", start), Ok(start));
+        assert_eq!(parse_point("2026-11-26T04:52:28.000000123Z", start), Ok(start));
+        assert_eq!(parse_point("1970-01-01 00:00:00", start), Ok(0));
+        assert_eq!(parse_point("2000-02-29 00:00:00", start), Ok(951_782_400 * NS_PER_SECOND));
+        assert!(parse_point("25:00:00", start).is_err());
+        assert!(parse_point("04:52", start).is_err());
+        for day in [-800_000i128, -1, 0, 1, 11_016, 20_000, 2_932_896] {
+            let (year, month, date) = civil_from_days(day);
+            assert_eq!(days_from_civil(year, month, date), day);
+        }
+    }
 
     #[test]
     fn formats_known_instants() {

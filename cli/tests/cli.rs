@@ -99,3 +99,66 @@ fn unreadable_input_exits_with_status_2_and_a_reason() {
     assert_eq!(code, 2);
     assert!(!stderr.is_empty());
 }
+
+/// `(unix_ns, line)` of every event `dump --json` prints with `extra` arguments.
+fn dump_json(path: &Path, extra: &[&str]) -> Vec<(i128, String)> {
+    let mut args = vec!["dump", "--json", path.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let (code, json, stderr) = tracemark(&args);
+    assert_eq!(code, 0, "{stderr}");
+    json.lines()
+        .map(|line| {
+            let event: serde_json::Value = serde_json::from_str(line).unwrap();
+            (event["unix_ns"].as_i64().unwrap().into(), line.to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn dump_from_to_prints_the_events_of_the_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("file.tmk");
+    demo(&path, &["--single-file"]);
+    let all = dump_json(&path, &[]);
+    let start = all.iter().map(|(ns, _)| *ns).min().unwrap();
+    let end = all.iter().map(|(ns, _)| *ns).max().unwrap();
+    // Offsets count from the earliest timestamp_begin, at or before the first event.
+    let (code, info, _) = tracemark(&["info", "--json", path.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    let info: serde_json::Value = serde_json::from_str(&info).unwrap();
+    let clock = &info["clocks"][0];
+    assert_eq!(clock["frequency"], 1_000_000_000, "the demo's clock counts nanoseconds");
+    let offset = i128::from(clock["offset_ns"].as_i64().unwrap());
+    let streams = info["streams"].as_array().unwrap();
+    let begin =
+        offset + i128::from(streams.iter().map(|stream| stream["begin"].as_u64().unwrap()).min().unwrap());
+    assert!(begin <= start);
+    let third = (end - begin) / 3;
+    let window = dump_json(&path, &["--from", &format!("{third}ns"), "--to", &format!("{}", 2 * third)]);
+    let expected: Vec<_> =
+        all.iter().filter(|(ns, _)| (begin + third..=begin + 2 * third).contains(ns)).cloned().collect();
+    assert!(!expected.is_empty() && expected.len() < all.len());
+    assert_eq!(window, expected);
+    // An empty window prints nothing; --to alone runs from the start.
+    assert!(dump_json(&path, &["--from", "2s", "--to", "1s"]).is_empty());
+    assert_eq!(dump_json(&path, &["--to", &format!("{}ns", end - begin)]), all);
+}
+
+#[test]
+fn index_writes_an_index_that_check_accepts_and_reading_ignores() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, extra) in [("dir", &[][..]), ("file.tmk", &["--single-file"][..])] {
+        let path = dir.path().join(name);
+        demo(&path, extra);
+        let before = dump_json(&path, &[]);
+        let (code, out, stderr) = tracemark(&["index", path.to_str().unwrap()]);
+        assert_eq!(code, 0, "{out}{stderr}");
+        assert!(out.starts_with("indexed "), "{out}");
+        let (code, out, _) = tracemark(&["index", path.to_str().unwrap()]);
+        assert_eq!(code, 0);
+        assert!(out.lines().all(|line| line.starts_with("up to date:")), "{out}");
+        let (code, out, stderr) = tracemark(&["check", path.to_str().unwrap()]);
+        assert_eq!(code, 0, "{out}{stderr}");
+        assert_eq!(dump_json(&path, &[]), before, "{name}: the index changes no event");
+    }
+}

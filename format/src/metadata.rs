@@ -118,6 +118,33 @@ impl ClockClass {
         i128::from(self.offset_ns) + ns as i128
     }
 
+    /// The first tick whose time ([`to_unix_ns`](Self::to_unix_ns)) is at or after `ns`;
+    /// `None` when no tick of 64 bits is.
+    pub fn first_tick_at_or_after(&self, ns: i128) -> Option<u64> {
+        // floor(t × 10^9 / f) >= d, for an integer d, holds exactly when t × 10^9 >= d × f.
+        let Some(since_zero) = ns.checked_sub(i128::from(self.offset_ns)) else {
+            return if ns < 0 { Some(0) } else { None };
+        };
+        if since_zero <= 0 {
+            return Some(0);
+        }
+        u64::try_from(ceil_ticks(since_zero as u128, self.frequency.max(1))?).ok()
+    }
+
+    /// The last tick whose time ([`to_unix_ns`](Self::to_unix_ns)) is at or before `ns`;
+    /// `None` when tick 0 is already after it.
+    pub fn last_tick_at_or_before(&self, ns: i128) -> Option<u64> {
+        // floor(t × 10^9 / f) <= e holds exactly when t × 10^9 < (e + 1) × f.
+        let Some(since_zero) = ns.checked_sub(i128::from(self.offset_ns)) else {
+            return if ns < 0 { None } else { Some(u64::MAX) };
+        };
+        if since_zero < 0 {
+            return None;
+        }
+        let bound = ceil_ticks((since_zero as u128).saturating_add(1), self.frequency.max(1));
+        Some(bound.and_then(|bound| u64::try_from(bound - 1).ok()).unwrap_or(u64::MAX))
+    }
+
     /// Duration in nanoseconds of `ticks` ticks, saturating at `u64::MAX` (584 years): for
     /// display; [`to_unix_ns`](Self::to_unix_ns) is exact.
     pub fn ticks_to_ns(&self, ticks: u64) -> u64 {
@@ -127,6 +154,16 @@ impl ClockClass {
         let ns = ticks as u128 * 1_000_000_000 / self.frequency.max(1) as u128;
         u64::try_from(ns).unwrap_or(u64::MAX)
     }
+}
+
+/// ceil(ns × frequency / 10^9), the first tick count reaching `ns` nanoseconds; `None` past
+/// `u128`, which is past every 64-bit tick anyway.
+fn ceil_ticks(ns: u128, frequency: u64) -> Option<u128> {
+    const NS_PER_S: u128 = 1_000_000_000;
+    let (seconds, rest) = (ns / NS_PER_S, ns % NS_PER_S);
+    // rest × frequency < 10^9 × 2^64: no overflow.
+    let part = (rest * u128::from(frequency)).div_ceil(NS_PER_S);
+    seconds.checked_mul(u128::from(frequency))?.checked_add(part)
 }
 
 /// The STREAM_CLASS record (§7.5).
@@ -1158,6 +1195,49 @@ mod tests {
                 .unwrap();
             let error = RecordIter::new(&content, order).next().unwrap().unwrap_err();
             assert!(error.kind.to_string().contains(expected), "{error}");
+        }
+    }
+
+    #[test]
+    fn tick_bounds_invert_the_conversion_exactly() {
+        for (frequency, offset_ns) in
+            [(1_000_000_000, 0), (3, -5), (3_000_000_000, 7), (1_000_000, 1 << 40), (7, i64::MIN)]
+        {
+            let clock = ClockClass {
+                id: 0,
+                frequency,
+                offset_ns,
+                precision: 1,
+                name: "c".into(),
+                description: String::new(),
+            };
+            for tick in [0u64, 1, 2, 3, 5, 999, 1_000_001, 1 << 40, u64::MAX - 1, u64::MAX] {
+                let ns = clock.to_unix_ns(tick);
+                for probe in [ns - 1, ns, ns + 1] {
+                    let first = clock.first_tick_at_or_after(probe);
+                    let last = clock.last_tick_at_or_before(probe);
+                    // The bounds are what a search over ticks finds.
+                    if let Some(first) = first {
+                        assert!(clock.to_unix_ns(first) >= probe);
+                        assert!(first == 0 || clock.to_unix_ns(first - 1) < probe, "{frequency} {probe}");
+                    } else {
+                        assert!(clock.to_unix_ns(u64::MAX) < probe);
+                    }
+                    if let Some(last) = last {
+                        assert!(clock.to_unix_ns(last) <= probe);
+                        assert!(
+                            last == u64::MAX || clock.to_unix_ns(last + 1) > probe,
+                            "{frequency} {probe}"
+                        );
+                    } else {
+                        assert!(clock.to_unix_ns(0) > probe);
+                    }
+                }
+            }
+            assert_eq!(clock.first_tick_at_or_after(i128::MIN), Some(0));
+            assert_eq!(clock.first_tick_at_or_after(i128::MAX), None);
+            assert_eq!(clock.last_tick_at_or_before(i128::MIN), None);
+            assert_eq!(clock.last_tick_at_or_before(i128::MAX), Some(u64::MAX));
         }
     }
 

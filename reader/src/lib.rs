@@ -127,7 +127,7 @@ pub use error::{NotATrace, OpenError, SUPPORTED_MAJOR_VERSIONS};
 pub use event::{Event, HintedValue, Integer, LazyValues, StreamedValues, Value, Values};
 pub use index::{FileIndex, IndexPlace, NotIndexable};
 pub use mapping::MappedFile;
-pub use merge::Events;
+pub use merge::{Events, EventsBetween};
 pub use metadata::{Metadata, Version};
 pub use stream::{StreamId, StreamIter};
 pub use streamed::{Elements, EncodedKind, EncodedValue, FieldValue, Members, ValueType};

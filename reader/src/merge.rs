@@ -191,3 +191,35 @@ impl<'t> Iterator for Events<'t> {
 }
 
 impl std::iter::FusedIterator for Events<'_> {}
+
+/// The events of a time window, with the diagnostics of the packets read (see
+/// [`Trace::events_between`](crate::Trace::events_between)).
+#[derive(Debug)]
+pub struct EventsBetween<'t> {
+    events: Events<'t>,
+    from: i128,
+    to: i128,
+}
+
+impl<'t> EventsBetween<'t> {
+    pub(crate) fn new(events: Events<'t>, from: i128, to: i128) -> EventsBetween<'t> {
+        EventsBetween { events, from, to }
+    }
+}
+
+impl<'t> Iterator for EventsBetween<'t> {
+    type Item = Item<'t>;
+
+    fn next(&mut self) -> Option<Item<'t>> {
+        loop {
+            match self.events.next()? {
+                // The packets at the window's edges hold events outside it.
+                Item::Event(event)
+                    if !event.unix_ns().is_some_and(|ns| (self.from..=self.to).contains(&ns)) => {}
+                item => return Some(item),
+            }
+        }
+    }
+}
+
+impl std::iter::FusedIterator for EventsBetween<'_> {}

@@ -203,6 +203,8 @@ pub(crate) struct StreamCursor<'t, 'p> {
     clock: Option<&'t ClockClass>,
     pipeline: Option<&'p Pipeline<'t>>,
     next_packet: usize,
+    /// Where reading stops: the stream's packet count, unless a window ends before.
+    end_packet: usize,
     state: Option<PacketState<'t>>,
     /// Diagnostics not yet delivered, each with the timestamp it sorts at when merged: the
     /// stream's position when it was found.
@@ -228,6 +230,7 @@ impl<'t, 'p> StreamCursor<'t, 'p> {
             clock: trace.metadata().stream_clock(stream.id.class),
             pipeline: None,
             next_packet: 0,
+            end_packet: stream.packets.len(),
             state: None,
             pending: VecDeque::new(),
             held: None,
@@ -237,6 +240,32 @@ impl<'t, 'p> StreamCursor<'t, 'p> {
             spare: Vec::new(),
             releaser: Releaser::new(&trace.container),
         }
+    }
+
+    /// This cursor, reading only the packets whose time range (§4.5) meets ticks `from` to
+    /// `to`: from the first whose `timestamp_end` is at least `from` to the last whose
+    /// `timestamp_begin` is at most `to`, and what lies between. Its accounting of sequence
+    /// numbers and discards (§10.1, §10.2) goes on from the packet before, as if it had been
+    /// read, so that reading a window reports what reading it in a whole read does.
+    pub(crate) fn window(mut self, from: u64, to: u64) -> StreamCursor<'t, 'p> {
+        let packets = &self.stream.packets;
+        let first = packets
+            .iter()
+            .position(|packet| packet.raw.header.timestamp_end >= from)
+            .unwrap_or(packets.len());
+        let end = packets
+            .iter()
+            .rposition(|packet| packet.raw.header.timestamp_begin <= to)
+            .map_or(first, |last| last.saturating_add(1).max(first));
+        if let Some(before) = first.checked_sub(1).and_then(|index| packets.get(index)) {
+            let header = &before.raw.header;
+            self.tracking.last_sequence = Some(header.sequence);
+            self.tracking.discarded = header.events_discarded;
+            self.tracking.last_end = Some(header.timestamp_end);
+        }
+        self.next_packet = first;
+        self.end_packet = end;
+        self
     }
 
     /// This cursor, taking its batches from `pipeline`.
@@ -456,6 +485,9 @@ impl<'t, 'p> StreamCursor<'t, 'p> {
                 }
                 self.held = Some(record);
                 return Advance::Pending;
+            }
+            if self.next_packet >= self.end_packet {
+                return Advance::End;
             }
             let Some(entry) = self.stream.packets.get(self.next_packet) else {
                 return Advance::End;

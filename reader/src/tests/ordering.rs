@@ -292,3 +292,72 @@ fn throughput() {
         size as f64 / elapsed.as_secs_f64() / 1e6
     );
 }
+
+/// Streams 0/0 and 0/1, 6 packets each of 3 events 10 ticks apart, the second stream 5
+/// ticks later; the builder's clock puts tick t at 10^9 + t ns. Packet `damaged` of 0/0 has
+/// its CRC broken.
+fn windowed_trace(damaged: Option<usize>) -> Trace {
+    let builder = builder();
+    let mut bytes = builder.metadata_packet();
+    for instance in 0..2u32 {
+        for sequence in 0..6u64 {
+            let begin = sequence * 30 + u64::from(instance) * 5;
+            let mut packet = builder.packet(0, instance, sequence, begin);
+            for n in 0..3 {
+                let n = (sequence * 3 + n) as u32;
+                packet = packet.event(1, u64::from(n) * 10 + u64::from(instance) * 5, &payload(n));
+            }
+            let mut built = packet.build(&builder);
+            if instance == 0 && damaged == Some(sequence as usize) {
+                built[100] ^= 0xFF;
+            }
+            bytes.extend_from_slice(&built);
+        }
+    }
+    Trace::from_bytes(bytes).unwrap()
+}
+
+fn window_of(items: impl Iterator<Item = Item<'static>>) -> Vec<(u64, u32)> {
+    items.filter_map(Item::event).map(|event| (event.timestamp(), event.stream().instance)).collect()
+}
+
+#[test]
+fn a_window_delivers_what_a_whole_read_delivers_in_it() {
+    let trace = Box::leak(Box::new(windowed_trace(None)));
+    let whole: Vec<(i128, u64, u32)> = trace
+        .events()
+        .filter_map(Item::event)
+        .map(|event| (event.unix_ns().unwrap(), event.timestamp(), event.stream().instance))
+        .collect();
+    let base = 1_000_000_000i128;
+    for from in (-3..190).step_by(7) {
+        for to in [from - 1, from, from + 4, from + 25, from + 61, 400] {
+            let expected: Vec<(u64, u32)> = whole
+                .iter()
+                .filter(|(ns, _, _)| (base + from..=base + to).contains(ns))
+                .map(|&(_, ticks, instance)| (ticks, instance))
+                .collect();
+            let found = window_of(trace.events_between(base + from, base + to));
+            assert_eq!(found, expected, "window {from}..={to}");
+        }
+    }
+    // Before the clock's tick 0, and past every tick.
+    assert!(window_of(trace.events_between(0, base - 1)).is_empty());
+    assert!(window_of(trace.events_between(i128::MAX - 1, i128::MAX)).is_empty());
+}
+
+#[test]
+fn a_window_reads_only_the_packets_that_meet_it() {
+    // Packet 5 of 0/0 (ticks 150-170) fails its CRC: a whole read reports it, a window
+    // ending before it does not read it; its sequence and discard accounting stays quiet.
+    let trace = windowed_trace(Some(5));
+    let report = |items: &mut dyn Iterator<Item = Item<'_>>| {
+        items
+            .filter_map(|item| item.diagnostic().map(|diagnostic| diagnostic.kind.name()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(report(&mut trace.events()), ["CrcMismatch"]);
+    let base = 1_000_000_000i128;
+    assert!(report(&mut trace.events_between(base + 60, base + 100)).is_empty());
+    assert_eq!(report(&mut trace.events_between(base + 140, base + 160)), ["CrcMismatch"]);
+}
