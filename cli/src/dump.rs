@@ -94,14 +94,7 @@ fn window(trace: &Trace, args: &DumpArgs) -> Result<Option<(i128, i128)>, Box<dy
     if args.from.is_none() && args.to.is_none() {
         return Ok(None);
     }
-    let metadata = trace.metadata();
-    let start = trace
-        .summary()
-        .streams
-        .iter()
-        .filter_map(|stream| Some(metadata.stream_clock(stream.id.class)?.to_unix_ns(stream.begin?)))
-        .min()
-        .unwrap_or(0);
+    let start = tracemark_export::time_span(trace).map_or(0, |(start, _)| start);
     let point = |text: &Option<String>, unset: i128| match text {
         Some(text) => parse_point(text, start),
         None => Ok(unset),

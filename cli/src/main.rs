@@ -2,6 +2,7 @@
 
 mod check;
 mod convert;
+mod cut;
 mod demo;
 mod dump;
 mod follow;
@@ -49,6 +50,12 @@ enum Command {
     /// file gets it as its last packet, a directory one per stream file in `index/`. Exit 1
     /// when a file is not a sequence of whole packets, which has no index.
     Index(index::IndexArgs),
+    /// Write the events of a time window as a single-file trace: packets inside it copied,
+    /// the ones at its edges rewritten, loss counters the cut's own. Only the packets that
+    /// meet the window are read.
+    Cut(cut::CutArgs),
+    /// Write a trace as consecutive windows of a given length, one single-file trace each.
+    Split(cut::SplitArgs),
 }
 
 fn main() -> ExitCode {
@@ -61,6 +68,8 @@ fn main() -> ExitCode {
         Command::Convert(args) => convert::run(&args),
         Command::Stats(args) => stats::run(&args),
         Command::Index(args) => index::run(&args),
+        Command::Cut(args) => cut::run_cut(&args),
+        Command::Split(args) => cut::run_split(&args),
     };
     match result {
         Ok(code) => code,

@@ -162,3 +162,54 @@ fn index_writes_an_index_that_check_accepts_and_reading_ignores() {
         assert_eq!(dump_json(&path, &[]), before, "{name}: the index changes no event");
     }
 }
+
+#[test]
+fn cut_and_split_write_windows_that_check_clean_and_hold_their_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("dir");
+    demo(&path, &[]);
+    let cut = dir.path().join("cut.tmk");
+    let (code, out, stderr) = tracemark(&[
+        "cut",
+        path.to_str().unwrap(),
+        cut.to_str().unwrap(),
+        "--from",
+        "200us",
+        "--to",
+        "600us",
+    ]);
+    assert_eq!(code, 0, "{out}{stderr}");
+    assert!(out.contains("rewritten at the window's edges"), "{out}");
+    let (code, report, _) = tracemark(&["check", cut.to_str().unwrap()]);
+    assert_eq!(code, 0, "{report}");
+    let window = dump_json(&path, &["--from", "200us", "--to", "600us"]);
+    assert!(!window.is_empty());
+    assert_eq!(dump_json(&cut, &[]), window);
+    // The output must be new: the input is never overwritten.
+    let (code, _, stderr) = tracemark(&["cut", path.to_str().unwrap(), cut.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("must be a new file"), "{stderr}");
+
+    let parts = dir.path().join("parts");
+    let (code, out, stderr) =
+        tracemark(&["split", path.to_str().unwrap(), parts.to_str().unwrap(), "--every", "300us"]);
+    assert_eq!(code, 0, "{out}{stderr}");
+    let mut names: Vec<_> = std::fs::read_dir(&parts).unwrap().map(|entry| entry.unwrap().path()).collect();
+    names.sort();
+    assert!(names.len() > 1);
+    let mut joined = Vec::new();
+    for part in &names {
+        let (code, report, _) = tracemark(&["check", part.to_str().unwrap()]);
+        assert_eq!(code, 0, "{report}");
+        joined.extend(dump_json(part, &[]));
+    }
+    assert_eq!(joined, dump_json(&path, &[]), "the parts hold every event once, in order");
+    let (code, _, stderr) = tracemark(&[
+        "split",
+        path.to_str().unwrap(),
+        dir.path().join("p2").to_str().unwrap(),
+        "--every",
+        "0s",
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+}

@@ -6,9 +6,11 @@
 //! - [`write_chrome_json`]: Chrome Trace Event Format JSON for the Perfetto UI and
 //!   `chrome://tracing`: one track per CPU, scheduler switches as slices, other events as
 //!   instants (see [`chrome`]).
+//! - [`write_cut`]: a tracemark single file of a time window, whole packets copied, the two at
+//!   each stream's edges rewritten (see [`cut`]).
 //!
-//! Both read through [`tracemark_reader`], so they export what the reader delivers and pass
-//! every [`Diagnostic`](tracemark_reader::Diagnostic) to the caller.
+//! The first two read through [`tracemark_reader`], so they export what the reader delivers
+//! and pass every [`Diagnostic`](tracemark_reader::Diagnostic) to the caller.
 //!
 //! ```no_run
 //! use tracemark_reader::Trace;
@@ -27,9 +29,11 @@
 
 pub mod chrome;
 pub mod ctf;
+pub mod cut;
 mod error;
 mod tsdl;
 
 pub use chrome::{write_chrome_json, ChromeSummary};
 pub use ctf::{write_ctf, CtfSummary};
+pub use cut::{time_span, write_cut, CutSummary};
 pub use error::ExportError;

@@ -58,6 +58,24 @@ pub(crate) struct StreamIndex {
     pub(crate) packets: Vec<PacketEntry>,
 }
 
+impl StreamIndex {
+    /// The packets whose time range (§4.5) meets ticks `from` to `to`: from the first whose
+    /// `timestamp_end` is at least `from` to the last whose `timestamp_begin` is at most `to`,
+    /// and what lies between.
+    pub(crate) fn window(&self, from: u64, to: u64) -> std::ops::Range<usize> {
+        let packets = &self.packets;
+        let first = packets
+            .iter()
+            .position(|packet| packet.raw.header.timestamp_end >= from)
+            .unwrap_or(packets.len());
+        let end = packets
+            .iter()
+            .rposition(|packet| packet.raw.header.timestamp_begin <= to)
+            .map_or(first, |last| last.saturating_add(1).max(first));
+        first..end
+    }
+}
+
 /// Data packets grouped by stream, and the diagnostics attached to no data packet.
 pub(crate) struct Index {
     pub(crate) streams: Vec<StreamIndex>,
@@ -247,24 +265,23 @@ impl<'t, 'p> StreamCursor<'t, 'p> {
     /// `timestamp_begin` is at most `to`, and what lies between. Its accounting of sequence
     /// numbers and discards (§10.1, §10.2) goes on from the packet before, as if it had been
     /// read, so that reading a window reports what reading it in a whole read does.
-    pub(crate) fn window(mut self, from: u64, to: u64) -> StreamCursor<'t, 'p> {
+    pub(crate) fn window(self, from: u64, to: u64) -> StreamCursor<'t, 'p> {
+        let range = self.stream.window(from, to);
+        self.packet_range(range)
+    }
+
+    /// This cursor, reading only the packets at `range` of the stream's, its accounting going
+    /// on from the packet before as if it had been read.
+    pub(crate) fn packet_range(mut self, range: std::ops::Range<usize>) -> StreamCursor<'t, 'p> {
         let packets = &self.stream.packets;
-        let first = packets
-            .iter()
-            .position(|packet| packet.raw.header.timestamp_end >= from)
-            .unwrap_or(packets.len());
-        let end = packets
-            .iter()
-            .rposition(|packet| packet.raw.header.timestamp_begin <= to)
-            .map_or(first, |last| last.saturating_add(1).max(first));
-        if let Some(before) = first.checked_sub(1).and_then(|index| packets.get(index)) {
+        if let Some(before) = range.start.checked_sub(1).and_then(|index| packets.get(index)) {
             let header = &before.raw.header;
             self.tracking.last_sequence = Some(header.sequence);
             self.tracking.discarded = header.events_discarded;
             self.tracking.last_end = Some(header.timestamp_end);
         }
-        self.next_packet = first;
-        self.end_packet = end;
+        self.next_packet = range.start;
+        self.end_packet = range.end.min(packets.len());
         self
     }
 
@@ -672,6 +689,10 @@ pub struct StreamIter<'t> {
 impl<'t> StreamIter<'t> {
     pub(crate) fn new(trace: &'t Trace, stream: &'t StreamIndex) -> StreamIter<'t> {
         StreamIter { cursor: StreamCursor::new(trace, stream) }
+    }
+
+    pub(crate) fn from_cursor(cursor: StreamCursor<'t, 't>) -> StreamIter<'t> {
+        StreamIter { cursor }
     }
 
     /// The stream iterated.

@@ -48,9 +48,10 @@ static ALLOCATOR: GuardedAllocator = GuardedAllocator;
 pub type Target = fn(&[u8]);
 
 /// Every target, by name: what `fuzz/ci.sh` runs and the corpus replay test iterates.
-pub const TARGETS: [(&str, Target); 7] = [
+pub const TARGETS: [(&str, Target); 8] = [
     ("packet_header", packet_header),
     ("metadata", metadata),
+    ("index", index),
     ("format_string", format_string),
     ("trace", trace),
     ("check", check),

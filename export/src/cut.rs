@@ -1,0 +1,238 @@
+//! Cutting a time window out of a trace (`tracemark cut`, `tracemark split`).
+//!
+//! The cut is a single-file trace: the metadata packets, copied byte for byte; in each stream,
+//! the packets wholly inside the window, copied byte for byte but for the accounting in their
+//! header; and the packets at the window's edges, rewritten with the records inside it. Only
+//! packets whose time range meets the window are read (as [`Trace::events_between`] reads
+//! them), so cutting a second out of a long trace reads that second.
+//!
+//! The cut's accounting is its own: `sequence` counts from its first packet and
+//! `events_discarded` from what the stream had discarded before it (§10.1, §10.2), so a reader
+//! of the cut reports the losses inside the window and nothing for the events outside it. A
+//! packet inside the window whose CRC fails or that is cut short is left out, and its sequence
+//! number shows it lost.
+
+use std::io::Write;
+
+use tracemark_format::{
+    crc::packet_crc, index, ByteOrder, ClockClass, EventHeader, PacketFlags, PacketHeader,
+    EXTENDED_HEADER_LEN, PACKET_HEADER_LEN, VERSION_MINOR,
+};
+use tracemark_reader::{Item, PacketView, Trace};
+
+use crate::ExportError;
+
+/// What a cut wrote.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CutSummary {
+    /// Metadata packets copied (an index packet is not: it describes the file cut from).
+    pub metadata_packets: usize,
+    /// Data packets copied whole.
+    pub packets_copied: usize,
+    /// Data packets rewritten at the window's edges.
+    pub packets_rewritten: usize,
+    /// Events in the rewritten packets (those of copied packets are not decoded).
+    pub events_rewritten: u64,
+    /// Packets meeting the window left out because their CRC fails or they are cut short.
+    pub packets_damaged: usize,
+    /// Streams left out because their stream class or clock is not declared: without a time,
+    /// their events are in no window.
+    pub streams_without_time: usize,
+    /// Bytes written.
+    pub bytes: u64,
+}
+
+/// The trace's time span in nanoseconds since the epoch (§10.8): from the earliest
+/// `timestamp_begin` to the latest `timestamp_end` of the streams with a clock, from their
+/// packet headers; `None` when no stream has one.
+pub fn time_span(trace: &Trace) -> Option<(i128, i128)> {
+    let metadata = trace.metadata();
+    let spans = trace.summary().streams.into_iter().filter_map(|stream| {
+        let clock = metadata.stream_clock(stream.id.class)?;
+        Some((clock.to_unix_ns(stream.begin?), clock.to_unix_ns(stream.end?)))
+    });
+    spans.reduce(|(begin, end), (first, last)| (begin.min(first), end.max(last)))
+}
+
+/// The packets of one stream that meet the window, and how to rebase its accounting.
+struct StreamCut<'t> {
+    clock: &'t ClockClass,
+    packets: Vec<PacketView<'t>>,
+    next: usize,
+    /// The window in the stream's ticks.
+    first_tick: u64,
+    last_tick: u64,
+    base_sequence: u64,
+    base_discarded: u64,
+}
+
+/// Writes to `out` the single-file trace of `trace`'s events from `from` to `to`
+/// (nanoseconds since the epoch, both included, §10.8), as the module describes.
+pub fn write_cut(
+    trace: &Trace,
+    from: i128,
+    to: i128,
+    out: &mut impl Write,
+) -> Result<CutSummary, ExportError> {
+    let order = trace.metadata().byte_order();
+    let mut summary = CutSummary::default();
+    let mut emit = |bytes: &[u8], summary: &mut CutSummary| -> Result<(), ExportError> {
+        out.write_all(bytes).map_err(ExportError::Output)?;
+        summary.bytes += bytes.len() as u64;
+        Ok(())
+    };
+    for packet in trace.metadata_packets() {
+        if index::decode_packet(packet).is_ok() {
+            continue;
+        }
+        emit(packet, &mut summary)?;
+        summary.metadata_packets += 1;
+    }
+    let mut streams = Vec::new();
+    for id in trace.stream_ids() {
+        let Some(clock) = trace.metadata().stream_clock(id.class) else {
+            summary.streams_without_time += 1;
+            continue;
+        };
+        let (Some(first_tick), Some(last_tick)) =
+            (clock.first_tick_at_or_after(from), clock.last_tick_at_or_before(to))
+        else {
+            continue;
+        };
+        if first_tick > last_tick {
+            continue;
+        }
+        let all: Vec<PacketView<'_>> = trace.packets(id).collect();
+        // The packets a window read reads (`Trace::events_between`).
+        let first =
+            all.iter().position(|packet| packet.header().timestamp_end >= first_tick).unwrap_or(all.len());
+        let end = all
+            .iter()
+            .rposition(|packet| packet.header().timestamp_begin <= last_tick)
+            .map_or(first, |last| (last + 1).max(first));
+        let Some(first_packet) = all.get(first).filter(|_| first < end) else { continue };
+        let base_sequence = first_packet.header().sequence;
+        let base_discarded = first
+            .checked_sub(1)
+            .and_then(|before| all.get(before))
+            .map_or(0, |before| before.header().events_discarded);
+        let packets = all.get(first..end).map(<[_]>::to_vec).unwrap_or_default();
+        streams.push(StreamCut {
+            clock,
+            packets,
+            next: 0,
+            first_tick,
+            last_tick,
+            base_sequence,
+            base_discarded,
+        });
+    }
+    // Packets in the order of their beginning in time, each stream's in its own order.
+    loop {
+        let next = streams
+            .iter()
+            .enumerate()
+            .filter_map(|(position, stream)| {
+                let packet = stream.packets.get(stream.next)?;
+                Some((stream.clock.to_unix_ns(packet.header().timestamp_begin), position))
+            })
+            .min();
+        let Some((_, position)) = next else { break };
+        let Some(stream) = streams.get_mut(position) else { break };
+        let Some(packet) = stream.packets.get(stream.next).copied() else { break };
+        stream.next += 1;
+        if !packet.is_whole() || !packet.crc_matches() {
+            summary.packets_damaged += 1;
+            continue;
+        }
+        let header = packet.header();
+        let inside = header.timestamp_begin >= stream.first_tick && header.timestamp_end <= stream.last_tick;
+        let bytes = if inside {
+            summary.packets_copied += 1;
+            copied(packet, stream, order)
+        } else {
+            summary.packets_rewritten += 1;
+            rewritten(packet, stream, order, &mut summary.events_rewritten)
+        };
+        emit(&bytes, &mut summary)?;
+    }
+    Ok(summary)
+}
+
+/// `header` with the stream's accounting rebased to the cut (§10.1, §10.2).
+fn rebased(header: &PacketHeader, stream: &StreamCut<'_>) -> PacketHeader {
+    PacketHeader {
+        sequence: header.sequence.saturating_sub(stream.base_sequence),
+        events_discarded: header.events_discarded.saturating_sub(stream.base_discarded),
+        ..*header
+    }
+}
+
+/// Stores `header` at the start of `packet` and, when it has one, its CRC (§4.4).
+fn seal(packet: &mut [u8], mut header: PacketHeader, order: ByteOrder) {
+    header.crc32 = 0;
+    let mut fixed = [0u8; PACKET_HEADER_LEN];
+    header.encode(order, &mut fixed);
+    if let Some(start) = packet.get_mut(..PACKET_HEADER_LEN) {
+        start.copy_from_slice(&fixed);
+    }
+    if header.flags.has_crc() {
+        if let Some(crc) = packet_crc(packet, header.content_size as usize) {
+            if let Some(field) = packet.get_mut(tracemark_format::packet::CRC_FIELD) {
+                field.copy_from_slice(&order.u32_bytes(crc));
+            }
+        }
+    }
+}
+
+/// A packet inside the window: its bytes, its header's accounting rebased.
+fn copied(packet: PacketView<'_>, stream: &StreamCut<'_>, order: ByteOrder) -> Vec<u8> {
+    let mut bytes = packet.bytes().to_vec();
+    seal(&mut bytes, rebased(packet.header(), stream), order);
+    bytes
+}
+
+/// A packet at the window's edge: the records inside it, their headers encoded anew (the first
+/// one's compact timestamp counts from the packet's new beginning, §5.5).
+fn rewritten(packet: PacketView<'_>, stream: &StreamCut<'_>, order: ByteOrder, events: &mut u64) -> Vec<u8> {
+    let window = stream.first_tick..=stream.last_tick;
+    let kept: Vec<_> = packet
+        .items()
+        .filter_map(Item::event)
+        .filter(|event| window.contains(&event.timestamp()))
+        .map(|event| (event.id(), event.timestamp(), event.payload()))
+        .collect();
+    let original = packet.header();
+    let first = kept.first().map_or(u64::MAX, |&(_, timestamp, _)| timestamp);
+    let last = kept.last().map_or(0, |&(_, timestamp, _)| timestamp);
+    let begin = original.timestamp_begin.max(stream.first_tick).min(first);
+    let end = original.timestamp_end.min(stream.last_tick).max(last).max(begin);
+    let mut content = Vec::new();
+    let mut previous = begin;
+    for (id, timestamp, payload) in &kept {
+        let mut event_header = [0u8; EXTENDED_HEADER_LEN];
+        let len = EventHeader::encode(*id, *timestamp, previous, order, &mut event_header).unwrap_or(0);
+        content.extend_from_slice(event_header.get(..len).unwrap_or(&[]));
+        content.extend_from_slice(payload);
+        previous = *timestamp;
+    }
+    *events += kept.len() as u64;
+    let content_size = PACKET_HEADER_LEN + content.len();
+    let packet_size = content_size.next_multiple_of(8);
+    let header = PacketHeader {
+        version_minor: VERSION_MINOR,
+        header_len: PACKET_HEADER_LEN as u16,
+        flags: PacketFlags(original.flags.0 & PacketFlags::HAS_CRC),
+        timestamp_begin: begin,
+        timestamp_end: end,
+        content_size: u32::try_from(content_size).unwrap_or(u32::MAX),
+        packet_size: u32::try_from(packet_size).unwrap_or(u32::MAX),
+        ..rebased(original, stream)
+    };
+    let mut bytes = vec![0u8; packet_size];
+    if let Some(records) = bytes.get_mut(PACKET_HEADER_LEN..content_size) {
+        records.copy_from_slice(&content);
+    }
+    seal(&mut bytes, header, order);
+    bytes
+}

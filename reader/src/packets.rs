@@ -1,0 +1,104 @@
+//! Packets as the container holds them, for tools that copy or rewrite whole packets (`cut`,
+//! `split`) rather than read events.
+
+use tracemark_format::PacketHeader;
+
+use crate::{
+    container::FileRole,
+    packet::{self, CrcStatus, Walked},
+    stream::{PacketEntry, StreamCursor, StreamId, StreamIndex, StreamIter},
+    Trace,
+};
+
+/// A data packet of a stream: its header, its bytes and where they are.
+#[derive(Debug, Clone, Copy)]
+pub struct PacketView<'t> {
+    trace: &'t Trace,
+    stream: &'t StreamIndex,
+    /// Its position in the stream's packets.
+    position: usize,
+    entry: &'t PacketEntry,
+}
+
+impl<'t> PacketView<'t> {
+    /// The stream.
+    pub fn stream(&self) -> StreamId {
+        self.stream.id
+    }
+
+    /// The header (§4).
+    pub fn header(&self) -> &'t PacketHeader {
+        &self.entry.raw.header
+    }
+
+    /// The container file holding it, as diagnostics name it.
+    pub fn file(&self) -> &'t str {
+        &self.entry.file_name
+    }
+
+    /// Its offset in that file.
+    pub fn offset(&self) -> u64 {
+        self.entry.raw.offset as u64
+    }
+
+    /// Its bytes present in the file: `packet_size` of them unless it is cut short (§10.4).
+    pub fn bytes(&self) -> &'t [u8] {
+        let raw = &self.entry.raw;
+        self.trace.container.files.get(raw.file).map_or(&[], |file| raw.bytes(file.bytes()))
+    }
+
+    /// Whether all its `packet_size` bytes are present.
+    pub fn is_whole(&self) -> bool {
+        self.bytes().len() == self.header().packet_size as usize
+    }
+
+    /// Whether its CRC matches, or it has none (§4.4): whether its events can be delivered.
+    pub fn crc_matches(&self) -> bool {
+        let raw = &self.entry.raw;
+        let Some(file) = self.trace.container.files.get(raw.file) else { return false };
+        matches!(raw.crc(file.bytes()), CrcStatus::Absent | CrcStatus::Valid)
+    }
+
+    /// Its events and diagnostics, as a read of its stream delivers them there: the
+    /// accounting of sequence numbers and discards (§10.1, §10.2) goes on from the packet
+    /// before, as if it had been read.
+    pub fn items(&self) -> StreamIter<'t> {
+        let range = self.position..self.position.saturating_add(1);
+        StreamIter::from_cursor(StreamCursor::new(self.trace, self.stream).packet_range(range))
+    }
+}
+
+impl Trace {
+    /// The data packets of stream `id`, in container order: sequence order, in a valid trace.
+    pub fn packets(&self, id: StreamId) -> impl Iterator<Item = PacketView<'_>> + '_ {
+        let stream = self.stream_indexes().iter().find(|stream| stream.id == id);
+        stream.into_iter().flat_map(move |stream| {
+            stream.packets.iter().enumerate().map(move |(position, entry)| PacketView {
+                trace: self,
+                stream,
+                position,
+                entry,
+            })
+        })
+    }
+
+    /// The bytes of every whole metadata packet, in container order: what a copy of the
+    /// trace's declarations takes, byte for byte.
+    pub fn metadata_packets(&self) -> Vec<&[u8]> {
+        let mut packets = Vec::new();
+        for (number, file) in self.container.files.iter().enumerate() {
+            if file.role == FileRole::Stream {
+                continue;
+            }
+            let bytes = file.bytes();
+            for item in packet::walk(bytes, number, &file.name) {
+                if let Walked::Packet(raw) = item {
+                    if raw.header.is_metadata() && raw.available == raw.header.packet_size as usize {
+                        packets.push(raw.bytes(bytes));
+                    }
+                }
+            }
+        }
+        packets
+    }
+}
