@@ -186,6 +186,8 @@ pub struct Dispatcher<'t, 'h> {
     workers: usize,
     /// Set by [`Dispatcher::only_stream`].
     only_stream: Option<StreamId>,
+    /// Set by [`Dispatcher::between`].
+    window: Option<(i128, i128)>,
 }
 
 impl std::fmt::Debug for Dispatcher<'_, '_> {
@@ -197,6 +199,7 @@ impl std::fmt::Debug for Dispatcher<'_, '_> {
             )
             .field("workers", &self.workers)
             .field("only_stream", &self.only_stream)
+            .field("window", &self.window)
             .finish()
     }
 }
@@ -211,7 +214,17 @@ impl<'t, 'h> Dispatcher<'t, 'h> {
             on_diagnostic: None,
             workers: trace.default_workers(),
             only_stream: None,
+            window: None,
         }
+    }
+
+    /// Restricts the run to the events whose time lies from `from` to `to` (nanoseconds since
+    /// the epoch, both included), as [`Trace::events_between`] delivers them: only the packets
+    /// that meet the window are decoded, on the calling thread (the worker setting is
+    /// ignored). With [`Dispatcher::only_stream`], that stream's events in the window.
+    pub fn between(&mut self, from: i128, to: i128) -> &mut Self {
+        self.window = Some((from, to));
+        self
     }
 
     /// Restricts the run to stream `id`: its records in record order (which is its time
@@ -291,7 +304,7 @@ impl<'t, 'h> Dispatcher<'t, 'h> {
     /// Reads the trace once, in time order (or one stream in record order, after
     /// [`Dispatcher::only_stream`]), calling the handlers.
     pub fn run(self) -> RunSummary {
-        let Dispatcher { trace, handlers, mut on_diagnostic, workers, only_stream } = self;
+        let Dispatcher { trace, handlers, mut on_diagnostic, workers, only_stream, window } = self;
         // A handler's call and its summary side by side: one lookup per record delivered.
         let mut running = Vec::with_capacity(handlers.len());
         let mut bounds = Vec::with_capacity(handlers.len());
@@ -349,6 +362,27 @@ impl<'t, 'h> Dispatcher<'t, 'h> {
             }
         };
         let streams = trace.stream_indexes();
+        if let Some((from, to)) = window {
+            let chosen = streams.iter().filter(|stream| only_stream.is_none_or(|id| stream.id == id));
+            let cursors = chosen.filter_map(|stream| trace.window_cursor(stream, from, to));
+            let (prelude, trailing) =
+                if only_stream.is_none() { trace.opening_diagnostics() } else { (&[][..], &[][..]) };
+            prelude.iter().for_each(&mut report);
+            // The packets at the window's edges hold events outside it.
+            let mut in_window = |record: &RawRecord<'t>| {
+                if record.clock.is_some_and(|clock| (from..=to).contains(&clock.to_unix_ns(record.timestamp)))
+                {
+                    deliver(record);
+                }
+            };
+            drain(Merger::new(cursors), &mut in_window, &mut report);
+            trailing.iter().for_each(&mut report);
+            return RunSummary {
+                events,
+                diagnostics,
+                handlers: running.into_iter().map(|(_, summary)| summary).collect(),
+            };
+        }
         if let Some(id) = only_stream {
             // One stream needs no merge, and its packets are decoded here: parallelism comes
             // from running streams side by side.

@@ -127,14 +127,23 @@ impl Trace {
     /// ```
     pub fn events_between(&self, from: i128, to: i128) -> EventsBetween<'_> {
         let (prelude, trailing) = self.opening_diagnostics();
-        let cursors = self.streams.iter().filter_map(|stream| {
-            let cursor = StreamCursor::new(self, stream);
-            let clock = cursor.clock()?;
-            let first = clock.first_tick_at_or_after(from)?;
-            let last = clock.last_tick_at_or_before(to)?;
-            (first <= last).then(|| cursor.window(first, last))
-        });
+        let cursors = self.streams.iter().filter_map(|stream| self.window_cursor(stream, from, to));
         EventsBetween::new(Events::new(prelude, cursors, trailing), from, to)
+    }
+
+    /// A cursor over the packets of `stream` that meet the window from `from` to `to`
+    /// nanoseconds (§10.8); `None` when the stream has no clock or the window holds no tick.
+    pub(crate) fn window_cursor<'t, 'p>(
+        &'t self,
+        stream: &'t StreamIndex,
+        from: i128,
+        to: i128,
+    ) -> Option<StreamCursor<'t, 'p>> {
+        let cursor = StreamCursor::new(self, stream);
+        let clock = cursor.clock()?;
+        let first = clock.first_tick_at_or_after(from)?;
+        let last = clock.last_tick_at_or_before(to)?;
+        (first <= last).then(|| cursor.window(first, last))
     }
 
     /// Diagnostics found while opening: problems in the metadata, then container problems

@@ -159,6 +159,17 @@ void tmk_trace_close(struct tmk_trace *trace);
 // `trace` is null or an open handle.
 struct tmk_cursor *tmk_cursor_new(const struct tmk_trace *trace);
 
+// A cursor before the first item of the events of `trace` whose time lies from `from_ns` to
+// `to_ns` (nanoseconds since the Unix epoch, both included), with the diagnostics of the
+// packets read: only the packets that meet the window are decoded (spec §10.8, §4.5). Events
+// of streams without a clock are in no window. Null if `trace` is null. Free it with
+// `tmk_cursor_free`.
+//
+// # Safety
+//
+// `trace` is null or an open handle.
+struct tmk_cursor *tmk_cursor_new_between(const struct tmk_trace *trace, int64_t from_ns, int64_t to_ns);
+
 // Frees a cursor (null is ignored).
 //
 // # Safety

@@ -68,7 +68,7 @@ use std::{
 
 use self_cell::self_cell;
 use tracemark_reader::{
-    DisplayHint, Elements, EncodedKind, EncodedValue, Events, Item, LazyValues, Members,
+    DisplayHint, Elements, EncodedKind, EncodedValue, Events, EventsBetween, Item, LazyValues, Members,
     Value as ReaderValue, ValueType,
 };
 
@@ -398,12 +398,29 @@ pub unsafe extern "C" fn tmk_trace_close(trace: *mut Trace) {
 
 /// The iteration state: the merged item stream and the item last taken from it.
 struct Iteration<'t> {
-    events: Events<'t>,
+    events: Items<'t>,
     current: Option<Item<'t>>,
     /// The current diagnostic's message.
     message: String,
     /// Where the last reads in the current event ended.
     walks: RefCell<Walks<'t>>,
+}
+
+/// What a cursor iterates: every item, or those of a time window.
+enum Items<'t> {
+    All(Events<'t>),
+    Window(EventsBetween<'t>),
+}
+
+impl<'t> Iterator for Items<'t> {
+    type Item = Item<'t>;
+
+    fn next(&mut self) -> Option<Item<'t>> {
+        match self {
+            Items::All(events) => events.next(),
+            Items::Window(events) => events.next(),
+        }
+    }
 }
 
 /// How many values' children walks the cursor remembers: more than values nest in practice,
@@ -551,7 +568,33 @@ pub unsafe extern "C" fn tmk_cursor_new(trace: *const Trace) -> *mut Cursor {
     // SAFETY: `trace` is null or an open handle (the caller's contract).
     let Some(trace) = (unsafe { trace.as_ref() }) else { return ptr::null_mut() };
     let cell = CursorCell::new(Arc::clone(&trace.trace), |trace| Iteration {
-        events: trace.events(),
+        events: Items::All(trace.events()),
+        current: None,
+        message: String::new(),
+        walks: RefCell::default(),
+    });
+    Box::into_raw(Box::new(Cursor { cell }))
+}
+
+/// A cursor before the first item of the events of `trace` whose time lies from `from_ns` to
+/// `to_ns` (nanoseconds since the Unix epoch, both included), with the diagnostics of the
+/// packets read: only the packets that meet the window are decoded (spec §10.8, §4.5). Events
+/// of streams without a clock are in no window. Null if `trace` is null. Free it with
+/// `tmk_cursor_free`.
+///
+/// # Safety
+///
+/// `trace` is null or an open handle.
+#[no_mangle]
+pub unsafe extern "C" fn tmk_cursor_new_between(
+    trace: *const Trace,
+    from_ns: i64,
+    to_ns: i64,
+) -> *mut Cursor {
+    // SAFETY: `trace` is null or an open handle (the caller's contract).
+    let Some(trace) = (unsafe { trace.as_ref() }) else { return ptr::null_mut() };
+    let cell = CursorCell::new(Arc::clone(&trace.trace), |trace| Iteration {
+        events: Items::Window(trace.events_between(i128::from(from_ns), i128::from(to_ns))),
         current: None,
         message: String::new(),
         walks: RefCell::default(),

@@ -308,3 +308,35 @@ fn views_not_filled_by_the_api_are_refused() {
         assert_eq!(tmk_value_format(&zeroed, ptr::null_mut(), 0), 0);
     }
 }
+
+#[test]
+fn a_cursor_over_a_window_delivers_the_events_in_it() {
+    let dir = trace_dir();
+    let path = CString::new(dir.path().join("t").to_str().unwrap()).unwrap();
+    let mut trace = ptr::null_mut();
+    let at = 1_700_000_000_000_001_000i64;
+    // SAFETY: every pointer below comes from the API and is used while valid.
+    unsafe {
+        assert_eq!(tmk_trace_open(path.as_ptr(), &mut trace), Status::Ok);
+        assert!(tmk_cursor_new_between(ptr::null(), 0, 1).is_null());
+        for (from, to, events) in
+            [(at, at, 1), (at - 5, at + 5, 1), (at + 1, i64::MAX, 0), (i64::MIN, at - 1, 0)]
+        {
+            let cursor = tmk_cursor_new_between(trace, from, to);
+            let mut found = 0;
+            loop {
+                match tmk_cursor_next(cursor) {
+                    ItemKind::Event => {
+                        found += 1;
+                        assert_eq!(tmk_event_timestamp(cursor), 1_000);
+                    }
+                    ItemKind::End => break,
+                    _ => {}
+                }
+            }
+            assert_eq!(found, events, "{from}..={to}");
+            tmk_cursor_free(cursor);
+        }
+        tmk_trace_close(trace);
+    }
+}

@@ -361,3 +361,36 @@ fn a_window_reads_only_the_packets_that_meet_it() {
     assert!(report(&mut trace.events_between(base + 60, base + 100)).is_empty());
     assert_eq!(report(&mut trace.events_between(base + 140, base + 160)), ["CrcMismatch"]);
 }
+
+#[test]
+fn a_dispatcher_between_two_times_delivers_what_events_between_does() {
+    let trace = windowed_trace(None);
+    let base = 1_000_000_000i128;
+    for (from, to) in
+        [(base + 12, base + 97), (base, base + 400), (base + 171, base + 171), (base + 50, base + 40)]
+    {
+        let expected: Vec<(u64, u32)> = trace
+            .events_between(from, to)
+            .filter_map(Item::event)
+            .map(|event| (event.timestamp(), event.stream().instance))
+            .collect();
+        let mut found = Vec::new();
+        let mut dispatcher = crate::Dispatcher::new(&trace);
+        dispatcher
+            .between(from, to)
+            .on_every_event(|event| found.push((event.timestamp(), event.stream().instance)));
+        let summary = dispatcher.run();
+        assert_eq!(summary.events, expected.len() as u64);
+        assert_eq!(found, expected, "{from}..={to}");
+        // One stream's part of the window.
+        let mut only = Vec::new();
+        let mut dispatcher = crate::Dispatcher::new(&trace);
+        dispatcher
+            .between(from, to)
+            .only_stream(StreamId { class: 0, instance: 1 })
+            .on_every_event(|event| only.push((event.timestamp(), event.stream().instance)));
+        dispatcher.run();
+        let expected_one: Vec<_> = expected.iter().copied().filter(|&(_, instance)| instance == 1).collect();
+        assert_eq!(only, expected_one);
+    }
+}
