@@ -9,8 +9,8 @@
 //! The cut's accounting is its own: `sequence` counts from its first packet and
 //! `events_discarded` from what the stream had discarded before it (§10.1, §10.2), so a reader
 //! of the cut reports the losses inside the window and nothing for the events outside it. A
-//! packet inside the window whose CRC fails or that is cut short is left out, and its sequence
-//! number shows it lost.
+//! packet inside the window whose CRC fails is left out, and its sequence number shows it
+//! lost; one cut short (§10.4) is rewritten with the complete records a reader delivers.
 
 use std::io::Write;
 
@@ -33,7 +33,7 @@ pub struct CutSummary {
     pub packets_rewritten: usize,
     /// Events in the rewritten packets (those of copied packets are not decoded).
     pub events_rewritten: u64,
-    /// Packets meeting the window left out because their CRC fails or they are cut short.
+    /// Packets meeting the window left out because their CRC fails.
     pub packets_damaged: usize,
     /// Streams left out because their stream class or clock is not declared: without a time,
     /// their events are in no window.
@@ -141,12 +141,15 @@ pub fn write_cut(
         let Some(stream) = streams.get_mut(position) else { break };
         let Some(packet) = stream.packets.get(stream.next).copied() else { break };
         stream.next += 1;
-        if !packet.is_whole() || !packet.crc_matches() {
+        if !packet.crc_matches() {
             summary.packets_damaged += 1;
             continue;
         }
         let header = packet.header();
-        let inside = header.timestamp_begin >= stream.first_tick && header.timestamp_end <= stream.last_tick;
+        // A packet cut short keeps the complete records a reader delivers from it (§10.4).
+        let inside = packet.is_whole()
+            && header.timestamp_begin >= stream.first_tick
+            && header.timestamp_end <= stream.last_tick;
         let bytes = if inside {
             summary.packets_copied += 1;
             copied(packet, stream, order)

@@ -52,11 +52,12 @@ impl<'t> PacketView<'t> {
         self.bytes().len() == self.header().packet_size as usize
     }
 
-    /// Whether its CRC matches, or it has none (§4.4): whether its events can be delivered.
+    /// Whether its events can be delivered as far as its CRC goes (§4.4): it matches, the
+    /// packet has none, or it is cut short so that it cannot be checked (§10.4).
     pub fn crc_matches(&self) -> bool {
         let raw = &self.entry.raw;
         let Some(file) = self.trace.container.files.get(raw.file) else { return false };
-        matches!(raw.crc(file.bytes()), CrcStatus::Absent | CrcStatus::Valid)
+        !matches!(raw.crc(file.bytes()), CrcStatus::Mismatch { .. })
     }
 
     /// Its events and diagnostics, as a read of its stream delivers them there: the

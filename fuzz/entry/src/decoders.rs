@@ -275,6 +275,31 @@ pub fn drain_trace(data: &[u8]) {
     }
     let stream_events: usize = trace.streams().map(|stream| stream.filter_map(Item::event).count()).sum();
     assert_eq!(merged_events, stream_events, "merging lost or duplicated events");
+    cut_whole_span(&trace, len);
+}
+
+/// A window over the trace's whole span, and its cut (`tracemark cut`): the window delivers no
+/// more than a whole read does; the cut is bounded by the input (a record's header grows by at
+/// most 12 bytes when rewritten, a record takes at least 8) and reads back.
+fn cut_whole_span(trace: &Trace, len: u64) {
+    let Some((start, end)) = tracemark_export::time_span(trace) else { return };
+    let window = trace.events_between(start, end).filter_map(Item::event).count();
+    let timed = trace
+        .events()
+        .filter_map(Item::event)
+        .filter(|event| event.unix_ns().is_some_and(|ns| (start..=end).contains(&ns)))
+        .count();
+    assert!(window <= timed, "a window delivered {window} events, a whole read {timed} in it");
+    let mut out = Vec::new();
+    let summary =
+        tracemark_export::write_cut(trace, start, end, &mut out).expect("a cut into memory is written");
+    assert_eq!(summary.bytes, out.len() as u64);
+    assert!(out.len() as u64 <= 3 * len + 1024, "a cut of {} bytes from {len}", out.len());
+    if let Ok(cut) = Trace::from_bytes(out) {
+        for item in cut.events() {
+            let _ = item.event().map(|event| event.fields().len());
+        }
+    }
 }
 
 /// The types in a declaration: the type itself and every type inside it (D in §13.4).
