@@ -5,35 +5,14 @@
 use std::collections::BTreeMap;
 
 use tracemark_export::{ctf::stream_file_name, write_ctf, ExportError};
-use tracemark_format::{ByteOrder, Field, IntType, TypeDesc};
+use tracemark_format::ByteOrder;
 use tracemark_reader::{DiagnosticKind, Item, StreamId, Trace};
-use tracemark_writer::{Config, ManualClock, MemorySink, Session};
 
-/// A two-CPU trace in `order` with small packets, where every 7th event is discarded.
+mod support;
+
+/// The shared lossy trace (`support::lossy_trace`), opened.
 fn lossy_trace(order: ByteOrder) -> Trace {
-    let sink = MemorySink::new();
-    let config = Config::with_uuid([3; 16]).packet_size(256).abi(tracemark_format::Abi::lp64(order));
-    let session = Session::builder(config).build_with_clock(ManualClock::new(0), sink.clone()).unwrap();
-    let fields = vec![Field::new("n", TypeDesc::Int(IntType::U32)), Field::new("s", TypeDesc::String)];
-    let handle = session.register_fields(session.stream_class_id(), "ev", 255, fields).unwrap();
-    for cpu in 0..2u32 {
-        let mut stream = session.stream(cpu).unwrap();
-        let (writer, out) = stream.raw().unwrap();
-        for n in 0..120u32 {
-            let slot = writer.reserve(out, handle, u64::from(n) * 1000 + u64::from(cpu), 4 + 4).unwrap();
-            if n % 7 == 3 {
-                writer.abort(slot);
-                continue;
-            }
-            let mut payload = writer.payload(&slot);
-            payload.write_u32(n);
-            payload.write_c_string(b"abc");
-            writer.commit(slot);
-        }
-    }
-    session.finish().unwrap();
-    drop(session);
-    Trace::from_bytes(sink.bytes()).unwrap()
+    Trace::from_bytes(support::lossy_trace(order)).unwrap()
 }
 
 struct CtfPacket {
