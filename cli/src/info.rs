@@ -3,7 +3,7 @@
 use std::{fmt::Write as _, path::Path, process::ExitCode};
 
 use tracemark_format::{ByteOrder, EnvValue, Layout};
-use tracemark_reader::{uuid_string, Summary, Trace};
+use tracemark_reader::{uuid_string, IndexStatus, Summary, Trace};
 
 use crate::{time::DateTime, CliResult};
 
@@ -70,6 +70,14 @@ fn render(trace: &Trace, summary: &Summary<'_>) -> String {
         "packets    {} data, {} metadata; {} events discarded",
         summary.data_packets, summary.metadata_packets, summary.discarded
     );
+    for stored in trace.stored_indexes() {
+        let status = match &stored.status {
+            IndexStatus::Absent => continue,
+            IndexStatus::Usable(index) => format!("{} packets (spec §14)", index.entries.len()),
+            IndexStatus::Unusable(why) => format!("not usable, a reader walks the file instead: {why}"),
+        };
+        let _ = writeln!(out, "index      {}: {status}", stored.file);
+    }
     let _ = writeln!(out, "streams    {}", summary.streams.len());
     for stream in &summary.streams {
         let clock = trace.metadata().stream_clock(stream.id.class);

@@ -160,6 +160,12 @@ fn index_writes_an_index_that_check_accepts_and_reading_ignores() {
         let (code, out, stderr) = tracemark(&["check", path.to_str().unwrap()]);
         assert_eq!(code, 0, "{out}{stderr}");
         assert_eq!(dump_json(&path, &[]), before, "{name}: the index changes no event");
+        let (code, info, _) = tracemark(&["info", path.to_str().unwrap()]);
+        assert_eq!(code, 0);
+        assert!(
+            info.lines().any(|line| line.starts_with("index ") && line.ends_with("packets (spec §14)")),
+            "{info}"
+        );
     }
 }
 

@@ -1,5 +1,6 @@
-//! Building the packet index of a trace's files (§14) from their packets: what `tracemark
-//! index` writes for a trace that has none.
+//! The packet index of a trace's files (§14): built from their packets (what `tracemark index`
+//! writes for a trace that has none), and the stored ones judged by what §14.4 asks before a
+//! reader may use one.
 
 use std::sync::Arc;
 
@@ -142,5 +143,98 @@ impl Trace {
             }
         };
         FileIndex { file: file.name.clone(), place, index }
+    }
+}
+
+/// What a container file's stored index is worth to a reader (§14.4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IndexStatus {
+    /// No index is stored for the file.
+    Absent,
+    /// An index that passes §14.4's checks: a reader may use it instead of walking the file.
+    Usable(PacketIndex),
+    /// An index a reader must treat as absent (§14.4), and why.
+    Unusable(String),
+}
+
+/// The index stored for one container file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredIndex {
+    /// The file described, as diagnostics name it.
+    pub file: Arc<str>,
+    /// What its index is worth.
+    pub status: IndexStatus,
+}
+
+impl Trace {
+    /// The index stored for the single file, or for each stream file of a directory (§14.3),
+    /// judged as §14.4 asks before a reader uses one: its packet's CRC and its record's check,
+    /// its `trace_uuid`, `file_len` against the file's length, entries that follow each other
+    /// from 0 to `file_len`. The packets it lists are not read.
+    pub fn stored_indexes(&self) -> Vec<StoredIndex> {
+        self.container
+            .files
+            .iter()
+            .filter(|file| file.role != FileRole::Metadata)
+            .map(|file| StoredIndex { file: file.name.clone(), status: self.stored_index(file) })
+            .collect()
+    }
+
+    fn stored_index(&self, file: &ContainerFile) -> IndexStatus {
+        let bytes = file.bytes();
+        let (packet, at) = if file.role == FileRole::Single {
+            let order = self.metadata().byte_order();
+            let Some(at) = wire::trailing_offset(bytes, order) else { return IndexStatus::Absent };
+            let packet = bytes.get(at as usize..).unwrap_or(&[]);
+            // The file's last bytes point at an index only when a metadata packet that ends the
+            // file starts there and its first record is an INDEX: any other tail is no index.
+            let first_kind = tracemark_format::PacketHeader::decode(packet).ok().and_then(|(header, _)| {
+                let ends_the_file = header.is_metadata() && header.packet_size as usize == packet.len();
+                let content = packet.get(header.header_len as usize..).filter(|_| ends_the_file)?;
+                order.read_u16(content)
+            });
+            if first_kind != Some(tracemark_format::metadata::kind::INDEX) {
+                return IndexStatus::Absent;
+            }
+            (packet, at)
+        } else {
+            let path = std::path::Path::new(&*file.name);
+            let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+                return IndexStatus::Absent;
+            };
+            let mut sidecar = name.to_os_string();
+            sidecar.push(".idx");
+            match std::fs::read(dir.join("index").join(sidecar)) {
+                Ok(packet) => return self.judge(&packet, 0, bytes.len() as u64, false),
+                Err(_) => return IndexStatus::Absent,
+            }
+        };
+        self.judge(packet, at, at, true)
+    }
+
+    /// Judges `packet`, an index packet found at `at` of its file, describing `file_len` bytes
+    /// (`trailing`: at the end of the single file).
+    fn judge(&self, packet: &[u8], at: u64, file_len: u64, trailing: bool) -> IndexStatus {
+        let (header, index) = match wire::decode_packet(packet) {
+            Ok(decoded) => decoded,
+            Err(error) => return IndexStatus::Unusable(error.to_string()),
+        };
+        let unusable = |why: String| IndexStatus::Unusable(why);
+        if header.trace_uuid != self.metadata().uuid() {
+            return unusable("the index of another trace (trace_uuid)".into());
+        }
+        if trailing && (packet.len() != header.packet_size as usize || index.index_offset != at) {
+            return unusable(format!(
+                "index_offset {} is not where its packet is ({at})",
+                index.index_offset
+            ));
+        }
+        if index.file_len != file_len {
+            return unusable(format!("stale: it describes {} bytes of a file of {file_len}", index.file_len));
+        }
+        if !index.tiles_its_file() {
+            return unusable("its entries do not follow each other from 0 to file_len".into());
+        }
+        IndexStatus::Usable(index)
     }
 }

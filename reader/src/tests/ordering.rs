@@ -394,3 +394,44 @@ fn a_dispatcher_between_two_times_delivers_what_events_between_does() {
         assert_eq!(only, expected_one);
     }
 }
+
+#[test]
+fn a_stored_index_is_judged_without_reading_its_packets() {
+    use crate::IndexStatus;
+    let plain = {
+        let trace = windowed_trace(None);
+        let bytes = trace.container.files[0].bytes().to_vec();
+        (bytes, trace.metadata().uuid())
+    };
+    let (bytes, uuid) = plain;
+    let trace = Trace::from_bytes(bytes.clone()).unwrap();
+    assert!(trace.stored_indexes().iter().all(|stored| stored.status == IndexStatus::Absent));
+    let built = trace.build_indexes().pop().unwrap();
+    let (Ok(index), crate::IndexPlace::Trailing { sequence, .. }) = (built.index, built.place) else {
+        panic!("the single file is indexable")
+    };
+    let packet = tracemark_format::index::encode_packet(&index, uuid, ByteOrder::Little, sequence);
+    let mut indexed = bytes.clone();
+    indexed.extend_from_slice(&packet);
+    let trace = Trace::from_bytes(indexed.clone()).unwrap();
+    assert_eq!(trace.stored_indexes()[0].status, IndexStatus::Usable(index.clone()));
+    // A flipped byte fails the index packet's CRC; another trace's index is not this one's.
+    let mut damaged = indexed.clone();
+    let last = damaged.len() - 20;
+    damaged[last] ^= 1;
+    let trace = Trace::from_bytes(damaged).unwrap();
+    assert!(
+        matches!(trace.stored_indexes()[0].status, IndexStatus::Unusable(ref why) if why.contains("CRC"))
+    );
+    let mut foreign = bytes;
+    foreign.extend_from_slice(&tracemark_format::index::encode_packet(
+        &index,
+        [9; 16],
+        ByteOrder::Little,
+        sequence,
+    ));
+    let trace = Trace::from_bytes(foreign).unwrap();
+    assert!(
+        matches!(trace.stored_indexes()[0].status, IndexStatus::Unusable(ref why) if why.contains("another trace"))
+    );
+}
