@@ -16,6 +16,15 @@ pub(crate) fn findings(
     directory: Option<&Path>,
     rename: &dyn Fn(&str) -> String,
 ) -> Vec<Finding> {
+    // The reference index decodes every packet once more: built only when there is an index
+    // to compare it with.
+    let stored_any = match directory {
+        None => !stored.is_empty(),
+        Some(directory) => directory.join("index").is_dir(),
+    };
+    if !stored_any {
+        return Vec::new();
+    }
     let built = trace.build_indexes();
     let mut findings = Vec::new();
     match directory {
