@@ -8,7 +8,7 @@ use std::{
 };
 
 use tracemark_format::index::encode_packet;
-use tracemark_reader::{FileIndex, IndexPlace, Trace};
+use tracemark_reader::{sidecar_path, FileIndex, IndexPlace, Trace};
 
 use crate::CliResult;
 
@@ -72,20 +72,17 @@ fn append_at(path: &Path, offset: u64, packet: &[u8]) -> std::io::Result<bool> {
 /// Writes `index/NAME.idx` beside stream file `NAME` (§14.3), through a temporary file renamed
 /// into place, so that a reader never sees half an index; whether it wrote.
 fn write_sidecar(stream_file: &Path, packet: &[u8]) -> std::io::Result<bool> {
-    let (Some(dir), Some(name)) = (stream_file.parent(), stream_file.file_name()) else {
+    let Some(target) = sidecar_path(stream_file) else {
         return Err(std::io::Error::other(format!("{}: not a file in a directory", stream_file.display())));
     };
-    let index_dir = dir.join("index");
-    fs::create_dir_all(&index_dir)?;
-    let mut file_name = name.to_os_string();
-    file_name.push(".idx");
-    let target = index_dir.join(&file_name);
+    if let Some(index_dir) = target.parent() {
+        fs::create_dir_all(index_dir)?;
+    }
     if fs::read(&target).is_ok_and(|present| present == packet) {
         return Ok(false);
     }
-    let mut temporary = file_name;
+    let mut temporary = target.clone().into_os_string();
     temporary.push(".tmp");
-    let temporary = index_dir.join(temporary);
     fs::write(&temporary, packet)?;
     fs::rename(&temporary, &target)?;
     Ok(true)

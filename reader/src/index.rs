@@ -31,6 +31,14 @@ pub enum IndexPlace {
     Sidecar,
 }
 
+/// The sidecar index of the directory's stream file `stream_file`: `index/NAME.idx` beside it
+/// (§14.3); `None` for a path without a file name.
+pub fn sidecar_path(stream_file: &std::path::Path) -> Option<std::path::PathBuf> {
+    let mut name = stream_file.file_name()?.to_os_string();
+    name.push(".idx");
+    Some(stream_file.parent()?.join("index").join(name))
+}
+
 /// The index of one container file, or why it cannot have one.
 #[derive(Debug)]
 pub struct FileIndex {
@@ -198,13 +206,10 @@ impl Trace {
             }
             (packet, at)
         } else {
-            let path = std::path::Path::new(&*file.name);
-            let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+            let Some(sidecar) = sidecar_path(std::path::Path::new(&*file.name)) else {
                 return IndexStatus::Absent;
             };
-            let mut sidecar = name.to_os_string();
-            sidecar.push(".idx");
-            match std::fs::read(dir.join("index").join(sidecar)) {
+            match std::fs::read(sidecar) {
                 Ok(packet) => return self.judge(&packet, 0, bytes.len() as u64, false),
                 Err(_) => return IndexStatus::Absent,
             }

@@ -126,7 +126,7 @@ pub use diagnostic::{Declaration, Diagnostic, DiagnosticKind, MalformedReason};
 pub use dispatch::{Context, Dispatcher, HandlerSummary, RunSummary};
 pub use error::{NotATrace, OpenError, SUPPORTED_MAJOR_VERSIONS};
 pub use event::{Event, HintedValue, Integer, LazyValues, StreamedValues, Value, Values};
-pub use index::{FileIndex, IndexPlace, IndexStatus, NotIndexable, StoredIndex};
+pub use index::{sidecar_path, FileIndex, IndexPlace, IndexStatus, NotIndexable, StoredIndex};
 pub use mapping::MappedFile;
 pub use merge::{Events, EventsBetween};
 pub use metadata::{Metadata, Version};

@@ -4,7 +4,7 @@
 use std::{fs, path::Path};
 
 use tracemark_format::index::{decode_packet, IndexError, PacketIndex};
-use tracemark_reader::{FileIndex, Trace};
+use tracemark_reader::{sidecar_path, FileIndex, Trace};
 
 use super::{map, rules::StoredIndex, Finding, Severity};
 
@@ -52,11 +52,8 @@ pub(crate) fn findings(
             let index_dir = directory.join("index");
             let mut described = Vec::new();
             for expected in &built {
-                let Some(name) = Path::new(&*expected.file).file_name() else { continue };
-                let mut sidecar = name.to_os_string();
-                sidecar.push(".idx");
-                described.push(sidecar.clone());
-                let path = index_dir.join(&sidecar);
+                let Some(path) = sidecar_path(Path::new(&*expected.file)) else { continue };
+                described.extend(path.file_name().map(ToOwned::to_owned));
                 if let Ok(bytes) = fs::read(&path) {
                     findings.extend(sidecar_findings(trace, &path, &bytes, expected));
                 }
