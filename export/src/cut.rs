@@ -18,7 +18,7 @@ use tracemark_format::{
     crc::packet_crc, index, ByteOrder, ClockClass, EventHeader, PacketFlags, PacketHeader,
     EXTENDED_HEADER_LEN, PACKET_HEADER_LEN, VERSION_MINOR,
 };
-use tracemark_reader::{Item, PacketView, Trace};
+use tracemark_reader::{Item, PacketView, PacketWindow, Trace};
 
 use crate::ExportError;
 
@@ -94,29 +94,12 @@ pub fn write_cut(
             summary.streams_without_time += 1;
             continue;
         };
-        let (Some(first_tick), Some(last_tick)) =
-            (clock.first_tick_at_or_after(from), clock.last_tick_at_or_before(to))
-        else {
-            continue;
-        };
-        if first_tick > last_tick {
-            continue;
-        }
-        let all: Vec<PacketView<'_>> = trace.packets(id).collect();
         // The packets a window read reads (`Trace::events_between`).
-        let first =
-            all.iter().position(|packet| packet.header().timestamp_end >= first_tick).unwrap_or(all.len());
-        let end = all
-            .iter()
-            .rposition(|packet| packet.header().timestamp_begin <= last_tick)
-            .map_or(first, |last| (last + 1).max(first));
-        let Some(first_packet) = all.get(first).filter(|_| first < end) else { continue };
+        let Some(window) = trace.packet_window(id, from, to) else { continue };
+        let Some(first_packet) = window.packets.first() else { continue };
         let base_sequence = first_packet.header().sequence;
-        let base_discarded = first
-            .checked_sub(1)
-            .and_then(|before| all.get(before))
-            .map_or(0, |before| before.header().events_discarded);
-        let packets = all.get(first..end).map(<[_]>::to_vec).unwrap_or_default();
+        let base_discarded = window.before.map_or(0, |before| before.header().events_discarded);
+        let PacketWindow { first_tick, last_tick, packets, .. } = window;
         streams.push(StreamCut {
             clock,
             packets,

@@ -134,7 +134,7 @@ pub use packets::PacketView;
 pub use stream::{StreamId, StreamIter};
 pub use streamed::{Elements, EncodedKind, EncodedValue, FieldValue, Members, ValueType};
 pub use summary::{uuid_string, StreamSummary, Summary};
-pub use trace::Trace;
+pub use trace::{PacketWindow, Trace};
 
 /// Re-export of the format crate, whose types ([`format::EventClass`], [`format::Abi`], …)
 /// appear in this crate's API.

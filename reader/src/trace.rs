@@ -9,7 +9,9 @@ use crate::{
     error::OpenError,
     merge::{Events, EventsBetween},
     metadata::{self, Metadata, Version},
-    packet, pipeline,
+    packet,
+    packets::PacketView,
+    pipeline,
     stream::{self, StreamCursor, StreamId, StreamIndex, StreamIter},
     summary::{StreamSummary, Summary},
     Diagnostic,
@@ -140,10 +142,22 @@ impl Trace {
         to: i128,
     ) -> Option<StreamCursor<'t, 'p>> {
         let cursor = StreamCursor::new(self, stream);
-        let clock = cursor.clock()?;
-        let first = clock.first_tick_at_or_after(from)?;
-        let last = clock.last_tick_at_or_before(to)?;
-        (first <= last).then(|| cursor.window(first, last))
+        let (first, last) = tick_window(cursor.clock()?, from, to)?;
+        Some(cursor.window(first, last))
+    }
+
+    /// The packets of stream `id` that [`Trace::events_between`] reads for the window from
+    /// `from` to `to` nanoseconds, with the window in the stream's ticks; `None` when the
+    /// stream does not exist, has no clock, or the window holds no tick of it. For tools that
+    /// copy or rewrite the window's packets (`tracemark cut`) rather than read its events.
+    pub fn packet_window(&self, id: StreamId, from: i128, to: i128) -> Option<PacketWindow<'_>> {
+        let stream = self.streams.iter().find(|stream| stream.id == id)?;
+        let (first_tick, last_tick) = tick_window(self.metadata.stream_clock(id.class)?, from, to)?;
+        let range = stream.window(first_tick, last_tick);
+        let all: Vec<PacketView<'_>> = self.packets(id).collect();
+        let before = range.start.checked_sub(1).and_then(|before| all.get(before).copied());
+        let packets = all.get(range).map(<[_]>::to_vec).unwrap_or_default();
+        Some(PacketWindow { first_tick, last_tick, packets, before })
     }
 
     /// Diagnostics found while opening: problems in the metadata, then container problems
@@ -295,4 +309,25 @@ impl Trace {
             .collect();
         Summary::new(self, streams)
     }
+}
+
+/// The ticks of `clock` from the first at or after `from` nanoseconds to the last at or before
+/// `to` (§7.4); `None` when there is none.
+fn tick_window(clock: &tracemark_format::ClockClass, from: i128, to: i128) -> Option<(u64, u64)> {
+    let first = clock.first_tick_at_or_after(from)?;
+    let last = clock.last_tick_at_or_before(to)?;
+    (first <= last).then_some((first, last))
+}
+
+/// The packets of one stream that a read of a time window reads ([`Trace::packet_window`]).
+#[derive(Debug, Clone)]
+pub struct PacketWindow<'t> {
+    /// The window's first tick of the stream's clock.
+    pub first_tick: u64,
+    /// Its last tick, included.
+    pub last_tick: u64,
+    /// The packets whose time range (§4.5) meets it, in stream order.
+    pub packets: Vec<PacketView<'t>>,
+    /// The packet before them, whose sequence number and discard count they continue.
+    pub before: Option<PacketView<'t>>,
 }
