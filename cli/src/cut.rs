@@ -10,7 +10,10 @@ use std::{
 use tracemark_export::{time_span, write_cut, CutSummary};
 use tracemark_reader::Trace;
 
-use crate::{time::parse_point, CliResult};
+use crate::{
+    time::{parse_point, parse_window},
+    CliResult,
+};
 
 /// More parts than this is a mistake in `--every`, not a wish for millions of files.
 const MAX_PARTS: i128 = 100_000;
@@ -44,13 +47,8 @@ pub struct SplitArgs {
 
 pub fn run_cut(args: &CutArgs) -> CliResult {
     let trace = Trace::open(&args.path)?;
-    let span = time_span(&trace);
-    let start = span.map_or(0, |(start, _)| start);
-    let point = |text: &Option<String>, unset: i128| match text {
-        Some(text) => parse_point(text, start),
-        None => Ok(unset),
-    };
-    let (from, to) = (point(&args.from, i128::MIN)?, point(&args.to, i128::MAX)?);
+    let start = time_span(&trace).map_or(0, |(start, _)| start);
+    let (from, to) = parse_window(args.from.as_deref(), args.to.as_deref(), start)?;
     let summary = write_file(&trace, from, to, &args.out)?;
     println!("{}: {}", args.out.display(), describe(&summary));
     Ok(ExitCode::SUCCESS)

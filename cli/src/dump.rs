@@ -13,7 +13,7 @@ use tracemark_reader::{Event, Item, Trace};
 use crate::{
     follow::{Deliver, FollowEnd, FollowError, FollowOptions, Follower},
     line::LineWriter,
-    time::parse_point,
+    time::parse_window,
     CliResult,
 };
 
@@ -95,11 +95,7 @@ fn window(trace: &Trace, args: &DumpArgs) -> Result<Option<(i128, i128)>, Box<dy
         return Ok(None);
     }
     let start = tracemark_export::time_span(trace).map_or(0, |(start, _)| start);
-    let point = |text: &Option<String>, unset: i128| match text {
-        Some(text) => parse_point(text, start),
-        None => Ok(unset),
-    };
-    Ok(Some((point(&args.from, i128::MIN)?, point(&args.to, i128::MAX)?)))
+    Ok(Some(parse_window(args.from.as_deref(), args.to.as_deref(), start)?))
 }
 
 fn write_event(

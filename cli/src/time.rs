@@ -139,6 +139,14 @@ pub fn parse_point(text: &str, start: i128) -> Result<i128, String> {
     Ok((day * SECONDS_PER_DAY + second_of_day) * NS_PER_SECOND + seconds)
 }
 
+/// The window of `--from` and `--to` ([`parse_point`]'s forms) in nanoseconds since the epoch:
+/// an absent bound leaves that side open.
+pub fn parse_window(from: Option<&str>, to: Option<&str>, start: i128) -> Result<(i128, i128), String> {
+    let from = from.map_or(Ok(i128::MIN), |text| parse_point(text, start))?;
+    let to = to.map_or(Ok(i128::MAX), |text| parse_point(text, start))?;
+    Ok((from, to))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
