@@ -29,7 +29,7 @@ use crate::{
 };
 
 /// Bytes of an entry in version 1.2 (§14.2).
-pub const ENTRY_LEN: u16 = 64;
+pub const ENTRY_LEN: u16 = 72;
 
 /// The minor version of a packet that carries an index (§14.3).
 pub const INDEX_VERSION_MINOR: u8 = 2;
@@ -44,8 +44,8 @@ const TRAILER_LEN: u64 = 8;
 /// check (§14.3).
 pub const TAIL_LEN: usize = TRAILER_LEN as usize + metadata::RECORD_CHECK_LEN;
 
-/// One packet as the index describes it: the fields of its header (§4.1) that find and check it,
-/// and the number of its records.
+/// One packet as the index describes it: every field of its header (§4.1) but the trace UUID,
+/// which all share, and the number of its records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct IndexEntry {
     /// Offset of the packet in its file.
@@ -71,6 +71,14 @@ pub struct IndexEntry {
     pub timestamp_end: u64,
     /// `events_discarded`.
     pub events_discarded: u64,
+    /// `crc32`.
+    pub crc32: u32,
+    /// `header_len`.
+    pub header_len: u16,
+    /// `version_major`.
+    pub version_major: u8,
+    /// `version_minor`.
+    pub version_minor: u8,
 }
 
 impl IndexEntry {
@@ -89,6 +97,10 @@ impl IndexEntry {
             timestamp_begin: header.timestamp_begin,
             timestamp_end: header.timestamp_end,
             events_discarded: header.events_discarded,
+            crc32: header.crc32,
+            header_len: header.header_len,
+            version_major: header.version_major,
+            version_minor: header.version_minor,
         }
     }
 
@@ -96,6 +108,27 @@ impl IndexEntry {
     /// field the entry repeats is equal (§14.4).
     pub fn describes(&self, offset: u64, header: &PacketHeader) -> bool {
         *self == IndexEntry { record_count: self.record_count, ..IndexEntry::of(offset, header, 0) }
+    }
+
+    /// The header of the packet described, in a trace whose UUID is `trace_uuid`: what a reader
+    /// that trusts the index takes for the packet's header without reading it (§14.4).
+    pub fn header(&self, trace_uuid: [u8; 16]) -> PacketHeader {
+        PacketHeader {
+            version_major: self.version_major,
+            version_minor: self.version_minor,
+            header_len: self.header_len,
+            flags: PacketFlags(self.flags),
+            crc32: self.crc32,
+            trace_uuid,
+            stream_class_id: self.stream_class_id,
+            stream_instance_id: self.stream_instance_id,
+            sequence: self.sequence,
+            timestamp_begin: self.timestamp_begin,
+            timestamp_end: self.timestamp_end,
+            content_size: self.content_size,
+            packet_size: self.packet_size,
+            events_discarded: self.events_discarded,
+        }
     }
 
     /// Where the packet ends in its file.
@@ -174,6 +207,9 @@ impl BinRead for PacketIndex {
                 <[u32; 6]>::read_options(reader, endian, ())?;
             let [sequence, timestamp_begin, timestamp_end, events_discarded] =
                 <[u64; 4]>::read_options(reader, endian, ())?;
+            let crc32 = u32::read_options(reader, endian, ())?;
+            let header_len = u16::read_options(reader, endian, ())?;
+            let [version_major, version_minor] = <[u8; 2]>::read_options(reader, endian, ())?;
             entries.push(IndexEntry {
                 offset,
                 packet_size,
@@ -186,6 +222,10 @@ impl BinRead for PacketIndex {
                 timestamp_begin,
                 timestamp_end,
                 events_discarded,
+                crc32,
+                header_len,
+                version_major,
+                version_minor,
             });
             // Fields a later minor version appends to entries are skipped.
             reader.seek(SeekFrom::Start(entry_start + u64::from(entry_len)))?;
@@ -218,6 +258,11 @@ impl BinWrite for PacketIndex {
             .write_options(writer, endian, ())?;
             [entry.sequence, entry.timestamp_begin, entry.timestamp_end, entry.events_discarded]
                 .write_options(writer, endian, ())?;
+            (entry.crc32, entry.header_len, entry.version_major, entry.version_minor).write_options(
+                writer,
+                endian,
+                (),
+            )?;
         }
         self.index_offset.write_options(writer, endian, ())
     }
@@ -378,6 +423,22 @@ mod tests {
                 assert!(index.tiles_its_file());
             }
         }
+    }
+
+    #[test]
+    fn an_entry_repeats_every_header_field_but_the_uuid() {
+        let header = PacketHeader {
+            crc32: 0xDEAD_BEEF,
+            header_len: 88,
+            version_minor: 1,
+            events_discarded: 5,
+            ..entry(0, 512, 3).header([4; 16])
+        };
+        let entry = IndexEntry::of(64, &header, 9);
+        assert_eq!(entry.header([4; 16]), header);
+        assert!(entry.describes(64, &header));
+        assert!(!entry.describes(64, &PacketHeader { crc32: 1, ..header }));
+        assert!(!entry.describes(64, &PacketHeader { header_len: 80, ..header }));
     }
 
     #[test]

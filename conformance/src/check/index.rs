@@ -147,6 +147,10 @@ fn difference(stored: &PacketIndex, expected: &FileIndex) -> Option<String> {
             ("timestamp_begin", have.timestamp_begin, want.timestamp_begin),
             ("timestamp_end", have.timestamp_end, want.timestamp_end),
             ("events_discarded", have.events_discarded, want.events_discarded),
+            ("crc32", have.crc32.into(), want.crc32.into()),
+            ("header_len", have.header_len.into(), want.header_len.into()),
+            ("version_major", have.version_major.into(), want.version_major.into()),
+            ("version_minor", have.version_minor.into(), want.version_minor.into()),
         ];
         let differing: Vec<String> = fields
             .iter()
