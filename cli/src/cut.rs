@@ -7,7 +7,7 @@ use std::{
     process::ExitCode,
 };
 
-use tracemark_export::{time_span, write_cut, CutSummary};
+use tracemark_export::{write_cut, CutSummary};
 use tracemark_reader::Trace;
 
 use crate::{
@@ -47,7 +47,7 @@ pub struct SplitArgs {
 
 pub fn run_cut(args: &CutArgs) -> CliResult {
     let trace = Trace::open(&args.path)?;
-    let start = time_span(&trace).map_or(0, |(start, _)| start);
+    let start = trace.time_span().map_or(0, |(start, _)| start);
     let (from, to) = parse_window(args.from.as_deref(), args.to.as_deref(), start)?;
     let summary = write_file(&trace, from, to, &args.out)?;
     println!("{}: {}", args.out.display(), describe(&summary));
@@ -60,7 +60,7 @@ pub fn run_split(args: &SplitArgs) -> CliResult {
         return Err(format!("--every {:?}: give a positive duration such as 10s or 500ms", args.every).into());
     };
     let trace = Trace::open(&args.path)?;
-    let Some((start, end)) = time_span(&trace) else {
+    let Some((start, end)) = trace.time_span() else {
         return Err("the trace has no stream with a clock: nothing to split by time".into());
     };
     let parts = (end - start) / every + 1;
@@ -112,6 +112,9 @@ fn describe(summary: &CutSummary) -> String {
     }
     if summary.streams_without_time > 0 {
         text.push_str(&format!("; {} streams without a clock left out", summary.streams_without_time));
+    }
+    if let Some(why) = &summary.index_set_aside {
+        text.push_str(&format!("; the index was set aside: {why}"));
     }
     text
 }

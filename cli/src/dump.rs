@@ -94,7 +94,7 @@ fn window(trace: &Trace, args: &DumpArgs) -> Result<Option<(i128, i128)>, Box<dy
     if args.from.is_none() && args.to.is_none() {
         return Ok(None);
     }
-    let start = tracemark_export::time_span(trace).map_or(0, |(start, _)| start);
+    let start = trace.time_span().map_or(0, |(start, _)| start);
     Ok(Some(parse_window(args.from.as_deref(), args.to.as_deref(), start)?))
 }
 

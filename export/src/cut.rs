@@ -40,18 +40,8 @@ pub struct CutSummary {
     pub streams_without_time: usize,
     /// Bytes written.
     pub bytes: u64,
-}
-
-/// The trace's time span in nanoseconds since the epoch (§10.8): from the earliest
-/// `timestamp_begin` to the latest `timestamp_end` of the streams with a clock, from their
-/// packet headers; `None` when no stream has one.
-pub fn time_span(trace: &Trace) -> Option<(i128, i128)> {
-    let metadata = trace.metadata();
-    let spans = trace.summary().streams.into_iter().filter_map(|stream| {
-        let clock = metadata.stream_clock(stream.id.class)?;
-        Some((clock.to_unix_ns(stream.begin?), clock.to_unix_ns(stream.end?)))
-    });
-    spans.reduce(|(begin, end), (first, last)| (begin.min(first), end.max(last)))
+    /// Why the trace's stored index was set aside and its files walked (§14.4), if it was.
+    pub index_set_aside: Option<String>,
 }
 
 /// The packets of one stream that meet the window, and how to rebase its accounting.
@@ -88,14 +78,12 @@ pub fn write_cut(
         emit(packet, &mut summary)?;
         summary.metadata_packets += 1;
     }
+    let windows = trace.packet_windows(from, to);
+    summary.streams_without_time = windows.without_time.len();
+    summary.index_set_aside = windows.set_aside.map(ToString::to_string);
     let mut streams = Vec::new();
-    for id in trace.stream_ids() {
-        let Some(clock) = trace.metadata().stream_clock(id.class) else {
-            summary.streams_without_time += 1;
-            continue;
-        };
-        // The packets a window read reads (`Trace::events_between`).
-        let Some(window) = trace.packet_window(id, from, to) else { continue };
+    for window in windows.windows {
+        let Some(clock) = trace.metadata().stream_clock(window.id.class) else { continue };
         let Some(first_packet) = window.packets.first() else { continue };
         let base_sequence = first_packet.header().sequence;
         let base_discarded = window.before.map_or(0, |before| before.header().events_discarded);

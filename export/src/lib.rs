@@ -35,5 +35,5 @@ mod tsdl;
 
 pub use chrome::{write_chrome_json, ChromeSummary};
 pub use ctf::{write_ctf, CtfSummary};
-pub use cut::{time_span, write_cut, CutSummary};
+pub use cut::{write_cut, CutSummary};
 pub use error::ExportError;

@@ -1,7 +1,7 @@
 //! `write_cut`: a window of a trace as a trace of its own, holding the events a window read
 //! gives, checking clean, reporting only the losses inside it.
 
-use tracemark_export::{time_span, write_cut};
+use tracemark_export::write_cut;
 use tracemark_format::ByteOrder;
 use tracemark_reader::{DiagnosticKind, Item, Trace};
 
@@ -29,7 +29,7 @@ fn a_cut_holds_the_events_of_its_window_and_only_its_own_losses() {
     for order in [ByteOrder::Little, ByteOrder::Big] {
         let bytes = lossy_trace(order);
         let trace = Trace::from_bytes(bytes.clone()).unwrap();
-        let (start, end) = time_span(&trace).unwrap();
+        let (start, end) = trace.time_span().unwrap();
         let windows = [
             (start, end),
             (i128::MIN, i128::MAX),
@@ -75,7 +75,7 @@ fn a_cut_holds_the_events_of_its_window_and_only_its_own_losses() {
 fn a_damaged_packet_in_the_window_is_left_out_and_shown_lost() {
     let mut bytes = lossy_trace(ByteOrder::Little);
     let trace = Trace::from_bytes(bytes.clone()).unwrap();
-    let (start, end) = time_span(&trace).unwrap();
+    let (start, end) = trace.time_span().unwrap();
     // Break the CRC of a data packet in the middle of CPU 0's.
     let middle = trace.packets(trace.stream_ids().next().unwrap()).nth(4).unwrap().offset() as usize;
     drop(trace);

@@ -237,6 +237,28 @@ impl PacketHeader {
         debug_assert!(written.is_ok() && cursor.position() == PACKET_HEADER_LEN as u64);
     }
 
+    /// The name of the first field (in wire order, §4.1) whose value differs between `self`
+    /// and `other`, if any: what a diagnostic says of a header that is not the one expected.
+    pub fn first_difference(&self, other: &PacketHeader) -> Option<&'static str> {
+        let fields: [(&'static str, bool); 14] = [
+            ("version_major", self.version_major == other.version_major),
+            ("version_minor", self.version_minor == other.version_minor),
+            ("header_len", self.header_len == other.header_len),
+            ("flags", self.flags == other.flags),
+            ("crc32", self.crc32 == other.crc32),
+            ("trace_uuid", self.trace_uuid == other.trace_uuid),
+            ("stream_class_id", self.stream_class_id == other.stream_class_id),
+            ("stream_instance_id", self.stream_instance_id == other.stream_instance_id),
+            ("sequence", self.sequence == other.sequence),
+            ("timestamp_begin", self.timestamp_begin == other.timestamp_begin),
+            ("timestamp_end", self.timestamp_end == other.timestamp_end),
+            ("content_size", self.content_size == other.content_size),
+            ("packet_size", self.packet_size == other.packet_size),
+            ("events_discarded", self.events_discarded == other.events_discarded),
+        ];
+        fields.into_iter().find(|(_, same)| !same).map(|(name, _)| name)
+    }
+
     /// Whether this is a metadata packet.
     pub const fn is_metadata(&self) -> bool {
         self.flags.is_metadata()

@@ -35,6 +35,8 @@ pub enum ReadMode {
 pub struct OpenOptions {
     /// How files are brought into memory.
     pub read_mode: ReadMode,
+    /// Walk every file even where a stored index (§14) could list its packets.
+    pub ignore_index: bool,
 }
 
 /// Which form the container has (§9).

@@ -366,6 +366,13 @@ pub enum DiagnosticKind {
     /// A metadata packet found somewhere other than the metadata stream's container, or a
     /// data packet in the `metadata` file (§9.1). It is still used.
     MisplacedPacket,
+    /// A packet found through the file's stored index is not the one its entry describes
+    /// (§14.4): the index is not used from then on, and the trace's files are walked.
+    IndexDisagrees {
+        /// The first header field that differs (§4.1), or `"header"` when no valid header is
+        /// there.
+        field: &'static str,
+    },
 }
 
 impl DiagnosticKind {
@@ -408,6 +415,7 @@ impl DiagnosticKind {
             DiagnosticKind::UndeclaredStreamClass { .. } => "1.2",
             DiagnosticKind::UndeclaredClock { .. } => "7.5",
             DiagnosticKind::MixedStreamFile { .. } | DiagnosticKind::MisplacedPacket => "9.1",
+            DiagnosticKind::IndexDisagrees { .. } => "14.4",
         }
     }
 
@@ -441,6 +449,7 @@ impl DiagnosticKind {
             DiagnosticKind::UndeclaredClock { .. } => "UndeclaredClock",
             DiagnosticKind::MixedStreamFile { .. } => "MixedStreamFile",
             DiagnosticKind::MisplacedPacket => "MisplacedPacket",
+            DiagnosticKind::IndexDisagrees { .. } => "IndexDisagrees",
         }
     }
 
@@ -565,6 +574,10 @@ impl fmt::Display for DiagnosticKind {
                 write!(f, "stream file holds packets of another stream than {first}")
             }
             DiagnosticKind::MisplacedPacket => f.write_str("packet in the wrong container file"),
+            DiagnosticKind::IndexDisagrees { field } => write!(
+                f,
+                "the packet's {field} is not what the file's index says; the index is set aside and the files are walked"
+            ),
         }
     }
 }

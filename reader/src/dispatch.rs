@@ -361,13 +361,13 @@ impl<'t, 'h> Dispatcher<'t, 'h> {
                 handler(diagnostic);
             }
         };
-        let streams = trace.stream_indexes();
         if let Some((from, to)) = window {
-            let chosen = streams.iter().filter(|stream| only_stream.is_none_or(|id| stream.id == id));
+            let (map, set_aside) = trace.window_plan(from, to);
+            let chosen = map.streams.iter().filter(|stream| only_stream.is_none_or(|id| stream.id == id));
             let cursors = chosen.filter_map(|stream| trace.window_cursor(stream, from, to));
             let (prelude, trailing) =
-                if only_stream.is_none() { trace.opening_diagnostics() } else { (&[][..], &[][..]) };
-            prelude.iter().for_each(&mut report);
+                if only_stream.is_none() { map.opening_diagnostics() } else { (&[][..], &[][..]) };
+            set_aside.into_iter().chain(prelude).for_each(&mut report);
             // The packets at the window's edges hold events outside it.
             let mut in_window = |record: &RawRecord<'t>| {
                 if record.clock.is_some_and(|clock| (from..=to).contains(&clock.to_unix_ns(record.timestamp)))
@@ -383,6 +383,7 @@ impl<'t, 'h> Dispatcher<'t, 'h> {
                 handlers: running.into_iter().map(|(_, summary)| summary).collect(),
             };
         }
+        let streams = trace.stream_indexes();
         if let Some(id) = only_stream {
             // One stream needs no merge, and its packets are decoded here: parallelism comes
             // from running streams side by side.

@@ -6,13 +6,13 @@ use std::sync::Arc;
 
 use tracemark_format::{
     index::{self as wire, IndexEntry, PacketIndex},
-    RecordIter,
+    ByteOrder, PacketHeader, RecordIter,
 };
 
 use crate::{
     batch::Batch,
     container::{ContainerFile, FileRole},
-    packet::{self, Walked},
+    packet::{self, RawPacket, Walked},
     Trace,
 };
 
@@ -184,62 +184,114 @@ impl Trace {
             .files
             .iter()
             .filter(|file| file.role != FileRole::Metadata)
-            .map(|file| StoredIndex { file: file.name.clone(), status: self.stored_index(file) })
+            .map(|file| {
+                let status = match find_stored(file) {
+                    Ok(None) => IndexStatus::Absent,
+                    Err(why) => IndexStatus::Unusable(why),
+                    Ok(Some(found)) if found.header.trace_uuid != self.metadata().uuid() => {
+                        IndexStatus::Unusable("the index of another trace (trace_uuid)".into())
+                    }
+                    Ok(Some(found)) => IndexStatus::Usable(found.index),
+                };
+                StoredIndex { file: file.name.clone(), status }
+            })
             .collect()
     }
+}
 
-    fn stored_index(&self, file: &ContainerFile) -> IndexStatus {
-        let bytes = file.bytes();
-        let (packet, at) = if file.role == FileRole::Single {
-            let order = self.metadata().byte_order();
-            let Some(at) = wire::trailing_offset(bytes, order) else { return IndexStatus::Absent };
-            let packet = bytes.get(at as usize..).unwrap_or(&[]);
-            // The file's last bytes point at an index only when a metadata packet that ends the
-            // file starts there and its first record is an INDEX: any other tail is no index.
-            let first_kind = tracemark_format::PacketHeader::decode(packet).ok().and_then(|(header, _)| {
-                let ends_the_file = header.is_metadata() && header.packet_size as usize == packet.len();
-                let content = packet.get(header.header_len as usize..).filter(|_| ends_the_file)?;
-                order.read_u16(content)
-            });
-            if first_kind != Some(tracemark_format::metadata::kind::INDEX) {
-                return IndexStatus::Absent;
-            }
-            (packet, at)
-        } else {
-            let Some(sidecar) = sidecar_path(std::path::Path::new(&*file.name)) else {
-                return IndexStatus::Absent;
-            };
-            match std::fs::read(sidecar) {
-                Ok(packet) => return self.judge(&packet, 0, bytes.len() as u64, false),
-                Err(_) => return IndexStatus::Absent,
-            }
-        };
-        self.judge(packet, at, at, true)
-    }
+/// A stored index that passes §14.4's checks but the one of its `trace_uuid`, which needs the
+/// trace's metadata.
+#[derive(Debug)]
+pub(crate) struct Found {
+    /// Its packet's header.
+    pub(crate) header: PacketHeader,
+    pub(crate) order: ByteOrder,
+    pub(crate) index: PacketIndex,
+    /// Where its packet is, when it ends the single file.
+    pub(crate) trailing_at: Option<u64>,
+}
 
-    /// Judges `packet`, an index packet found at `at` of its file, describing `file_len` bytes
-    /// (`trailing`: at the end of the single file).
-    fn judge(&self, packet: &[u8], at: u64, file_len: u64, trailing: bool) -> IndexStatus {
-        let (header, index) = match wire::decode_packet(packet) {
-            Ok(decoded) => decoded,
-            Err(error) => return IndexStatus::Unusable(error.to_string()),
+/// The index stored for container file `file` (a stream file or the single file), checked as
+/// §14.4 asks but for its `trace_uuid`: `Ok(None)` when there is none, `Err` saying why one is
+/// not usable. Reads the index's packet, not the packets it lists.
+pub(crate) fn find_stored(file: &ContainerFile) -> Result<Option<Found>, String> {
+    let bytes = file.bytes();
+    if file.role != FileRole::Single {
+        let Some(sidecar) = sidecar_path(std::path::Path::new(&*file.name)) else { return Ok(None) };
+        return match std::fs::read(sidecar) {
+            Ok(packet) => judge(&packet, None, bytes.len() as u64).map(Some),
+            Err(_) => Ok(None),
         };
-        let unusable = |why: String| IndexStatus::Unusable(why);
-        if header.trace_uuid != self.metadata().uuid() {
-            return unusable("the index of another trace (trace_uuid)".into());
-        }
-        if trailing && (packet.len() != header.packet_size as usize || index.index_offset != at) {
-            return unusable(format!(
-                "index_offset {} is not where its packet is ({at})",
-                index.index_offset
-            ));
-        }
-        if index.file_len != file_len {
-            return unusable(format!("stale: it describes {} bytes of a file of {file_len}", index.file_len));
-        }
-        if !index.tiles_its_file() {
-            return unusable("its entries do not follow each other from 0 to file_len".into());
-        }
-        IndexStatus::Usable(index)
     }
+    // The trace's byte order is its first packet's (§2.3).
+    let mut head = [0u8; tracemark_format::PACKET_HEADER_LEN];
+    let read = file.backing.read_at(0, &mut head);
+    let Ok(order) = PacketHeader::detect_byte_order(head.get(..read).unwrap_or(&[])) else { return Ok(None) };
+    let Some(at) = wire::trailing_offset(bytes, order) else { return Ok(None) };
+    let packet = bytes.get(at as usize..).unwrap_or(&[]);
+    // The file's last bytes point at an index only when a metadata packet that ends the file
+    // starts there and its first record is an INDEX: any other tail is no index.
+    let first_kind = PacketHeader::decode(packet).ok().and_then(|(header, _)| {
+        let ends_the_file = header.is_metadata() && header.packet_size as usize == packet.len();
+        let content = packet.get(header.header_len as usize..).filter(|_| ends_the_file)?;
+        order.read_u16(content)
+    });
+    if first_kind != Some(tracemark_format::metadata::kind::INDEX) {
+        return Ok(None);
+    }
+    judge(packet, Some(at), at).map(Some)
+}
+
+/// Judges `packet`, an index packet found at `trailing_at` of the single file or in a sidecar
+/// (`None`), describing `file_len` bytes.
+fn judge(packet: &[u8], trailing_at: Option<u64>, file_len: u64) -> Result<Found, String> {
+    let (header, index) = wire::decode_packet(packet).map_err(|error| error.to_string())?;
+    if let Some(at) = trailing_at {
+        if packet.len() != header.packet_size as usize || index.index_offset != at {
+            return Err(format!("index_offset {} is not where its packet is ({at})", index.index_offset));
+        }
+    }
+    if index.file_len != file_len {
+        return Err(format!("stale: it describes {} bytes of a file of {file_len}", index.file_len));
+    }
+    if !index.tiles_its_file() {
+        return Err("its entries do not follow each other from 0 to file_len".into());
+    }
+    let order = PacketHeader::detect_byte_order(packet).map_err(|error| error.to_string())?;
+    Ok(Found { header, order, index, trailing_at })
+}
+
+/// The packets of container file `number` as its stored index lists them, each header taken
+/// from its entry, in file order, the index's own packet last when it ends the single file:
+/// what a walk of the file finds when the index is true (§14.2). The metadata packets' headers
+/// are read and compared with their entries (R-14.4-2), since opening uses them; `None` when
+/// one differs.
+pub(crate) fn listed(number: usize, file: &ContainerFile, found: &Found) -> Option<Vec<Walked>> {
+    let uuid = found.header.trace_uuid;
+    let mut packets = Vec::with_capacity(found.index.entries.len().saturating_add(1));
+    for entry in &found.index.entries {
+        let raw = RawPacket {
+            file: number,
+            offset: usize::try_from(entry.offset).ok()?,
+            header: entry.header(uuid),
+            order: found.order,
+            available: entry.packet_size as usize,
+        };
+        if raw.header.is_metadata() && packet::header_difference(file, &raw).is_some() {
+            return None;
+        }
+        packets.push(Walked::Packet(raw));
+    }
+    if let Some(at) = found.trailing_at {
+        let offset = usize::try_from(at).ok()?;
+        let available = found.header.packet_size as usize;
+        packets.push(Walked::Packet(RawPacket {
+            file: number,
+            offset,
+            header: found.header,
+            order: found.order,
+            available,
+        }));
+    }
+    Some(packets)
 }

@@ -98,6 +98,7 @@ mod mapping;
 mod merge;
 mod metadata;
 mod packet;
+mod packet_map;
 mod packets;
 mod pipeline;
 mod records;
@@ -134,7 +135,7 @@ pub use packets::PacketView;
 pub use stream::{StreamId, StreamIter};
 pub use streamed::{Elements, EncodedKind, EncodedValue, FieldValue, Members, ValueType};
 pub use summary::{uuid_string, StreamSummary, Summary};
-pub use trace::{PacketWindow, Trace};
+pub use trace::{PacketWindow, PacketWindows, Trace};
 
 /// Re-export of the format crate, whose types ([`format::EventClass`], [`format::Abi`], …)
 /// appear in this crate's API.

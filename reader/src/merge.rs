@@ -159,6 +159,8 @@ impl<'t, 'p> Merger<'t, 'p> {
 /// The iterator is fused.
 #[derive(Debug)]
 pub struct Events<'t> {
+    /// Delivered first of all: why a window read set the stored indexes aside.
+    notice: Option<&'t Diagnostic>,
     prelude: std::slice::Iter<'t, Diagnostic>,
     merger: Merger<'t, 't>,
     trailing: std::slice::Iter<'t, Diagnostic>,
@@ -170,7 +172,18 @@ impl<'t> Events<'t> {
         streams: impl IntoIterator<Item = StreamCursor<'t, 't>>,
         trailing: &'t [Diagnostic],
     ) -> Events<'t> {
-        Events { prelude: prelude.iter(), merger: Merger::new(streams), trailing: trailing.iter() }
+        Events {
+            notice: None,
+            prelude: prelude.iter(),
+            merger: Merger::new(streams),
+            trailing: trailing.iter(),
+        }
+    }
+
+    /// These events, after `notice`.
+    pub(crate) fn after(mut self, notice: Option<&'t Diagnostic>) -> Events<'t> {
+        self.notice = notice;
+        self
     }
 }
 
@@ -179,6 +192,9 @@ impl<'t> Iterator for Events<'t> {
 
     #[inline]
     fn next(&mut self) -> Option<Item<'t>> {
+        if let Some(diagnostic) = self.notice.take() {
+            return Some(Item::Diagnostic(diagnostic.clone()));
+        }
         if let Some(diagnostic) = self.prelude.next() {
             return Some(Item::Diagnostic(diagnostic.clone()));
         }

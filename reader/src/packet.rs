@@ -84,6 +84,23 @@ impl RawPacket {
     }
 }
 
+/// How the header of the packet `raw` stands for, read from `file` now, differs from
+/// `raw.header`: the first differing field (§4.1), `"byte order"`, or `"header"` when no valid
+/// header is there; `None` when it is the same. For a packet found through an index, whose
+/// header was taken from its entry (R-14.4-2).
+pub(crate) fn header_difference(
+    file: &crate::container::ContainerFile,
+    raw: &RawPacket,
+) -> Option<&'static str> {
+    let mut head = [0u8; PACKET_HEADER_LEN];
+    let read = file.backing.read_at(raw.offset, &mut head);
+    match PacketHeader::decode(head.get(..read).unwrap_or(&[])) {
+        Err(_) => Some("header"),
+        Ok((_, order)) if order != raw.order => Some("byte order"),
+        Ok((header, _)) => raw.header.first_difference(&header),
+    }
+}
+
 /// One thing found while walking a file: a packet, or a problem between packets.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Walked {

@@ -4,8 +4,7 @@
 use tracemark_format::PacketHeader;
 
 use crate::{
-    container::FileRole,
-    packet::{self, CrcStatus, Walked},
+    packet::CrcStatus,
     stream::{PacketEntry, StreamCursor, StreamId, StreamIndex, StreamIter},
     Trace,
 };
@@ -21,6 +20,12 @@ pub struct PacketView<'t> {
 }
 
 impl<'t> PacketView<'t> {
+    /// The packet at `position` of `stream`'s, if there is one.
+    pub(crate) fn at(trace: &'t Trace, stream: &'t StreamIndex, position: usize) -> Option<PacketView<'t>> {
+        let entry = stream.packets.get(position)?;
+        Some(PacketView { trace, stream, position, entry })
+    }
+
     /// The stream.
     pub fn stream(&self) -> StreamId {
         self.stream.id
@@ -81,25 +86,5 @@ impl Trace {
                 entry,
             })
         })
-    }
-
-    /// The bytes of every whole metadata packet, in container order: what a copy of the
-    /// trace's declarations takes, byte for byte.
-    pub fn metadata_packets(&self) -> Vec<&[u8]> {
-        let mut packets = Vec::new();
-        for (number, file) in self.container.files.iter().enumerate() {
-            if file.role == FileRole::Stream {
-                continue;
-            }
-            let bytes = file.bytes();
-            for item in packet::walk(bytes, number, &file.name) {
-                if let Walked::Packet(raw) = item {
-                    if raw.header.is_metadata() && raw.available == raw.header.packet_size as usize {
-                        packets.push(raw.bytes(bytes));
-                    }
-                }
-            }
-        }
-        packets
     }
 }

@@ -1,35 +1,48 @@
 //! An open trace: its container, metadata and stream index.
 
-use std::path::Path;
+use std::{path::Path, sync::OnceLock};
 
 use crate::{
     bind::{BindError, Binding, DynBinding, EventSpec, TraceEvent},
-    container::{Container, ContainerKind, OpenOptions},
+    container::{Container, ContainerKind, FileRole, OpenOptions},
     count::{self, EventCounts},
     error::OpenError,
+    index,
     merge::{Events, EventsBetween},
     metadata::{self, Metadata, Version},
-    packet,
+    packet::{self, Walked},
+    packet_map::{self, PacketMap},
     packets::PacketView,
     pipeline,
-    stream::{self, StreamCursor, StreamId, StreamIndex, StreamIter},
+    stream::{StreamCursor, StreamId, StreamIndex, StreamIter},
     summary::{StreamSummary, Summary},
-    Diagnostic,
+    Diagnostic, DiagnosticKind,
 };
 
 /// An open trace (§1.1): its files, its metadata, and its data packets indexed by stream.
 ///
-/// Opening reads the packet headers of every file and all the metadata (§7.10); events are
-/// decoded lazily by the iterators, borrowing from the trace's bytes.
+/// Opening reads all the metadata (§7.10) and finds the data packets: from the stored index of
+/// a file that has a usable one (§14), else by reading the header of each packet. A read of a
+/// time window ([`Trace::events_between`]) uses the indexes and reads only the packets it
+/// needs; a read of everything walks every file first, once, as the index saves it nothing.
+/// Events are decoded lazily by the iterators, borrowing from the trace's bytes.
 #[derive(Debug)]
 pub struct Trace {
     pub(crate) container: Container,
     metadata: Metadata,
-    streams: Vec<StreamIndex>,
-    /// Metadata diagnostics, then container diagnostics attached to no data packet.
-    diagnostics: Vec<Diagnostic>,
-    /// How many of `diagnostics` are the metadata's.
-    metadata_diagnostics: usize,
+    /// What building the metadata reported.
+    metadata_diagnostics: Vec<Diagnostic>,
+    /// The whole metadata packets of the single file or `metadata` file: file, offset, size.
+    metadata_packets: Vec<(usize, usize, usize)>,
+    /// The packets as a walk of every file finds them: at open when no file has a usable index,
+    /// else on first use.
+    pub(crate) walked: OnceLock<PacketMap>,
+    /// The packets as the stored indexes list them (files without one walked), when some file
+    /// has a usable index.
+    indexed: Option<PacketMap>,
+    /// The first packet found not to be what its index entry says (R-14.4-2): from then on the
+    /// indexes are set aside.
+    index_set_aside: OnceLock<Diagnostic>,
 }
 
 impl Trace {
@@ -46,7 +59,7 @@ impl Trace {
 
     /// Opens a trace directory or single file with options.
     pub fn open_with(path: impl AsRef<Path>, options: OpenOptions) -> Result<Trace, OpenError> {
-        Trace::build(Container::open(path.as_ref(), options)?)
+        Trace::build(Container::open(path.as_ref(), options)?, options)
     }
 
     /// Reads a trace in single-file form (§9.2) from bytes in memory.
@@ -57,37 +70,110 @@ impl Trace {
     /// Reads a trace in single-file form from any buffer: a `Vec<u8>`, a `&'static [u8]`,
     /// an `Arc<[u8]>`, a memory map, …
     pub fn from_buffer<B: AsRef<[u8]> + Send + Sync + 'static>(buffer: B) -> Result<Trace, OpenError> {
-        Trace::build(Container::from_buffer(Box::new(buffer))?)
+        Trace::build(Container::from_buffer(Box::new(buffer))?, OpenOptions::default())
     }
 
-    fn build(container: Container) -> Result<Trace, OpenError> {
-        let walked: Vec<_> = container
+    fn build(container: Container, options: OpenOptions) -> Result<Trace, OpenError> {
+        let found: Vec<Option<index::Found>> = container
             .files
             .iter()
-            .enumerate()
-            .map(|(index, file)| {
-                // Headers are read once here, through `pread` where the file is mapped; pages
-                // touched through the map (a search for a header after a bad one) need not stay
-                // resident.
-                let mut released = 0;
-                let read_at = |offset: usize, buf: &mut [u8]| file.backing.read_at(offset, buf);
-                packet::walk_with_progress(file.bytes(), read_at, index, &file.name, |reached| {
-                    container.release(index, released, reached);
-                    released = reached;
-                })
+            .map(|file| {
+                let indexable = !options.ignore_index && file.role != FileRole::Metadata;
+                indexable.then(|| index::find_stored(file).ok().flatten()).flatten()
             })
             .collect();
-        let (metadata, mut diagnostics) = metadata::build(&container, &walked)?;
-        let index = stream::index(&container, &walked, &metadata);
-        // Reading the metadata and searching for headers faulted in some pages; reading faults
-        // them in again when it gets there. Until then they need not be resident.
+        let mut through_index = None;
+        if found.iter().any(Option::is_some) {
+            let mut listed_any = false;
+            let lists: Vec<Vec<Walked>> = found
+                .iter()
+                .enumerate()
+                .map(|(number, found)| {
+                    let file = container.files.get(number);
+                    let listed =
+                        file.zip(found.as_ref()).and_then(|(file, found)| index::listed(number, file, found));
+                    listed_any |= listed.is_some();
+                    listed.unwrap_or_else(|| packet_map::walk_file(&container, number))
+                })
+                .collect();
+            // An index of another trace is not this one's (§14.4): then every file is walked.
+            if let (true, Ok((metadata, diagnostics))) = (listed_any, metadata::build(&container, &lists)) {
+                if found.iter().flatten().all(|found| found.header.trace_uuid == metadata.uuid()) {
+                    through_index = Some((lists, metadata, diagnostics));
+                }
+            }
+        }
+        let (lists, metadata, metadata_diagnostics, indexed) = match through_index {
+            Some((lists, metadata, diagnostics)) => (lists, metadata, diagnostics, true),
+            None => {
+                let lists = packet_map::walk(&container);
+                let (metadata, diagnostics) = metadata::build(&container, &lists)?;
+                (lists, metadata, diagnostics, false)
+            }
+        };
+        let map = PacketMap::new(&container, &lists, &metadata, &metadata_diagnostics);
+        let metadata_packets = whole_metadata_packets(&container, &lists);
+        // Reading the metadata faulted in some pages; reading faults them in again when it
+        // gets there. Until then they need not be resident.
         for (file, item) in container.files.iter().enumerate() {
             container.release(file, 0, item.bytes().len());
         }
-        diagnostics.extend(index.metadata_file);
-        let metadata_diagnostics = diagnostics.len();
-        diagnostics.extend(index.unattached);
-        Ok(Trace { container, metadata, streams: index.streams, diagnostics, metadata_diagnostics })
+        let (walked, indexed) =
+            if indexed { (OnceLock::new(), Some(map)) } else { (OnceLock::from(map), None) };
+        Ok(Trace {
+            container,
+            metadata,
+            metadata_diagnostics,
+            metadata_packets,
+            walked,
+            indexed,
+            index_set_aside: OnceLock::new(),
+        })
+    }
+
+    /// The packets as a walk of every file finds them, walking now if it has not been done:
+    /// what every read of the whole trace uses.
+    fn walked(&self) -> &PacketMap {
+        self.walked.get_or_init(|| {
+            let lists = packet_map::walk(&self.container);
+            PacketMap::new(&self.container, &lists, &self.metadata, &self.metadata_diagnostics)
+        })
+    }
+
+    /// The packets a read that uses only some of them plans with: the indexed map, unless the
+    /// trace has none or it was set aside. `used` names, for each stream of the map, the
+    /// positions of the packets the read will use: their headers are read and compared with
+    /// their entries first (R-14.4-2), and when one differs the indexes are set aside and the
+    /// walked map is returned. Also returns the diagnostic saying so, if they were.
+    pub(crate) fn plan(
+        &self,
+        used: impl Fn(&StreamIndex) -> Vec<usize>,
+    ) -> (&PacketMap, Option<&Diagnostic>) {
+        if let (Some(indexed), None) = (&self.indexed, self.index_set_aside.get()) {
+            let differing = indexed.streams.iter().find_map(|stream| {
+                used(stream).into_iter().find_map(|position| {
+                    let entry = stream.packets.get(position)?;
+                    let file = self.container.files.get(entry.raw.file)?;
+                    let field = packet::header_difference(file, &entry.raw)?;
+                    let kind = DiagnosticKind::IndexDisagrees { field };
+                    Some(Diagnostic::new(kind, entry.file_name.clone(), entry.raw.offset as u64))
+                })
+            });
+            match differing {
+                None => return (indexed, None),
+                Some(diagnostic) => {
+                    // Another thread may have set it first: either says the same.
+                    let _ = self.index_set_aside.set(diagnostic);
+                }
+            }
+        }
+        (self.walked(), self.index_set_aside.get())
+    }
+
+    /// Whether reads of a time window go through stored indexes (§14): some file has a usable
+    /// one, and no packet read through it so far differed from its entry.
+    pub fn reads_through_index(&self) -> bool {
+        self.indexed.is_some() && self.index_set_aside.get().is_none()
     }
 
     /// The metadata: TRACE record and ABI, clocks, stream and event classes, environment.
@@ -128,9 +214,25 @@ impl Trace {
     /// # Ok::<(), tracemark_reader::OpenError>(())
     /// ```
     pub fn events_between(&self, from: i128, to: i128) -> EventsBetween<'_> {
-        let (prelude, trailing) = self.opening_diagnostics();
-        let cursors = self.streams.iter().filter_map(|stream| self.window_cursor(stream, from, to));
-        EventsBetween::new(Events::new(prelude, cursors, trailing), from, to)
+        let (map, set_aside) = self.window_plan(from, to);
+        let (prelude, trailing) = map.opening_diagnostics();
+        let cursors = map.streams.iter().filter_map(|stream| self.window_cursor(stream, from, to));
+        EventsBetween::new(Events::new(prelude, cursors, trailing).after(set_aside), from, to)
+    }
+
+    /// The packet map a read of the window from `from` to `to` nanoseconds plans with, the
+    /// packets it reads (and the one before each stream's, whose accounting it continues)
+    /// compared with their index entries (R-14.4-2); and the diagnostic saying the indexes
+    /// were set aside, if they were.
+    pub(crate) fn window_plan(&self, from: i128, to: i128) -> (&PacketMap, Option<&Diagnostic>) {
+        self.plan(|stream| {
+            let clock = self.metadata.stream_clock(stream.id.class);
+            let Some((first, last)) = clock.and_then(|clock| tick_window(clock, from, to)) else {
+                return Vec::new();
+            };
+            let range = stream.window(first, last);
+            (range.start.saturating_sub(1)..range.end).collect()
+        })
     }
 
     /// A cursor over the packets of `stream` that meet the window from `from` to `to`
@@ -146,37 +248,80 @@ impl Trace {
         Some(cursor.window(first, last))
     }
 
-    /// The packets of stream `id` that [`Trace::events_between`] reads for the window from
-    /// `from` to `to` nanoseconds, with the window in the stream's ticks; `None` when the
-    /// stream does not exist, has no clock, or the window holds no tick of it. For tools that
-    /// copy or rewrite the window's packets (`tracemark cut`) rather than read its events.
-    pub fn packet_window(&self, id: StreamId, from: i128, to: i128) -> Option<PacketWindow<'_>> {
-        let stream = self.streams.iter().find(|stream| stream.id == id)?;
-        let (first_tick, last_tick) = tick_window(self.metadata.stream_clock(id.class)?, from, to)?;
-        let range = stream.window(first_tick, last_tick);
-        let all: Vec<PacketView<'_>> = self.packets(id).collect();
-        let before = range.start.checked_sub(1).and_then(|before| all.get(before).copied());
-        let packets = all.get(range).map(<[_]>::to_vec).unwrap_or_default();
-        Some(PacketWindow { first_tick, last_tick, packets, before })
+    /// The packets of each stream that [`Trace::events_between`] reads for the window from
+    /// `from` to `to` nanoseconds, with the window in the stream's ticks. For tools that copy or
+    /// rewrite the window's packets (`tracemark cut`) rather than read its events.
+    pub fn packet_windows(&self, from: i128, to: i128) -> PacketWindows<'_> {
+        let (map, set_aside) = self.window_plan(from, to);
+        let mut windows = Vec::new();
+        let mut without_time = Vec::new();
+        for stream in &map.streams {
+            let Some(clock) = self.metadata.stream_clock(stream.id.class) else {
+                without_time.push(stream.id);
+                continue;
+            };
+            let Some((first_tick, last_tick)) = tick_window(clock, from, to) else { continue };
+            let range = stream.window(first_tick, last_tick);
+            let view = |position| PacketView::at(self, stream, position);
+            let before = range.start.checked_sub(1).and_then(view);
+            let packets = range.filter_map(view).collect();
+            windows.push(PacketWindow { id: stream.id, first_tick, last_tick, packets, before });
+        }
+        PacketWindows { windows, without_time, set_aside }
+    }
+
+    /// The trace's time span in nanoseconds since the epoch (§10.8): from the earliest
+    /// `timestamp_begin` to the latest `timestamp_end` of the packets of the streams with a
+    /// clock; `None` when no stream has one. Through the stored indexes when the trace has
+    /// them: the headers read are those of the packets giving each stream's ends.
+    pub fn time_span(&self) -> Option<(i128, i128)> {
+        let ends = |stream: &StreamIndex| {
+            let packets = &stream.packets;
+            let earliest =
+                (0..packets.len()).min_by_key(|&at| packets.get(at).map(|p| p.raw.header.timestamp_begin));
+            let latest =
+                (0..packets.len()).max_by_key(|&at| packets.get(at).map(|p| p.raw.header.timestamp_end));
+            earliest.into_iter().chain(latest).collect()
+        };
+        let (map, _) = self.plan(ends);
+        let spans = map.streams.iter().filter_map(|stream| {
+            let clock = self.metadata.stream_clock(stream.id.class)?;
+            let headers = stream.packets.iter().map(|packet| &packet.raw.header);
+            let begin = headers.clone().map(|header| header.timestamp_begin).min()?;
+            let end = headers.map(|header| header.timestamp_end).max()?;
+            Some((clock.to_unix_ns(begin), clock.to_unix_ns(end)))
+        });
+        spans.reduce(|(begin, end), (first, last)| (begin.min(first), end.max(last)))
     }
 
     /// Diagnostics found while opening: problems in the metadata, then container problems
     /// (bad headers, foreign packets, …) attached to no data packet. [`Trace::events`]
     /// delivers them too (the former first, the latter last); per-stream iterators do not.
     pub fn diagnostics(&self) -> &[Diagnostic] {
-        &self.diagnostics
+        self.walked().diagnostics()
     }
 
     /// Every event of every stream, in time order (§10.8: by time through each stream's clock,
     /// then ticks; streams without a clock last), with diagnostics in place.
     pub fn events(&self) -> Events<'_> {
         let (prelude, trailing) = self.opening_diagnostics();
-        Events::new(prelude, self.streams.iter().map(|stream| StreamCursor::new(self, stream)), trailing)
+        let streams = &self.walked().streams;
+        Events::new(prelude, streams.iter().map(|stream| StreamCursor::new(self, stream)), trailing)
     }
 
     /// The diagnostics found at open: those delivered before the events, and after.
     pub(crate) fn opening_diagnostics(&self) -> (&[Diagnostic], &[Diagnostic]) {
-        self.diagnostics.split_at(self.metadata_diagnostics.min(self.diagnostics.len()))
+        self.walked().opening_diagnostics()
+    }
+
+    /// The bytes of every whole metadata packet, in container order: what a copy of the
+    /// trace's declarations takes, byte for byte.
+    pub fn metadata_packets(&self) -> Vec<&[u8]> {
+        let packet = |&(file, offset, size): &(usize, usize, usize)| {
+            let bytes = self.container.files.get(file)?.bytes();
+            bytes.get(offset..offset.checked_add(size)?)
+        };
+        self.metadata_packets.iter().filter_map(packet).collect()
     }
 
     /// Binds the event type `T` to this trace's metadata (§12): every field `T` declares is
@@ -215,8 +360,11 @@ impl Trace {
         }
         pipeline::run(self, workers, |pipeline| {
             let (prelude, trailing) = self.opening_diagnostics();
-            let cursors =
-                self.streams.iter().map(|stream| StreamCursor::new(self, stream).with_pipeline(pipeline));
+            let cursors = self
+                .walked()
+                .streams
+                .iter()
+                .map(|stream| StreamCursor::new(self, stream).with_pipeline(pipeline));
             read(Events::new(prelude, cursors, trailing))
         })
     }
@@ -267,30 +415,33 @@ impl Trace {
     }
 
     pub(crate) fn stream_indexes(&self) -> &[StreamIndex] {
-        &self.streams
+        &self.walked().streams
     }
 
     /// The streams holding data packets, ordered by (class, instance).
     pub fn stream_ids(&self) -> impl Iterator<Item = StreamId> + '_ {
-        self.streams.iter().map(|stream| stream.id)
+        self.stream_indexes().iter().map(|stream| stream.id)
     }
 
     /// One stream's events in record order, with its diagnostics; `None` if the trace has no
     /// data packet of that stream.
     pub fn stream(&self, id: StreamId) -> Option<StreamIter<'_>> {
-        self.streams.iter().find(|stream| stream.id == id).map(|stream| StreamIter::new(self, stream))
+        self.stream_indexes()
+            .iter()
+            .find(|stream| stream.id == id)
+            .map(|stream| StreamIter::new(self, stream))
     }
 
     /// Every stream's own iterator, ordered by (class, instance).
     pub fn streams(&self) -> impl Iterator<Item = StreamIter<'_>> + '_ {
-        self.streams.iter().map(|stream| StreamIter::new(self, stream))
+        self.stream_indexes().iter().map(|stream| StreamIter::new(self, stream))
     }
 
     /// What an `info` command shows, from the metadata and the packet headers (no event is
     /// decoded).
     pub fn summary(&self) -> Summary<'_> {
         let streams = self
-            .streams
+            .stream_indexes()
             .iter()
             .map(|stream| {
                 let headers = stream.packets.iter().map(|entry| &entry.raw.header);
@@ -319,9 +470,11 @@ fn tick_window(clock: &tracemark_format::ClockClass, from: i128, to: i128) -> Op
     (first <= last).then_some((first, last))
 }
 
-/// The packets of one stream that a read of a time window reads ([`Trace::packet_window`]).
+/// The packets of one stream that a read of a time window reads ([`Trace::packet_windows`]).
 #[derive(Debug, Clone)]
 pub struct PacketWindow<'t> {
+    /// The stream.
+    pub id: StreamId,
     /// The window's first tick of the stream's clock.
     pub first_tick: u64,
     /// Its last tick, included.
@@ -330,4 +483,31 @@ pub struct PacketWindow<'t> {
     pub packets: Vec<PacketView<'t>>,
     /// The packet before them, whose sequence number and discard count they continue.
     pub before: Option<PacketView<'t>>,
+}
+
+/// The packets a read of a time window reads, stream by stream ([`Trace::packet_windows`]).
+#[derive(Debug, Clone)]
+pub struct PacketWindows<'t> {
+    /// One per stream with a clock whose window holds a tick, ordered by stream.
+    pub windows: Vec<PacketWindow<'t>>,
+    /// The streams without a clock (their class or its clock undeclared): without a time,
+    /// their events are in no window.
+    pub without_time: Vec<StreamId>,
+    /// Why the stored indexes were set aside (§14.4), if they were.
+    pub set_aside: Option<&'t Diagnostic>,
+}
+
+/// The whole metadata packets in `lists` (one per container file) of the single file or the
+/// `metadata` file, in container order: file, offset and size.
+fn whole_metadata_packets(container: &Container, lists: &[Vec<Walked>]) -> Vec<(usize, usize, usize)> {
+    let files = container.files.iter().zip(lists).filter(|(file, _)| file.role != FileRole::Stream);
+    let packets = files.flat_map(|(_, list)| list.iter()).filter_map(|item| match item {
+        Walked::Packet(raw)
+            if raw.header.is_metadata() && raw.available == raw.header.packet_size as usize =>
+        {
+            Some((raw.file, raw.offset, raw.available))
+        }
+        _ => None,
+    });
+    packets.collect()
 }

@@ -50,6 +50,7 @@ pub fn classify(
         K::UndeclaredStreamClass { .. } => ("R-1.2-1", Error),
         K::UndeclaredClock { .. } => ("R-7.5-1", Error),
         K::MixedStreamFile { .. } | K::MisplacedPacket => ("R-9.1-2", Error),
+        K::IndexDisagrees { .. } => ("R-14.4-2", Error),
         _ => ("R-10.6-1", Error),
     };
     let rule = rule_name(kind).unwrap_or("reader/other");
@@ -270,6 +271,7 @@ mod tests {
             (K::UndeclaredClock { stream_class: 1, clock_id: 2 }, 0, "R-7.5-1"),
             (K::MixedStreamFile { first: StreamId { class: 0, instance: 1 } }, 0, "R-9.1-2"),
             (K::MisplacedPacket, 0, "R-9.1-2"),
+            (K::IndexDisagrees { field: "timestamp_end" }, 0, "R-14.4-2"),
         ]
     }
 

@@ -821,9 +821,48 @@ pub fn run_vector(group_dir: &Path, expected: &ExpectedFile) -> VectorResult {
                 }
                 Err(error) => problems.push(format!("{}: {error}", wanted_path.display())),
             }
+            problems.extend(window_through_index(&trace_path));
         }
     }
     result
+}
+
+/// What differs between a read of the whole time span of the trace at `path` through its
+/// stored indexes and one that walks its files (§14.4): nothing, but for the report that the
+/// indexes were set aside, when a packet read through them was not what they say.
+fn window_through_index(path: &Path) -> Option<String> {
+    use tracemark_reader::{Item, OpenOptions, Trace};
+    let open = |ignore_index| Trace::open_with(path, OpenOptions { ignore_index, ..OpenOptions::default() });
+    let (Ok(indexed), Ok(walked)) = (open(false), open(true)) else { return None };
+    let (start, end) = walked.time_span()?;
+    let items = |trace: &Trace| -> Vec<String> {
+        let item = |item: Item<'_>| match item {
+            Item::Event(event) => serde_json::to_string(&event).unwrap_or_default(),
+            Item::Diagnostic(diagnostic) => format!("{} at {}", diagnostic.kind.name(), diagnostic.offset),
+        };
+        trace.events_between(start, end).map(item).collect()
+    };
+    let mut through_index = items(&indexed);
+    if !indexed.reads_through_index()
+        && through_index.first().is_some_and(|first| first.starts_with("IndexDisagrees"))
+    {
+        through_index.remove(0);
+    }
+    let by_walking = items(&walked);
+    let first_difference = through_index.iter().zip(&by_walking).position(|(a, b)| a != b);
+    match first_difference {
+        Some(at) => Some(format!(
+            "a window read through the index gives item {at} {:?}, a walk {:?}",
+            through_index.get(at),
+            by_walking.get(at)
+        )),
+        None if through_index.len() != by_walking.len() => Some(format!(
+            "a window read through the index gives {} items, a walk {}",
+            through_index.len(),
+            by_walking.len()
+        )),
+        None => None,
+    }
 }
 
 /// The events of the trace at `path` as [`Trace::events`](tracemark_reader::Trace::events)

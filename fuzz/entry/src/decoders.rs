@@ -269,7 +269,7 @@ pub fn drain_trace(data: &[u8]) {
 /// more than a whole read does; the cut is bounded by the input (a record's header grows by at
 /// most 12 bytes when rewritten, a record takes at least 8) and reads back.
 fn cut_whole_span(trace: &Trace, len: u64) {
-    let Some((start, end)) = tracemark_export::time_span(trace) else { return };
+    let Some((start, end)) = trace.time_span() else { return };
     let window = trace.events_between(start, end).filter_map(Item::event).count();
     let timed = trace
         .events()

@@ -283,7 +283,8 @@ fn a_file_on_disk_reads_as_the_same_bytes_in_memory() {
             let expected = kinds(&Trace::from_bytes(bytes).unwrap());
             assert!(expected.iter().any(|kind| kind.starts_with("event")), "{name}: {expected:?}");
             for read_mode in [crate::ReadMode::Mmap, crate::ReadMode::Read] {
-                let trace = Trace::open_with(&path, crate::OpenOptions { read_mode }).unwrap();
+                let trace =
+                    Trace::open_with(&path, crate::OpenOptions { read_mode, ..Default::default() }).unwrap();
                 assert_eq!(kinds(&trace), expected, "{name}, padding {padding}, {read_mode:?}");
             }
         }

@@ -81,7 +81,8 @@ fn directory_and_single_file_give_the_same_events() {
 
     let from_dir = Trace::open(&dir).unwrap();
     let from_file = Trace::open(&single).unwrap();
-    let read_file = Trace::open_with(&single, OpenOptions { read_mode: ReadMode::Read }).unwrap();
+    let read_file =
+        Trace::open_with(&single, OpenOptions { read_mode: ReadMode::Read, ..Default::default() }).unwrap();
     let from_memory = Trace::from_bytes([metadata, streams[0].clone(), streams[1].clone()].concat()).unwrap();
     assert_eq!(from_dir.kind(), ContainerKind::Directory);
     assert_eq!(from_file.kind(), ContainerKind::SingleFile);
@@ -434,4 +435,118 @@ fn a_stored_index_is_judged_without_reading_its_packets() {
     assert!(
         matches!(trace.stored_indexes()[0].status, IndexStatus::Unusable(ref why) if why.contains("another trace"))
     );
+}
+
+/// `bytes` with the index of its packets at its end (§14.3), built by the reader, `change`d
+/// before it is encoded.
+fn with_index(bytes: &[u8], change: impl FnOnce(&mut tracemark_format::index::PacketIndex)) -> Vec<u8> {
+    let trace = Trace::from_bytes(bytes.to_vec()).unwrap();
+    let built = trace.build_indexes().pop().unwrap();
+    let (Ok(mut index), crate::IndexPlace::Trailing { sequence, .. }) = (built.index, built.place) else {
+        panic!("the single file is indexable")
+    };
+    change(&mut index);
+    let packet =
+        tracemark_format::index::encode_packet(&index, trace.metadata().uuid(), ByteOrder::Little, sequence);
+    let mut indexed = bytes.to_vec();
+    indexed.extend_from_slice(&packet);
+    indexed
+}
+
+fn items_of<'t>(items: impl Iterator<Item = Item<'t>>) -> Vec<String> {
+    items
+        .map(|item| match item {
+            Item::Event(event) => format!("{}@{}", event.stream(), event.timestamp()),
+            Item::Diagnostic(diagnostic) => format!("{}@{}", diagnostic.kind.name(), diagnostic.offset),
+        })
+        .collect()
+}
+
+#[test]
+fn a_window_read_through_an_index_reads_what_a_walk_reads_without_walking() {
+    let plain = windowed_trace(None);
+    let bytes = plain.container.files[0].bytes().to_vec();
+    let trace = Trace::from_bytes(with_index(&bytes, |_| {})).unwrap();
+    assert!(trace.reads_through_index());
+    let base = 1_000_000_000i128;
+    for from in (-3..190).step_by(11) {
+        for to in [from, from + 25, from + 61, 400] {
+            let found = items_of(trace.events_between(base + from, base + to));
+            assert_eq!(found, items_of(plain.events_between(base + from, base + to)), "{from}..={to}");
+        }
+    }
+    assert_eq!(trace.time_span(), plain.time_span());
+    let windows = trace.packet_windows(base + 40, base + 70);
+    assert_eq!(windows.windows.iter().map(|window| window.packets.len()).collect::<Vec<_>>(), [2, 2]);
+    // None of this walked the file: only whole reads do.
+    assert!(trace.walked.get().is_none());
+    assert!(trace.reads_through_index());
+    assert_eq!(items_of(trace.events()), items_of(plain.events()));
+    assert!(trace.walked.get().is_some());
+    // The index packet is a metadata packet like the others; a cut leaves it out.
+    assert_eq!(trace.metadata_packets().len(), plain.metadata_packets().len() + 1);
+}
+
+#[test]
+fn an_entry_unlike_its_packet_sets_the_index_aside_when_the_packet_is_read() {
+    let plain = windowed_trace(None);
+    let bytes = plain.container.files[0].bytes().to_vec();
+    // Packet 2 of stream 0/0 (ticks 60-80): the index says it ends a tick later.
+    let position = |index: &tracemark_format::index::PacketIndex| {
+        index
+            .entries
+            .iter()
+            .position(|entry| !entry.is_metadata() && entry.stream_instance_id == 0 && entry.sequence == 2)
+            .unwrap()
+    };
+    let lying = with_index(&bytes, |index| {
+        let at = position(index);
+        index.entries[at].timestamp_end += 1;
+    });
+    let trace = Trace::from_bytes(lying).unwrap();
+    let base = 1_000_000_000i128;
+    // A window that does not read it does not notice.
+    let early = items_of(trace.events_between(base, base + 20));
+    assert_eq!(early, items_of(plain.events_between(base, base + 20)));
+    assert!(trace.reads_through_index());
+    // One that reads it reports the difference first, then reads by walking.
+    let offset = trace.stored_indexes().pop().map(|stored| match stored.status {
+        crate::IndexStatus::Usable(index) => index.entries[position(&index)].offset,
+        other => panic!("{other:?}"),
+    });
+    let window = items_of(trace.events_between(base + 65, base + 90));
+    let mut expected = vec![format!("IndexDisagrees@{}", offset.unwrap())];
+    expected.extend(items_of(plain.events_between(base + 65, base + 90)));
+    assert_eq!(window, expected);
+    assert!(!trace.reads_through_index());
+    // From then on every window read walks, and says why.
+    let again = items_of(trace.events_between(base, base + 20));
+    assert_eq!(again.first(), expected.first());
+    assert_eq!(again[1..], early[..]);
+    let mut seen = Vec::new();
+    let mut dispatcher = crate::Dispatcher::new(&trace);
+    dispatcher.between(base, base + 20).on_diagnostic(|diagnostic| seen.push(diagnostic.kind.clone()));
+    dispatcher.run();
+    assert_eq!(seen, [DiagnosticKind::IndexDisagrees { field: "timestamp_end" }]);
+}
+
+#[test]
+fn an_index_whose_metadata_entries_lie_is_not_used_at_all() {
+    let plain = windowed_trace(None);
+    let bytes = plain.container.files[0].bytes().to_vec();
+    let lying = with_index(&bytes, |index| index.entries[0].crc32 ^= 1);
+    let trace = Trace::from_bytes(lying).unwrap();
+    assert!(!trace.reads_through_index());
+    let base = 1_000_000_000i128;
+    assert_eq!(
+        items_of(trace.events_between(base, base + 400)),
+        items_of(plain.events_between(base, base + 400))
+    );
+    // Nor is one that any option says to ignore, nor one of another trace.
+    let path = std::env::temp_dir().join(format!("tracemark-ignored-index-{}.tmk", std::process::id()));
+    std::fs::write(&path, with_index(&bytes, |_| {})).unwrap();
+    let options = crate::OpenOptions { ignore_index: true, ..Default::default() };
+    assert!(!Trace::open_with(&path, options).unwrap().reads_through_index());
+    assert!(Trace::open(&path).unwrap().reads_through_index());
+    std::fs::remove_file(&path).unwrap();
 }
