@@ -73,7 +73,7 @@ fn render(trace: &Trace, summary: &Summary<'_>) -> String {
     for stored in trace.stored_indexes() {
         let status = match &stored.status {
             IndexStatus::Absent => continue,
-            IndexStatus::Usable(index) => format!("{} packets (spec §14)", index.entries.len()),
+            IndexStatus::Usable(index) => format!("usable, {} packets (spec §14)", index.entries.len()),
             IndexStatus::Unusable(why) => format!("not usable, a reader walks the file instead: {why}"),
         };
         let _ = writeln!(out, "index      {}: {status}", stored.file);

@@ -99,6 +99,14 @@ impl Backing {
         copy_at(self.bytes(), offset, buf)
     }
 
+    /// Says that bytes `[offset, offset + len)` will be read soon, and nothing around them (see
+    /// [`MappedFile::will_need`]); nothing to say of bytes already in memory.
+    pub(crate) fn will_need(&self, offset: usize, len: usize) {
+        if let Backing::Mapped(map) = self {
+            map.will_need(offset, offset.saturating_add(len));
+        }
+    }
+
     /// How many of [`Backing::bytes`] the file still holds: fewer than were mapped when the
     /// file has shrunk since it was opened.
     pub(crate) fn len_now(&self) -> usize {

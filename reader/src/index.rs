@@ -223,11 +223,20 @@ pub(crate) fn find_stored(file: &ContainerFile) -> Result<Option<Found>, String>
             Err(_) => Ok(None),
         };
     }
-    // The trace's byte order is its first packet's (§2.3).
+    // Read, or asked for before they are touched through the map: a fault would read megabytes
+    // around the file's end (see `MappedFile::will_need`). The trace's byte order is its first
+    // packet's (§2.3).
     let mut head = [0u8; tracemark_format::PACKET_HEADER_LEN];
     let read = file.backing.read_at(0, &mut head);
     let Ok(order) = PacketHeader::detect_byte_order(head.get(..read).unwrap_or(&[])) else { return Ok(None) };
-    let Some(at) = wire::trailing_offset(bytes, order) else { return Ok(None) };
+    let mut tail = [0u8; wire::TAIL_LEN];
+    let tail_at = bytes.len().saturating_sub(wire::TAIL_LEN);
+    let tail_len = file.backing.read_at(tail_at, &mut tail);
+    let Some(at) = order.read_u64(tail.get(..tail_len).unwrap_or(&[])).filter(|&at| at <= tail_at as u64)
+    else {
+        return Ok(None);
+    };
+    file.backing.will_need(at as usize, bytes.len().saturating_sub(at as usize));
     let packet = bytes.get(at as usize..).unwrap_or(&[]);
     // The file's last bytes point at an index only when a metadata packet that ends the file
     // starts there and its first record is an INDEX: any other tail is no index.
@@ -268,6 +277,10 @@ fn judge(packet: &[u8], trailing_at: Option<u64>, file_len: u64) -> Result<Found
 /// one differs.
 pub(crate) fn listed(number: usize, file: &ContainerFile, found: &Found) -> Option<Vec<Walked>> {
     let uuid = found.header.trace_uuid;
+    // Opening reads the metadata packets, and only those: see `MappedFile::will_need`.
+    for entry in found.index.entries.iter().filter(|entry| entry.is_metadata()) {
+        file.backing.will_need(entry.offset as usize, entry.packet_size as usize);
+    }
     let mut packets = Vec::with_capacity(found.index.entries.len().saturating_add(1));
     for entry in &found.index.entries {
         let raw = RawPacket {

@@ -81,6 +81,23 @@ impl MappedFile {
     }
 }
 
+impl MappedFile {
+    /// Asks the kernel to bring `[start, end)` into the page cache now, and only that
+    /// (`madvise(MADV_WILLNEED)`). A fault on a page that is not cached reads the pages around
+    /// it too, up to the device's `read_ahead_kb` (8 MiB on this project's virtio disks): a
+    /// reader that knows which few packets of a large file it will read says so, and their
+    /// pages are then found where a fault would have read megabytes around each.
+    pub(crate) fn will_need(&self, start: usize, end: usize) {
+        let start = start / PAGE * PAGE;
+        let end = end.min(self.map.len());
+        #[cfg(unix)]
+        if start < end {
+            // Advice is an optimisation: a failure only leaves the kernel to its own guess.
+            drop(self.map.advise_range(memmap2::Advice::WillNeed, start, end - start));
+        }
+    }
+}
+
 #[cfg(target_os = "linux")]
 impl Drop for MappedFile {
     fn drop(&mut self) {

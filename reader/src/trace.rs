@@ -150,8 +150,19 @@ impl Trace {
         used: impl Fn(&StreamIndex) -> Vec<usize>,
     ) -> (&PacketMap, Option<&Diagnostic>) {
         if let (Some(indexed), None) = (&self.indexed, self.index_set_aside.get()) {
-            let differing = indexed.streams.iter().find_map(|stream| {
-                used(stream).into_iter().find_map(|position| {
+            let used: Vec<(&StreamIndex, Vec<usize>)> =
+                indexed.streams.iter().map(|stream| (stream, used(stream))).collect();
+            // Only these packets are read: their pages are asked for first, so that reading
+            // them reads nothing around them.
+            for (stream, positions) in &used {
+                for entry in positions.iter().filter_map(|&position| stream.packets.get(position)) {
+                    if let Some(file) = self.container.files.get(entry.raw.file) {
+                        file.backing.will_need(entry.raw.offset, entry.raw.available);
+                    }
+                }
+            }
+            let differing = used.iter().find_map(|(stream, positions)| {
+                positions.iter().find_map(|&position| {
                     let entry = stream.packets.get(position)?;
                     let file = self.container.files.get(entry.raw.file)?;
                     let field = packet::header_difference(file, &entry.raw)?;
