@@ -126,12 +126,24 @@ pub fn generate(i: u64) -> Generated {
 pub const TICKS_PER_EVENT: u64 = 37;
 
 /// Writes events `0..events` on `streams` streams into `sink`, with `packet_size`-byte
-/// packets; returns the sink.
+/// packets, [`TICKS_PER_EVENT`] apart; returns the sink.
 pub fn write_into<S: PacketSink>(
     sink: S,
     events: u64,
     streams: u32,
     packet_size: u32,
+) -> tracemark_writer::Result<S> {
+    write_spaced(sink, events, streams, packet_size, TICKS_PER_EVENT)
+}
+
+/// [`write_into`], the events `ticks_per_event` apart: a trace of the same size spanning a
+/// longer time, as a less busy machine writes it.
+pub fn write_spaced<S: PacketSink>(
+    sink: S,
+    events: u64,
+    streams: u32,
+    packet_size: u32,
+    ticks_per_event: u64,
 ) -> tracemark_writer::Result<S> {
     let clock = ManualClock::new(0);
     let config = Config::with_uuid(*b"realistic-worklo").packet_size(packet_size);
@@ -147,7 +159,7 @@ pub fn write_into<S: PacketSink>(
     let streams = u64::from(streams.max(1));
     for i in 0..events {
         let Some(stream) = writers.get_mut((i % streams) as usize) else { break };
-        let at = 1_000 + i * TICKS_PER_EVENT;
+        let at = 1_000 + i * ticks_per_event;
         match generate(i) {
             Generated::Entry { fd, buf, count } => stream.emit_at(
                 &mut trace,
@@ -200,8 +212,19 @@ pub fn single_file(events: u64, streams: u32, packet_size: u32) -> Vec<u8> {
 
 /// The workload as a trace directory.
 pub fn directory(path: &Path, events: u64, streams: u32, packet_size: u32) -> tracemark_writer::Result<()> {
+    directory_spaced(path, events, streams, packet_size, TICKS_PER_EVENT)
+}
+
+/// [`directory`], the events `ticks_per_event` apart.
+pub fn directory_spaced(
+    path: &Path,
+    events: u64,
+    streams: u32,
+    packet_size: u32,
+    ticks_per_event: u64,
+) -> tracemark_writer::Result<()> {
     let sink = DirectorySink::create(path)?;
-    let mut sink = write_into(sink, events, streams, packet_size)?;
+    let mut sink = write_spaced(sink, events, streams, packet_size, ticks_per_event)?;
     sink.flush()
 }
 

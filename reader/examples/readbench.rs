@@ -2,7 +2,7 @@
 //! `bench/babeltrace-compare.sh`.
 //!
 //! ```text
-//! readbench write DIR EVENTS [STREAMS] [PACKET_SIZE]   # a trace directory of the workload
+//! readbench write DIR EVENTS [STREAMS] [PACKET_SIZE] [TICKS_PER_EVENT]   # a trace directory of the workload
 //! readbench MODE PATH [WORKERS]                         # read it; one line of key=value results
 //! ```
 //!
@@ -24,7 +24,7 @@ use std::{process::ExitCode, time::Instant};
 use tracemark_reader::Trace;
 
 fn usage() -> ExitCode {
-    eprintln!("usage: readbench write DIR EVENTS [STREAMS] [PACKET_SIZE]");
+    eprintln!("usage: readbench write DIR EVENTS [STREAMS] [PACKET_SIZE] [TICKS_PER_EVENT]");
     eprintln!(
         "       readbench dynamic|dynamic-pipelined|dynamic-dispatch|typed|typed-streams|count|names|open PATH \
          [WORKERS]"
@@ -58,8 +58,9 @@ fn main() -> ExitCode {
         };
         let streams = args.get(3).and_then(|n| n.parse().ok()).unwrap_or(2);
         let packet_size = args.get(4).and_then(|n| n.parse().ok()).unwrap_or(64 * 1024);
+        let ticks = args.get(5).and_then(|n| n.parse().ok()).unwrap_or(realistic::TICKS_PER_EVENT);
         let started = Instant::now();
-        if let Err(error) = realistic::directory(dir.as_ref(), events, streams, packet_size) {
+        if let Err(error) = realistic::directory_spaced(dir.as_ref(), events, streams, packet_size, ticks) {
             eprintln!("readbench: {error}");
             return ExitCode::FAILURE;
         }
