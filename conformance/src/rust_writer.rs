@@ -89,7 +89,14 @@ pub fn single_file(scenario: &Scenario) -> Result<Vec<u8>, WriteError> {
     write_into(scenario, Vec::new())
 }
 
-/// Writes the scenario as a trace directory (§9.1) at `path`.
+/// Writes the scenario as a single file (§9.2) at `path`, its packet index last (§14.3).
+pub fn file(scenario: &Scenario, path: &Path) -> Result<(), WriteError> {
+    write_into(scenario, tracemark_writer::FileSink::create(path)?)?;
+    Ok(())
+}
+
+/// Writes the scenario as a trace directory (§9.1) at `path`, with the stream files' packet
+/// indexes (§14.3).
 pub fn directory(scenario: &Scenario, path: &Path) -> Result<(), WriteError> {
     let sink = DirectorySink::create(path)?;
     let mut sink = write_into(scenario, sink)?;

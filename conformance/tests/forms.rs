@@ -68,3 +68,38 @@ fn directory_and_single_file_give_the_same_events() {
     }
     assert_eq!(event_lines(&Trace::from_bytes(concatenated).unwrap()), dir_events);
 }
+
+#[test]
+fn the_writers_indexes_pass_check_and_serve_window_reads() {
+    use tracemark_conformance::check;
+    let scenario = scenario();
+    let dir = tempfile::tempdir().unwrap();
+    let trace_dir = dir.path().join("trace");
+    rust_writer::directory(&scenario, &trace_dir).unwrap();
+    let single = dir.path().join("trace.tmk");
+    rust_writer::file(&scenario, &single).unwrap();
+    for path in [&trace_dir, &single] {
+        let report = check::check(&check::Source::path(path)).unwrap();
+        assert!(report.findings.is_empty(), "{}: {:?}", path.display(), report.findings);
+        let trace = Trace::open(path).unwrap();
+        let stored = trace.stored_indexes();
+        assert_eq!(stored.len(), if path == &single { 1 } else { 4 });
+        assert!(stored
+            .iter()
+            .all(|stored| matches!(stored.status, tracemark_reader::IndexStatus::Usable(_))));
+        // A window read goes through them and reads what a walk reads.
+        let (start, end) = trace.time_span().unwrap();
+        let (from, to) = (start + (end - start) / 3, start + (end - start) / 2);
+        let window: Vec<String> =
+            trace.events_between(from, to).filter_map(Item::event).map(|e| event_line(&e)).collect();
+        assert!(trace.reads_through_index(), "{}", path.display());
+        let expected: Vec<String> = event_lines(&trace)
+            .into_iter()
+            .zip(trace.events().filter_map(Item::event).map(|event| event.unix_ns().unwrap()))
+            .filter(|(_, ns)| (from..=to).contains(ns))
+            .map(|(line, _)| line)
+            .collect();
+        assert!(!window.is_empty());
+        assert_eq!(window, expected);
+    }
+}

@@ -31,6 +31,10 @@ use crate::{
 /// Bytes of an entry in version 1.2 (§14.2).
 pub const ENTRY_LEN: u16 = 72;
 
+/// The `record_count` of an entry whose writer did not count the packet's records (§14.2): a
+/// writer's consumer sees whole packets.
+pub const RECORDS_NOT_COUNTED: u32 = u32::MAX;
+
 /// The minor version of a packet that carries an index (§14.3).
 pub const INDEX_VERSION_MINOR: u8 = 2;
 
@@ -60,8 +64,8 @@ pub struct IndexEntry {
     pub stream_class_id: u32,
     /// `stream_instance_id`.
     pub stream_instance_id: u32,
-    /// Records a reader decodes from the packet (§14.2): for estimates, never in place of
-    /// decoding.
+    /// Records a reader decodes from the packet (§14.2), or [`RECORDS_NOT_COUNTED`]: for
+    /// estimates, never in place of decoding.
     pub record_count: u32,
     /// `sequence`.
     pub sequence: u64,

@@ -98,10 +98,11 @@ impl<S: PacketSink> LocalTrace<S> {
         stream.flush(self)
     }
 
-    /// Delivers the queued metadata, flushes the sink and returns it. Flush the streams first.
+    /// Delivers the queued metadata, finishes the sink ([`PacketSink::finish`]: a file sink
+    /// writes its index) and returns it. Flush the streams first.
     pub fn finish(mut self) -> Result<S> {
         self.registry.flush(&mut self.sink)?;
-        self.sink.flush()?;
+        self.sink.finish()?;
         Ok(self.sink)
     }
 }

@@ -42,6 +42,13 @@ pub trait PacketSink {
     fn flush(&mut self) -> Result<()> {
         Ok(())
     }
+
+    /// Closes the trace: writes what goes last (a file sink's packet index, §14.3), then
+    /// flushes. Called once, when the session finishes; a sink that writes nothing more only
+    /// flushes.
+    fn finish(&mut self) -> Result<()> {
+        self.flush()
+    }
 }
 
 impl<S: PacketSink + ?Sized> PacketSink for &mut S {
@@ -52,6 +59,10 @@ impl<S: PacketSink + ?Sized> PacketSink for &mut S {
     fn flush(&mut self) -> Result<()> {
         (**self).flush()
     }
+
+    fn finish(&mut self) -> Result<()> {
+        (**self).finish()
+    }
 }
 
 impl<S: PacketSink + ?Sized> PacketSink for alloc::boxed::Box<S> {
@@ -61,6 +72,10 @@ impl<S: PacketSink + ?Sized> PacketSink for alloc::boxed::Box<S> {
 
     fn flush(&mut self) -> Result<()> {
         (**self).flush()
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        (**self).finish()
     }
 }
 

@@ -71,13 +71,26 @@ fn single_file_puts_trace_first_and_metadata_before_the_data_using_it() {
     let bytes = fs::read(&path).unwrap();
     let _ = fs::remove_file(&path);
 
-    let packets = split_packets(&bytes);
+    let mut packets = split_packets(&bytes);
+    // The file's packet index ends it (§14.3), listing every packet before it.
+    let index_at = summary.bytes as usize;
+    let (index_header, index) = tracemark_format::index::decode_packet(&bytes[index_at..]).unwrap();
+    assert_eq!(
+        (index.file_len, index.index_offset, index.entries.len()),
+        (summary.bytes, summary.bytes, packets.len() - 1)
+    );
+    assert!(index
+        .entries
+        .iter()
+        .all(|entry| entry.record_count == tracemark_format::index::RECORDS_NOT_COUNTED));
+    let index_packet = packets.pop().unwrap();
+    assert_eq!(index_packet.header, index_header);
+    assert_eq!(index_header.sequence, packets.iter().filter(|p| p.header.is_metadata()).count() as u64);
     assert!(packets[0].header.is_metadata());
     let first = common::records(&packets[..1]);
     assert!(
         matches!(&first[0], Record::Trace(trace) if trace.hostname == "test-host" && trace.uuid == [3; 16])
     );
-    assert_eq!(summary.bytes, bytes.len() as u64);
     assert_eq!(summary.data_packets + summary.metadata_packets, packets.len() as u64);
     assert_eq!((summary.events_written, summary.events_discarded, summary.streams), (4 * 202, 0, 4));
 
@@ -118,7 +131,18 @@ fn directory_form_has_metadata_and_one_file_per_stream() {
     let mut names: Vec<String> =
         fs::read_dir(&root).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
     names.sort();
-    assert_eq!(names, ["metadata", "stream-0-0.tmk", "stream-0-1.tmk", "stream-0-2.tmk", "stream-0-3.tmk"]);
+    assert_eq!(
+        names,
+        [
+            "finished",
+            "index",
+            "metadata",
+            "stream-0-0.tmk",
+            "stream-0-1.tmk",
+            "stream-0-2.tmk",
+            "stream-0-3.tmk"
+        ]
+    );
     let metadata = split_packets(&fs::read(root.join("metadata")).unwrap());
     assert!(metadata.iter().all(|p| p.header.is_metadata()));
     let records = common::records(&metadata);
@@ -135,6 +159,13 @@ fn directory_form_has_metadata_and_one_file_per_stream() {
             events += common::events(packet, &declared, &abi).len();
         }
         assert_eq!(events, 202);
+        // Each stream file's index, beside it (§14.3).
+        let sidecar = fs::read(root.join(format!("index/stream-0-{instance}.tmk.idx"))).unwrap();
+        let (_, index) = tracemark_format::index::decode_packet(&sidecar).unwrap();
+        assert_eq!(index.entries.len(), packets.len());
+        for (entry, packet) in index.entries.iter().zip(&packets) {
+            assert!(entry.describes(entry.offset, &packet.header));
+        }
     }
     let _ = fs::remove_dir_all(&root);
 }

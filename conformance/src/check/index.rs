@@ -3,7 +3,7 @@
 
 use std::{fs, path::Path};
 
-use tracemark_format::index::{decode_packet, IndexError, PacketIndex};
+use tracemark_format::index::{decode_packet, IndexEntry, IndexError, PacketIndex, RECORDS_NOT_COUNTED};
 use tracemark_reader::{sidecar_path, FileIndex, Trace};
 
 use super::{map, rules::StoredIndex, Finding, Severity};
@@ -133,8 +133,19 @@ fn difference(stored: &PacketIndex, expected: &FileIndex) -> Option<String> {
             stored.file_len, expected.file_len
         ));
     }
+    // A writer that did not count a packet's records says so (§14.2).
+    let uncounted = |have: &IndexEntry, want: &IndexEntry| IndexEntry {
+        record_count: if have.record_count == RECORDS_NOT_COUNTED {
+            have.record_count
+        } else {
+            want.record_count
+        },
+        ..*want
+    };
     let pairs = stored.entries.iter().zip(&expected.entries);
-    if let Some((number, (have, want))) = pairs.enumerate().find(|(_, (have, want))| have != want) {
+    if let Some((number, (have, want))) =
+        pairs.enumerate().find(|(_, (have, want))| **have != uncounted(have, want))
+    {
         let fields = [
             ("offset", have.offset, want.offset),
             ("packet_size", have.packet_size.into(), want.packet_size.into()),

@@ -569,7 +569,7 @@ impl<M: Mode, C: Clock + Clone + Send + Sync + 'static, K: Concurrency> RingSess
         }
         inner.deliver_metadata(&mut delivery);
         if let Some(mut sink) = delivery.sink.take() {
-            let flushed = sink.flush();
+            let flushed = sink.finish();
             delivery.record(flushed);
             drop(sink);
         }
@@ -659,7 +659,7 @@ impl<C: Clock + Clone + Send + Sync + 'static, K: Concurrency> RingSession<Overw
             summary.data_packets += stats.packets;
             summary.lost_packets += stats.lost;
         }
-        sink.flush()?;
+        sink.finish()?;
         Ok(summary)
     }
 }

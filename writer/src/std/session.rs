@@ -354,7 +354,7 @@ impl<C: Clock + Send + Sync + 'static> Session<C> {
         }
         let mut sink = lock(&self.shared.sink);
         let mut registry = lock(&self.shared.registry);
-        let flushed = registry.flush(&mut **sink).and_then(|()| sink.flush());
+        let flushed = registry.flush(&mut **sink).and_then(|()| sink.finish());
         self.shared.metadata_dirty.store(registry.has_pending(), Ordering::Release);
         let metadata = registry.stats();
         summary.metadata_packets = metadata.packets;
