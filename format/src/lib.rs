@@ -23,6 +23,7 @@ extern crate std;
 
 pub mod abi;
 pub mod byte_order;
+pub mod compress;
 pub mod crc;
 pub mod event_header;
 pub mod identity;

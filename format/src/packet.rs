@@ -24,8 +24,10 @@ impl PacketFlags {
     pub const HAS_CRC: u32 = 1 << 0;
     /// Bit 1: a metadata packet.
     pub const METADATA: u32 = 1 << 1;
-    /// Bits 2–15: flags a reader must understand to decode the packet.
-    pub const INCOMPATIBLE_MASK: u32 = 0x0000_FFFC;
+    /// Bit 2: the content is compressed (§15, since 1.2).
+    pub const COMPRESSED: u32 = 1 << 2;
+    /// Bits 3–15: flags a reader must understand to decode the packet, none defined.
+    pub const INCOMPATIBLE_MASK: u32 = 0x0000_FFF8;
 
     /// Whether the CRC field is valid.
     pub const fn has_crc(self) -> bool {
@@ -35,6 +37,11 @@ impl PacketFlags {
     /// Whether this is a metadata packet.
     pub const fn is_metadata(self) -> bool {
         self.0 & Self::METADATA != 0
+    }
+
+    /// Whether the content is compressed (§15).
+    pub const fn is_compressed(self) -> bool {
+        self.0 & Self::COMPRESSED != 0
     }
 
     /// Incompatible bits this version does not define (§4.3).

@@ -8,9 +8,9 @@
 
 use crate::{
     layout::Segments,
-    metadata::Metadata,
     packet::{CrcStatus, RawPacket},
     records::{walk_packet, Stop},
+    Trace,
 };
 
 /// A record of a decoded packet.
@@ -40,22 +40,21 @@ pub(crate) struct Batch {
 }
 
 impl Batch {
-    /// Decodes `raw`, a packet of a file holding `bytes`, reusing `entries`' memory.
-    pub(crate) fn decode(
-        metadata: &Metadata,
-        raw: &RawPacket,
-        bytes: &[u8],
-        mut entries: Vec<Entry>,
-    ) -> Batch {
+    /// Decodes `raw`, a packet of `trace`, reusing `entries`' memory.
+    pub(crate) fn decode(trace: &Trace, raw: &RawPacket, mut entries: Vec<Entry>) -> Batch {
         entries.clear();
+        let bytes = trace.container.files.get(raw.file).map_or(&[][..], |file| file.bytes());
         let crc = raw.crc(bytes);
         if let CrcStatus::Mismatch { .. } = crc {
             return Batch { crc: Some(crc), entries, stop: None };
         }
-        let content = raw.content(bytes);
+        let content = match trace.records_of(raw) {
+            Ok(content) => content,
+            Err(error) => return Batch { crc: Some(crc), entries, stop: Some((0, Stop::Compressed(error))) },
+        };
         // The smallest record is an 8-byte header: reserving for 16-byte records wastes little.
         entries.reserve(content.len() / 16);
-        let stop = walk_packet(metadata, raw, bytes, |entry| entries.push(entry));
+        let stop = walk_packet(trace.metadata(), raw, content, |entry| entries.push(entry));
         Batch { crc: Some(crc), entries, stop }
     }
 }

@@ -9,7 +9,7 @@ use std::{
 use crate::{
     container::Releaser,
     packet::{CrcStatus, RawPacket},
-    records::walk_packet,
+    records::{walk_packet, Stop},
     stream::PacketEntry,
     Trace,
 };
@@ -93,7 +93,12 @@ pub(crate) fn count(trace: &Trace, threads: usize) -> EventCounts {
                 counts.packets += 1;
                 counts.bytes += raw.available as u64;
                 let count = |raw: &RawPacket, per_slot: &mut [u64], add: bool| {
-                    walk_packet(metadata, raw, bytes, |record| {
+                    // A compressed packet whose records cannot be had counts as stopped at once.
+                    let content = match trace.records_of(raw) {
+                        Ok(content) => content,
+                        Err(error) => return Some((0, Stop::Compressed(error))),
+                    };
+                    walk_packet(metadata, raw, content, |record| {
                         if let Some(count) = per_slot.get_mut(record.slot as usize) {
                             *count = if add { count.saturating_add(1) } else { count.saturating_sub(1) };
                         }

@@ -373,6 +373,8 @@ pub enum DiagnosticKind {
         /// there.
         field: &'static str,
     },
+    /// A compressed packet whose records cannot be had (§15): none is delivered.
+    CompressedPacket(tracemark_format::compress::CompressionError),
 }
 
 impl DiagnosticKind {
@@ -416,6 +418,7 @@ impl DiagnosticKind {
             DiagnosticKind::UndeclaredClock { .. } => "7.5",
             DiagnosticKind::MixedStreamFile { .. } | DiagnosticKind::MisplacedPacket => "9.1",
             DiagnosticKind::IndexDisagrees { .. } => "14.4",
+            DiagnosticKind::CompressedPacket(error) => error.section(),
         }
     }
 
@@ -450,6 +453,7 @@ impl DiagnosticKind {
             DiagnosticKind::MixedStreamFile { .. } => "MixedStreamFile",
             DiagnosticKind::MisplacedPacket => "MisplacedPacket",
             DiagnosticKind::IndexDisagrees { .. } => "IndexDisagrees",
+            DiagnosticKind::CompressedPacket(_) => "CompressedPacket",
         }
     }
 
@@ -469,6 +473,7 @@ impl DiagnosticKind {
                 | DiagnosticKind::ForeignUuid { .. }
                 | DiagnosticKind::ByteOrderMismatch { .. }
                 | DiagnosticKind::TimestampOutsidePacket { .. }
+                | DiagnosticKind::CompressedPacket(_)
         )
     }
 }
@@ -578,6 +583,7 @@ impl fmt::Display for DiagnosticKind {
                 f,
                 "the packet's {field} is not what the file's index says; the index is set aside and the files are walked"
             ),
+            DiagnosticKind::CompressedPacket(error) => write!(f, "packet not decoded: {error}"),
         }
     }
 }

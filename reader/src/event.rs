@@ -439,9 +439,18 @@ impl<'t> Event<'t> {
         &self.raw.packet.file_name
     }
 
-    /// Byte offset of the record (its event header) in its file.
+    /// Whether the record comes from a compressed packet (§15): it has no bytes of its own in
+    /// the file, and [`Event::offset`] is the packet's compressed content.
+    pub fn is_compressed(&self) -> bool {
+        self.raw.packet.raw.header.flags.is_compressed()
+    }
+
+    /// Byte offset of the record (its event header) in its file; for a record of a compressed
+    /// packet (§15), which has no bytes of its own in the file, the offset of the packet's
+    /// compressed content.
     pub fn offset(&self) -> u64 {
-        self.raw.packet.raw.content_offset().saturating_add(self.raw.start as u64)
+        let start = if self.is_compressed() { 0 } else { self.raw.start as u64 };
+        self.raw.packet.raw.content_offset().saturating_add(start)
     }
 
     /// The record's bytes, event header and payload.

@@ -87,6 +87,7 @@ pub mod compat;
 mod container;
 mod count;
 mod decode;
+mod decompress;
 mod diagnostic;
 mod dispatch;
 mod endian;

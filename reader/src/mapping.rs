@@ -126,15 +126,18 @@ fn release_pages(map: &memmap2::Mmap, offset: usize, len: usize) {
     drop(result);
 }
 
-/// Maps `file` read-only.
+/// Maps `file` read-only: a container file, or a chunk of the decompressed-records arena.
 #[allow(unsafe_code)]
-fn map_file(file: &File) -> io::Result<memmap2::Mmap> {
+pub(crate) fn map_file(file: &File) -> io::Result<memmap2::Mmap> {
     // SAFETY: `Mmap::map` is unsafe because the slice it hands out aliases file contents that
     // another process could modify or truncate while the mapping lives, which Rust's `&[u8]`
     // cannot express. Truncation is survived (the guard below, registered before any byte is
     // read); a file rewritten in place shows other bytes, which the reader treats as the
     // untrusted input it always is, bounds-checking every access (a packet's CRC catches the
-    // change). The bytes are never written through the map.
+    // change). The bytes are never written through the map. The other files mapped here are
+    // the chunks of the decompressed-records arena (`crate::decompress`): unlinked temporary
+    // files no other process can open, never truncated, each region written once through the
+    // file before any of its bytes are read through the map, and never written again.
     unsafe { memmap2::Mmap::map(file) }
 }
 

@@ -389,6 +389,16 @@ pub(crate) fn build(
         }
         last_sequence = Some(sequence);
     }
+    // A compressed metadata packet is reported and not read (R-15.1-2).
+    packets.retain(|packet| {
+        let compressed = packet.raw.header.flags.is_compressed();
+        if compressed {
+            let kind =
+                DiagnosticKind::CompressedPacket(tracemark_format::compress::CompressionError::Metadata);
+            diagnostics.push(packet.diagnostic(kind, None));
+        }
+        !compressed
+    });
     // A packet whose CRC fails is reported, and only its records whose own check matches are
     // used (§7.2, §10.3).
     for packet in &mut packets {

@@ -118,9 +118,7 @@ impl<'t> Pipeline<'t> {
         let Some(entry) = streams.get(job.stream).and_then(|stream| stream.packets.get(job.packet)) else {
             return Batch::default();
         };
-        let raw = &entry.raw;
-        let bytes = self.trace.container.files.get(raw.file).map_or(&[][..], |file| file.bytes());
-        Batch::decode(self.trace.metadata(), raw, bytes, spare)
+        Batch::decode(self.trace, &entry.raw, spare)
     }
 
     fn notify(&self) {
@@ -216,11 +214,7 @@ impl<'t> Pipeline<'t> {
 
     fn decode_here(&self, stream: &StreamIndex, packet: usize, spare: Vec<Entry>) -> Batch {
         match stream.packets.get(packet) {
-            Some(entry) => {
-                let bytes =
-                    self.trace.container.files.get(entry.raw.file).map_or(&[][..], |file| file.bytes());
-                Batch::decode(self.trace.metadata(), &entry.raw, bytes, spare)
-            }
+            Some(entry) => Batch::decode(self.trace, &entry.raw, spare),
             None => Batch::default(),
         }
     }

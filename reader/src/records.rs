@@ -38,9 +38,12 @@ pub(crate) enum Stop {
     /// A record timestamp after the packet's `timestamp_end` (§4.5): padding a lying
     /// `content_size` reaches into, or records the header does not vouch for.
     AfterPacketEnd { timestamp: u64, end: u64 },
+    /// A compressed packet whose records cannot be had (§15.2): none are decoded.
+    Compressed(tracemark_format::compress::CompressionError),
 }
 
-/// Walks the records of `raw`, a packet of a file holding `bytes`, handing each to `sink`;
+/// Walks the records of `raw`, which are `content` (its content, or its decompressed records,
+/// §15), handing each to `sink`;
 /// returns the offset in its content of the record that stopped the walk and why, if one did.
 /// Timestamps start from the header's `timestamp_begin` (§5.5); a record after its
 /// `timestamp_end` stops the walk (R-4.5-3) unless the header's range is itself reversed,
@@ -49,12 +52,11 @@ pub(crate) enum Stop {
 pub(crate) fn walk_packet(
     metadata: &Metadata,
     raw: &RawPacket,
-    bytes: &[u8],
+    content: &[u8],
     sink: impl FnMut(Entry),
 ) -> Option<(usize, Stop)> {
     let (begin, end) = (raw.header.timestamp_begin, raw.header.timestamp_end);
     let end = if begin <= end { end } else { u64::MAX };
-    let content = raw.content(bytes);
     with_endian!(raw.order, |E| walk::<E>(metadata, content, begin, end, sink))
 }
 

@@ -520,6 +520,9 @@ impl<'t, 'p> StreamCursor<'t, 'p> {
 
     fn report_at(&mut self, entry: &'t PacketEntry, kind: DiagnosticKind, at: usize) {
         let raw = &entry.raw;
+        // Decompressed records have no bytes in the file: a finding about one names the
+        // compressed content (§10.7).
+        let at = if raw.header.flags.is_compressed() { 0 } else { at };
         let offset = raw.content_offset().saturating_add(at as u64);
         let diagnostic =
             Diagnostic::new(kind, entry.file_name.clone(), offset).in_packet(entry.id, raw.header.sequence);
@@ -551,6 +554,7 @@ impl<'t, 'p> StreamCursor<'t, 'p> {
             Stop::AfterPacketEnd { timestamp, end } => {
                 (DiagnosticKind::TimestampOutsidePacket { timestamp, end }, at)
             }
+            Stop::Compressed(error) => (DiagnosticKind::CompressedPacket(error), 0),
         };
         self.report_at(entry, kind, offset);
     }
@@ -599,7 +603,7 @@ impl<'t, 'p> StreamCursor<'t, 'p> {
         let spare = std::mem::take(&mut self.spare);
         let mut batch = match self.pipeline {
             Some(pipeline) => pipeline.take(self.stream, index, spare),
-            None => Batch::decode(self.trace.metadata(), raw, bytes, spare),
+            None => Batch::decode(self.trace, raw, spare),
         };
         // The file may have shrunk since it was opened: past its end, the map reads zeros,
         // which are not the packet's. Asked after decoding, so that whatever the batch was
@@ -612,7 +616,7 @@ impl<'t, 'p> StreamCursor<'t, 'p> {
                     needed: u64::from(header.packet_size),
                 };
                 self.report(located(kind));
-                batch = Batch::decode(self.trace.metadata(), clipped, bytes, batch.entries);
+                batch = Batch::decode(self.trace, clipped, batch.entries);
                 clipped
             }
             None => raw,
@@ -672,7 +676,8 @@ impl<'t, 'p> StreamCursor<'t, 'p> {
             self.report(located(DiagnosticKind::CrcUnchecked));
         }
         let cut = raw.content_cut();
-        self.state = Some(PacketState { entry, content: raw.content(bytes), cut, batch, next: 0 });
+        let content = self.trace.records_of(raw).unwrap_or(&[]);
+        self.state = Some(PacketState { entry, content, cut, batch, next: 0 });
     }
 }
 

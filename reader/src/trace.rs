@@ -2,15 +2,18 @@
 
 use std::{path::Path, sync::OnceLock};
 
+use tracemark_format::compress::CompressionError;
+
 use crate::{
     bind::{BindError, Binding, DynBinding, EventSpec, TraceEvent},
     container::{Container, ContainerKind, FileRole, OpenOptions},
     count::{self, EventCounts},
+    decompress::Decompressed,
     error::OpenError,
     index,
     merge::{Events, EventsBetween},
     metadata::{self, Metadata, Version},
-    packet::{self, Walked},
+    packet::{self, RawPacket, Walked},
     packet_map::{self, PacketMap},
     packets::PacketView,
     pipeline,
@@ -43,6 +46,8 @@ pub struct Trace {
     /// The first packet found not to be what its index entry says (R-14.4-2): from then on the
     /// indexes are set aside.
     index_set_aside: OnceLock<Diagnostic>,
+    /// The records of the compressed packets read so far (§15).
+    decompressed: Decompressed,
 }
 
 impl Trace {
@@ -128,7 +133,20 @@ impl Trace {
             walked,
             indexed,
             index_set_aside: OnceLock::new(),
+            decompressed: Decompressed::default(),
         })
+    }
+
+    /// The records of packet `raw` (§5): its content, or, when it is compressed (§15), its
+    /// records, decompressed the first time they are asked for and kept while the trace is open.
+    pub(crate) fn records_of(&self, raw: &RawPacket) -> Result<&[u8], CompressionError> {
+        let bytes = self.container.files.get(raw.file).map_or(&[][..], |file| file.bytes());
+        let content = raw.content(bytes);
+        if raw.header.flags.is_compressed() {
+            self.decompressed.records(raw, content)
+        } else {
+            Ok(content)
+        }
     }
 
     /// The packets as a walk of every file finds them, walking now if it has not been done:

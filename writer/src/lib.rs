@@ -124,7 +124,9 @@ pub use value::{
 #[cfg(feature = "std")]
 pub use hosted::*;
 
-pub use tracemark_format::{Abi, ByteOrder, EnumMapping, EnvValue, Field, IntType, TypeDesc};
+pub use tracemark_format::{
+    compress::Codec, Abi, ByteOrder, EnumMapping, EnvValue, Field, IntType, TypeDesc,
+};
 
 #[doc(hidden)]
 pub mod __private {

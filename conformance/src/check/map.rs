@@ -51,6 +51,7 @@ pub fn classify(
         K::UndeclaredClock { .. } => ("R-7.5-1", Error),
         K::MixedStreamFile { .. } | K::MisplacedPacket => ("R-9.1-2", Error),
         K::IndexDisagrees { .. } => ("R-14.4-2", Error),
+        K::CompressedPacket(error) => (compression_requirement(error), Error),
         _ => ("R-10.6-1", Error),
     };
     let rule = rule_name(kind).unwrap_or("reader/other");
@@ -78,6 +79,16 @@ impl FactsView for Facts {
 
     fn is_spanning_record(&self, file: &str, offset: u64) -> bool {
         Facts::is_spanning_record(self, file, offset)
+    }
+}
+
+/// The rule a compressed packet that cannot be read breaks (§15).
+fn compression_requirement(error: &tracemark_format::compress::CompressionError) -> &'static str {
+    use tracemark_format::compress::CompressionError as E;
+    match error {
+        E::Metadata => "R-15.1-2",
+        E::TooLarge { .. } => "R-15.2-1",
+        _ => "R-15.1-1",
     }
 }
 
@@ -272,6 +283,20 @@ mod tests {
             (K::MixedStreamFile { first: StreamId { class: 0, instance: 1 } }, 0, "R-9.1-2"),
             (K::MisplacedPacket, 0, "R-9.1-2"),
             (K::IndexDisagrees { field: "timestamp_end" }, 0, "R-14.4-2"),
+            (K::CompressedPacket(tracemark_format::compress::CompressionError::Metadata), 0, "R-15.1-2"),
+            (
+                K::CompressedPacket(tracemark_format::compress::CompressionError::TooLarge {
+                    records_size: 9,
+                    compressed: 0,
+                }),
+                0,
+                "R-15.2-1",
+            ),
+            (
+                K::CompressedPacket(tracemark_format::compress::CompressionError::UnknownCodec(7)),
+                0,
+                "R-15.1-1",
+            ),
         ]
     }
 

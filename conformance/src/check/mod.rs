@@ -768,9 +768,15 @@ fn non_utf8_string<'t>(event: &Event<'t>) -> Option<(&'t str, u64)> {
     }
     let header_len = event.record_bytes().len().saturating_sub(event.payload().len());
     let payload_at = event.offset().saturating_add(header_len as u64);
-    event
-        .lazy_values()
-        .find_map(|(name, value)| Some((name, payload_at.saturating_add(first_bad(&value)? as u64))))
+    // A decompressed record has no bytes in the file: its finding names the compressed content.
+    let at = |bad: usize| {
+        if event.is_compressed() {
+            event.offset()
+        } else {
+            payload_at.saturating_add(bad as u64)
+        }
+    };
+    event.lazy_values().find_map(|(name, value)| Some((name, at(first_bad(&value)?))))
 }
 
 /// Gathers findings, capping each (requirement, file) at [`MAX_FINDINGS_PER_RULE_AND_FILE`].

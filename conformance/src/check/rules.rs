@@ -90,6 +90,11 @@ pub const RULES: &[RuleInfo] = &[
     rule("reader/MixedStreamFile", &["R-9.1-2"], "a stream file holding packets of several streams"),
     rule("reader/MisplacedPacket", &["R-9.1-2"], "a packet in the wrong file of a directory"),
     rule("reader/IndexDisagrees", &["R-14.4-2"], "a packet read through the index is not its entry"),
+    rule(
+        "reader/CompressedPacket",
+        &["R-15.1-1", "R-15.1-2", "R-15.2-1"],
+        "a compressed packet whose records cannot be had: corrupt, too large, or metadata",
+    ),
     rule("reader/other", &["R-10.6-1"], "a diagnostic this checker does not know yet"),
     rule("no-trace-record", &["R-7.3-1"], "the reader cannot use any TRACE record"),
     rule("crc-field-zero", &["R-4.4-3"], "crc32 is 0 when HAS_CRC is clear"),

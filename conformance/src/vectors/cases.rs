@@ -6,15 +6,16 @@
 //! the classes `tick` (3, ID 1), `msg` (4, ID 2), `items` (5, ID 3) and `flag` (6, ID 4).
 
 use tracemark_format::{
-    Abi, ByteOrder, ClockClass, EnumMapping, EnvEntry, EnvValue, EventClass, Field, IntType, Layout,
-    StreamClass, TypeDesc,
+    compress::Codec, Abi, ByteOrder, ClockClass, EnumMapping, EnvEntry, EnvValue, EventClass, Field, IntType,
+    Layout, PacketFlags, StreamClass, TypeDesc,
 };
 
 use super::{
     error,
     model::{
-        class, data, ev, field_type_offset, meta, trace_info, vector_clock, Body, Data, Delivered, Ev,
-        EventDamage, FileDamage, HeaderEdit, IndexLie, Loc, Meta, MetaDamage, Packet, TraceDesc,
+        class, data, ev, field_type_offset, meta, trace_info, vector_clock, Body, CompressionLie, Data,
+        Delivered, Ev, EventDamage, FileDamage, HeaderEdit, IndexLie, Loc, Meta, MetaDamage, Packet,
+        TraceDesc,
     },
     notice, warning, Case, Form, Outcome, Step, TraceSource, WriterScript,
 };
@@ -1080,6 +1081,60 @@ fn invalid_cases() -> Vec<Case> {
             three_packets(base(), Packet::from).damage(FileDamage::Index(IndexLie::Flip(200))),
         )
         .expect(vec![error("R-4.4-1", Loc::IndexPacket), error("R-7.2-8", Loc::IndexRecord)]),
+        case(
+            "compressed-zstd",
+            "data packets whose records are compressed with zstd, beside one that is not (§15): read as uncompressed",
+            &["R-15.1-1", "R-15.3-1"],
+            base()
+                .packet(Packet::from(data(0, vec![t(10, 1), m(11, b"one one one one"), t(12, 2)])).compressed(Codec::Zstd, CompressionLie::None))
+                .packet(data(1, vec![t(15, 3), m(16, b"two")]))
+                .packet(Packet::from(data(0, vec![t(30, 4), m(31, b"three three three")])).compressed(Codec::Zstd, CompressionLie::None)),
+        )
+        .directory(),
+        case(
+            "compressed-lz4",
+            "data packets whose records are compressed with LZ4 (§15): read as uncompressed",
+            &["R-15.1-1", "R-15.3-1"],
+            three_packets(base(), |data| Packet::from(data).compressed(Codec::Lz4, CompressionLie::None)),
+        ),
+        case(
+            "compressed-bomb",
+            "a compressed packet of a few bytes whose records_size claims 4 GiB: refused before anything is allocated, the others read",
+            &["R-15.2-1", "R-15.2-2"],
+            three_packets(base(), |data| {
+                Packet::from(delivered(data, Delivered::None))
+                    .compressed(Codec::Zstd, CompressionLie::RecordsSize(u32::MAX))
+            }),
+        )
+        .expect(vec![error("R-15.2-1", Loc::InPacket(2, 80))]),
+        case(
+            "compressed-corrupt",
+            "a compressed packet whose zstd frame has a flipped byte, its CRC computed over it: refused, the others read",
+            &["R-15.1-1", "R-15.2-2"],
+            three_packets(base(), |data| {
+                Packet::from(delivered(data, Delivered::None)).compressed(Codec::Zstd, CompressionLie::Flip(6))
+            }),
+        )
+        .expect(vec![error("R-15.1-1", Loc::InPacket(2, 80))]),
+        case(
+            "compressed-size-lie",
+            "an LZ4 packet whose records_size is 8 bytes more than its records: refused, the others read",
+            &["R-15.1-1", "R-15.2-2"],
+            three_packets(base(), |data| {
+                Packet::from(delivered(data, Delivered::None)).compressed(Codec::Lz4, CompressionLie::RecordsSize(50))
+            }),
+        )
+        .expect(vec![error("R-15.1-1", Loc::InPacket(2, 80))]),
+        case(
+            "compressed-metadata",
+            "a metadata packet flagged compressed: reported, its records not applied",
+            &["R-15.1-2"],
+            three_packets(base(), Packet::from).packet(
+                meta(vec![Meta::Env(EnvEntry { key: "late".into(), value: EnvValue::Int(1) })])
+                    .edit(HeaderEdit::SetFlags(PacketFlags::COMPRESSED)),
+            ),
+        )
+        .expect(vec![error("R-15.1-2", Loc::Packet(4))]),
         case(
             "garbage-between-packets",
             "24 bytes of garbage between two packets: reported, skipped, the next packet found",

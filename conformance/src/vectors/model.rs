@@ -11,6 +11,7 @@
 use std::collections::BTreeMap;
 
 use tracemark_format::{
+    compress::Codec,
     crc::packet_crc,
     metadata::{append_record_check, ENVELOPE_LEN},
     packet::CRC_FIELD,
@@ -264,20 +265,39 @@ pub struct Packet {
     pub edits: Vec<HeaderEdit>,
     /// Directory form: the file it goes to, instead of `metadata` or `stream-C-I.tmk`.
     pub file: Option<String>,
+    /// Its records compressed (§15), and how the compression lies.
+    pub compression: Option<(Codec, CompressionLie)>,
+}
+
+/// How a compressed packet (§15) lies, its CRC computed over the lie.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompressionLie {
+    /// It does not.
+    None,
+    /// `records_size` is this.
+    RecordsSize(u32),
+    /// The compressed byte at this offset (from the descriptor's end) is inverted.
+    Flip(usize),
 }
 
 impl From<Data> for Packet {
     fn from(data: Data) -> Packet {
-        Packet { body: Body::Data(data), edits: Vec::new(), file: None }
+        Packet { body: Body::Data(data), edits: Vec::new(), file: None, compression: None }
     }
 }
 
 /// A metadata packet of `records`.
 pub fn meta(records: Vec<Meta>) -> Packet {
-    Packet { body: Body::Metadata(records), edits: Vec::new(), file: None }
+    Packet { body: Body::Metadata(records), edits: Vec::new(), file: None, compression: None }
 }
 
 impl Packet {
+    /// This packet with its records compressed by `codec` (§15.1), lying as `lie` says.
+    pub fn compressed(mut self, codec: Codec, lie: CompressionLie) -> Packet {
+        self.compression = Some((codec, lie));
+        self
+    }
+
     /// This packet with a header edit.
     pub fn edit(mut self, edit: HeaderEdit) -> Packet {
         self.edits.push(edit);
@@ -886,6 +906,32 @@ fn encode_packet(
                 previous = event.ts;
             }
         }
+    }
+    if let Some((codec, lie)) = packet.compression {
+        // The model's own encoding of §15.1: descriptor, then one zstd frame or LZ4 block.
+        let plain = bytes.split_off(header_len);
+        let mut compressed = match codec {
+            Codec::Zstd => zstd::bulk::compress(&plain, 3).map_err(|error| DescError(error.to_string()))?,
+            Codec::Lz4 => lz4_flex::block::compress(&plain),
+        };
+        let records_size = match lie {
+            CompressionLie::RecordsSize(size) => size,
+            _ => plain.len() as u32,
+        };
+        if let CompressionLie::Flip(at) = lie {
+            let byte = compressed.get_mut(at).ok_or_else(|| DescError("flip past the frame".into()))?;
+            *byte = !*byte;
+        }
+        bytes.push(codec.code());
+        bytes.extend([0, 0, 0]);
+        bytes.extend(order.u32_bytes(records_size));
+        bytes.extend(compressed);
+        header.flags.0 |= PacketFlags::COMPRESSED;
+        header.version_minor = 2;
+        // Decompressed records have no bytes in the file: what is found in them is found at
+        // the compressed content (§10.7).
+        records.iter_mut().for_each(|record| *record = header_len);
+        fields.iter_mut().flatten().for_each(|field: &mut usize| *field = header_len);
     }
     let content_size = bytes.len();
     let packet_size = align8(content_size) + padding;

@@ -1,6 +1,7 @@
 //! Crate tests: traces built by hand with the format crate's encoders.
 
 mod binding;
+mod compressed;
 mod damage;
 mod decoding;
 mod fuzz;
