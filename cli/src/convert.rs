@@ -1,14 +1,15 @@
-//! `tracemark convert`: a trace in a format other tools open (CTF 1.8, Chrome JSON).
+//! `tracemark convert`: a trace in a format other tools open (CTF 1.8, Chrome JSON), or as one
+//! tracemark file, compressed or not.
 
 use std::{
     fs::File,
-    io::{self, BufWriter},
+    io::{self, BufWriter, Write},
     path::PathBuf,
     process::ExitCode,
 };
 
 use clap::{Args, ValueEnum};
-use tracemark_reader::Trace;
+use tracemark_reader::{format::compress::Codec, Trace};
 
 use crate::CliResult;
 
@@ -19,6 +20,20 @@ pub enum Format {
     Ctf,
     /// Chrome Trace Event Format JSON file (Perfetto UI, chrome://tracing); `-` for stdout.
     ChromeJson,
+    /// A tracemark single file (OUT must be new), its data packets compressed as --compress
+    /// says, with its packet index.
+    Tracemark,
+}
+
+/// Packet compression for `--to tracemark` (spec §15).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Compression {
+    /// Every data packet uncompressed (compressed ones decompressed).
+    None,
+    /// zstd: the smaller trace.
+    Zstd,
+    /// LZ4: the faster read.
+    Lz4,
 }
 
 #[derive(Debug, Args)]
@@ -28,11 +43,18 @@ pub struct ConvertArgs {
     to: Format,
     /// Trace directory or single-file trace.
     path: PathBuf,
-    /// Output: a directory for `ctf`, a file (or `-`) for `chrome-json`.
+    /// Output: a directory for `ctf`, a file (or `-`) for `chrome-json`, a new file for
+    /// `tracemark`.
     out: PathBuf,
+    /// With `--to tracemark`: how data packets are compressed.
+    #[arg(long, value_enum, default_value = "none")]
+    compress: Compression,
 }
 
 pub fn run(args: &ConvertArgs) -> CliResult {
+    if args.compress != Compression::None && args.to != Format::Tracemark {
+        return Err("--compress applies to --to tracemark only".into());
+    }
     let trace = Trace::open(&args.path)?;
     let mut diagnostics = 0u64;
     let mut warn = |diagnostic: &tracemark_reader::Diagnostic| {
@@ -82,6 +104,35 @@ pub fn run(args: &ConvertArgs) -> CliResult {
                 summary.switches,
                 summary.instants,
                 summary.diagnostics
+            );
+        }
+        Format::Tracemark => {
+            let codec = match args.compress {
+                Compression::None => None,
+                Compression::Zstd => Some(Codec::Zstd),
+                Compression::Lz4 => Some(Codec::Lz4),
+            };
+            let file = File::options().write(true).create_new(true).open(&args.out).map_err(|error| {
+                format!("{}: {error} (the output must be a new file)", args.out.display())
+            })?;
+            let mut out = BufWriter::with_capacity(1 << 20, file);
+            let summary = tracemark_export::write_repacked(&trace, codec, &mut out)?;
+            out.flush()?;
+            let ratio = summary.data_bytes_in as f64 / summary.data_bytes_out.max(1) as f64;
+            eprintln!(
+                "wrote {} (tracemark): {} data packets ({} compressed), {} metadata packets; \
+                 data {} -> {} bytes ({ratio:.2}x){}",
+                args.out.display(),
+                summary.packets,
+                summary.compressed,
+                summary.metadata_packets,
+                summary.data_bytes_in,
+                summary.data_bytes_out,
+                if summary.cut_short > 0 {
+                    format!("; {} packets cut short left out", summary.cut_short)
+                } else {
+                    String::new()
+                }
             );
         }
     }

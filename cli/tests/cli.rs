@@ -219,3 +219,51 @@ fn cut_and_split_write_windows_that_check_clean_and_hold_their_events() {
     ]);
     assert_eq!(code, 2, "{stderr}");
 }
+
+#[test]
+fn convert_to_tracemark_compresses_and_decompresses_without_changing_an_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("trace");
+    demo(&trace, &[]);
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let (_, original, _) = tracemark(&["dump", trace.to_str().unwrap()]);
+    for codec in ["zstd", "lz4"] {
+        let compressed = path(&format!("{codec}.tmk"));
+        let (code, _, stderr) = tracemark(&[
+            "convert",
+            "--to",
+            "tracemark",
+            "--compress",
+            codec,
+            trace.to_str().unwrap(),
+            &compressed,
+        ]);
+        assert_eq!(code, 0, "{stderr}");
+        assert!(stderr.contains(" compressed)") && !stderr.contains("(0 compressed)"), "{stderr}");
+        let plain = path(&format!("{codec}-plain.tmk"));
+        let (code, _, stderr) = tracemark(&["convert", "--to", "tracemark", &compressed, &plain]);
+        assert_eq!(code, 0, "{stderr}");
+        assert!(stderr.contains("(0 compressed)"), "{stderr}");
+        // Smaller, and the same events, compressed or decompressed again.
+        let size = |path: &str| std::fs::metadata(path).unwrap().len();
+        assert!(
+            size(&compressed) * 4 < size(&plain) * 3,
+            "{codec}: {} vs {}",
+            size(&compressed),
+            size(&plain)
+        );
+        for copy in [&compressed, &plain] {
+            let (code, text, stderr) = tracemark(&["dump", copy]);
+            assert_eq!(code, 0, "{stderr}");
+            assert!(text == original, "{copy}: the events differ");
+            let (code, report, _) = tracemark(&["check", copy]);
+            assert_eq!(code, 0, "{copy}: {report}");
+            let (_, info, _) = tracemark(&["info", copy]);
+            assert!(info.contains(": usable,"), "{copy} has its index: {info}");
+        }
+    }
+    let (code, _, stderr) =
+        tracemark(&["convert", "--to", "ctf", "--compress", "zstd", trace.to_str().unwrap(), &path("ctf")]);
+    assert_ne!(code, 0);
+    assert!(stderr.contains("--to tracemark only"), "{stderr}");
+}

@@ -8,6 +8,8 @@
 //!   instants (see [`chrome`]).
 //! - [`write_cut`]: a tracemark single file of a time window, whole packets copied, the two at
 //!   each stream's edges rewritten (see [`cut`]).
+//! - [`write_repacked`]: a tracemark single file of the whole trace, its data packets compressed
+//!   (§15) or decompressed, with its packet index (see [`repack`]).
 //!
 //! The first two read through [`tracemark_reader`], so they export what the reader delivers
 //! and pass every [`Diagnostic`](tracemark_reader::Diagnostic) to the caller.
@@ -31,9 +33,11 @@ pub mod chrome;
 pub mod ctf;
 pub mod cut;
 mod error;
+pub mod repack;
 mod tsdl;
 
 pub use chrome::{write_chrome_json, ChromeSummary};
 pub use ctf::{write_ctf, CtfSummary};
 pub use cut::{write_cut, CutSummary};
 pub use error::ExportError;
+pub use repack::{write_repacked, RepackSummary};

@@ -65,6 +65,12 @@ impl<'t> PacketView<'t> {
         !matches!(raw.crc(file.bytes()), CrcStatus::Mismatch { .. })
     }
 
+    /// Its records (§5): its content, or, compressed (§15), its records decompressed; the
+    /// error says why a compressed packet's records cannot be had.
+    pub fn records(&self) -> Result<&'t [u8], tracemark_format::compress::CompressionError> {
+        self.trace.records_of(&self.entry.raw)
+    }
+
     /// Its events and diagnostics, as a read of its stream delivers them there: the
     /// accounting of sequence numbers and discards (§10.1, §10.2) goes on from the packet
     /// before, as if it had been read.

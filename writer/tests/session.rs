@@ -237,3 +237,30 @@ fn default_session_uses_the_host_clock_and_a_random_uuid() {
         .iter()
         .any(|r| matches!(r, Record::Clock(c) if c.name == "monotonic" && c.offset_ns > 0)));
 }
+
+#[test]
+fn a_compressing_sink_writes_a_compressed_trace_the_reader_reads_whole() {
+    use tracemark_writer::{Codec, CompressingSink};
+    for codec in [Codec::Zstd, Codec::Lz4] {
+        let path = scratch(&format!("compressed-{}.tmk", codec.name()));
+        let sink = CompressingSink::new(tracemark_writer::FileSink::create(&path).unwrap(), codec);
+        let session = Session::builder(config(5)).build_with_clock(ManualClock::new(10), sink).unwrap();
+        workload(&session);
+        let summary = session.finish().unwrap();
+        let bytes = fs::read(&path).unwrap();
+        let _ = fs::remove_file(&path);
+        let mut packets = split_packets(&bytes);
+        packets.pop(); // the index
+        let compressed = packets.iter().filter(|packet| packet.header.flags.is_compressed()).count();
+        assert!(
+            compressed > 0
+                && packets.iter().all(|p| !p.header.is_metadata() || !p.header.flags.is_compressed())
+        );
+        assert!((bytes.len() as u64) < summary.bytes, "{codec:?}: {} of {}", bytes.len(), summary.bytes);
+        let trace = tracemark_reader::Trace::from_bytes(bytes).unwrap();
+        assert!(trace.diagnostics().is_empty());
+        assert_eq!(trace.count_events(2).events, 4 * 202);
+        assert!(trace.events().all(|item| item.event().is_some()));
+        assert!(matches!(trace.stored_indexes()[0].status, tracemark_reader::IndexStatus::Usable(_)));
+    }
+}

@@ -38,9 +38,40 @@ pub fn compress_packet(packet: &[u8], codec: Codec) -> Option<Vec<u8>> {
     if packet_size >= packet.len() || !Descriptor::fits(records.len(), compressed.len(), header.header_len) {
         return None;
     }
+    let mut descriptor = [0u8; DESCRIPTOR_LEN];
+    Descriptor { codec, records_size: u32::try_from(records.len()).ok()? }.encode(order, &mut descriptor);
     let header = PacketHeader {
         version_minor: header.version_minor.max(INDEX_VERSION_MINOR),
         flags: PacketFlags(header.flags.0 | PacketFlags::COMPRESSED),
+        ..header
+    };
+    rebuild(packet, header, order, &[&descriptor, &compressed])
+}
+
+/// `packet`, a whole compressed data packet, with `records` (its records, decompressed) in
+/// place of its compressed content: the packet it was compressed from, but for the version.
+/// `None` when it is not a whole compressed packet.
+pub fn uncompressed_packet(packet: &[u8], records: &[u8]) -> Option<Vec<u8>> {
+    let (header, order) = PacketHeader::decode(packet).ok()?;
+    if header.packet_size as usize != packet.len() || !header.flags.is_compressed() {
+        return None;
+    }
+    let header = PacketHeader { flags: PacketFlags(header.flags.0 & !PacketFlags::COMPRESSED), ..header };
+    rebuild(packet, header, order, &[records])
+}
+
+/// A packet of `header` (its sizes and CRC recomputed), the header fields beyond the fixed ones
+/// taken from `packet`, its content the concatenation of `content`.
+fn rebuild(
+    packet: &[u8],
+    header: PacketHeader,
+    order: tracemark_format::ByteOrder,
+    content: &[&[u8]],
+) -> Option<Vec<u8>> {
+    let header_len = header.header_len as usize;
+    let content_size = header_len + content.iter().map(|part| part.len()).sum::<usize>();
+    let packet_size = content_size.next_multiple_of(8);
+    let header = PacketHeader {
         crc32: 0,
         content_size: u32::try_from(content_size).ok()?,
         packet_size: u32::try_from(packet_size).ok()?,
@@ -52,10 +83,7 @@ pub fn compress_packet(packet: &[u8], codec: Codec) -> Option<Vec<u8>> {
     out.extend_from_slice(&fixed);
     // Header fields a later minor version appended, kept as they were.
     out.extend_from_slice(packet.get(PACKET_HEADER_LEN..header_len)?);
-    let mut descriptor = [0u8; DESCRIPTOR_LEN];
-    Descriptor { codec, records_size: u32::try_from(records.len()).ok()? }.encode(order, &mut descriptor);
-    out.extend_from_slice(&descriptor);
-    out.extend_from_slice(&compressed);
+    content.iter().for_each(|part| out.extend_from_slice(part));
     out.resize(packet_size, 0);
     if header.flags.has_crc() {
         let crc = packet_crc(&out, content_size)?;

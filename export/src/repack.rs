@@ -1,0 +1,105 @@
+//! A trace rewritten as one tracemark file, its data packets compressed (§15) or not:
+//! `tracemark convert --to tracemark [--compress zstd|lz4|none]`.
+//!
+//! The metadata packets come first, as they are; then every stream's data packets, the streams'
+//! packets interleaved by their beginning in time, each compressed with the codec asked for
+//! (when that saves bytes) or decompressed; then the file's packet index (§14). Packets are
+//! otherwise copied byte for byte: sequence numbers, discard counts and a CRC that fails stay
+//! what they were, so a reader of the copy reports what a reader of the original does. A packet
+//! cut short (§10.4) is left out: in a single file, it would hide the packets after it.
+
+use std::io::Write;
+
+use tracemark_format::compress::Codec;
+use tracemark_reader::{PacketView, Trace};
+use tracemark_writer::{compress_packet, uncompressed_packet, Indexer};
+
+use crate::ExportError;
+
+/// What a repack wrote.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RepackSummary {
+    /// Metadata packets copied (an index packet is not: the copy gets its own).
+    pub metadata_packets: usize,
+    /// Data packets written.
+    pub packets: usize,
+    /// Of those, stored compressed.
+    pub compressed: usize,
+    /// Data packets left out because they are cut short (§10.4).
+    pub cut_short: usize,
+    /// Bytes of the data packets read.
+    pub data_bytes_in: u64,
+    /// Bytes of the data packets written.
+    pub data_bytes_out: u64,
+    /// Bytes written, the index included.
+    pub bytes: u64,
+}
+
+/// Writes `trace` to `out` as one tracemark file whose data packets are compressed with `codec`,
+/// or uncompressed when it is `None`, as the module describes.
+pub fn write_repacked(
+    trace: &Trace,
+    codec: Option<Codec>,
+    out: &mut impl Write,
+) -> Result<RepackSummary, ExportError> {
+    let mut summary = RepackSummary::default();
+    let mut index = Indexer::new();
+    let mut emit = |bytes: &[u8], summary: &mut RepackSummary| -> Result<(), ExportError> {
+        out.write_all(bytes).map_err(ExportError::Output)?;
+        index.add(bytes);
+        summary.bytes += bytes.len() as u64;
+        Ok(())
+    };
+    for packet in trace.metadata_packets() {
+        if tracemark_format::index::decode_packet(packet).is_ok() {
+            continue;
+        }
+        emit(packet, &mut summary)?;
+        summary.metadata_packets += 1;
+    }
+    let mut streams: Vec<(Vec<PacketView<'_>>, usize)> =
+        trace.stream_ids().map(|id| (trace.packets(id).collect(), 0)).collect();
+    // The stream whose next packet begins first (in time through its clock; clockless last).
+    let key = |packet: &PacketView<'_>| {
+        let clock = trace.metadata().stream_clock(packet.stream().class);
+        (clock.is_none(), clock.map_or(0, |clock| clock.to_unix_ns(packet.header().timestamp_begin)))
+    };
+    loop {
+        let next = streams
+            .iter()
+            .enumerate()
+            .filter_map(|(position, (packets, next))| Some((key(packets.get(*next)?), position)))
+            .min();
+        let Some((_, position)) = next else { break };
+        let Some((packets, next)) = streams.get_mut(position) else { break };
+        let Some(packet) = packets.get(*next).copied() else { break };
+        *next += 1;
+        if !packet.is_whole() {
+            summary.cut_short += 1;
+            continue;
+        }
+        let bytes = packet.bytes();
+        summary.data_bytes_in += bytes.len() as u64;
+        // A compressed packet's records, when they can be had; else it is copied as it is and
+        // its reader reports it.
+        let plain = match packet.records() {
+            Ok(records) if packet.header().flags.is_compressed() => uncompressed_packet(bytes, records),
+            _ => None,
+        };
+        let plain = plain.as_deref().unwrap_or(bytes);
+        let compressed = codec.and_then(|codec| compress_packet(plain, codec));
+        let written = compressed.as_deref().unwrap_or(plain);
+        let header = tracemark_format::PacketHeader::decode(written);
+        if header.is_ok_and(|(header, _)| header.flags.is_compressed()) {
+            summary.compressed += 1;
+        }
+        summary.data_bytes_out += written.len() as u64;
+        summary.packets += 1;
+        emit(written, &mut summary)?;
+    }
+    if let Some(packet) = index.into_trailing_packet() {
+        out.write_all(&packet).map_err(ExportError::Output)?;
+        summary.bytes += packet.len() as u64;
+    }
+    Ok(summary)
+}
