@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds=${1:-60}
-targets=${TRACEMARK_FUZZ_TARGETS:-packet_header metadata index format_string trace check roundtrip writer_diff}
+targets=${TRACEMARK_FUZZ_TARGETS:-packet_header metadata index compressed format_string trace check roundtrip writer_diff}
 target_dir=${CARGO_TARGET_DIR:-$PWD/target}/cargo-fuzz
 artifacts=${TRACEMARK_FUZZ_ARTIFACTS:-$PWD/fuzz/artifacts}
 

@@ -9,7 +9,10 @@ use std::{
     sync::{Mutex, OnceLock, PoisonError},
 };
 
-use tracemark_format::compress::{Codec, CompressionError, Descriptor};
+use tracemark_format::{
+    compress::{Codec, CompressionError, Descriptor},
+    ByteOrder,
+};
 
 use crate::packet::RawPacket;
 
@@ -152,7 +155,18 @@ pub(crate) fn decompress(raw: &RawPacket, content: &[u8]) -> Result<Vec<u8>, Com
     if raw.header.is_metadata() {
         return Err(CompressionError::Metadata);
     }
-    let (descriptor, compressed) = Descriptor::decode(content, raw.order, raw.header.header_len)?;
+    decompress_records(content, raw.order, raw.header.header_len)
+}
+
+/// The records of a compressed data packet (§15) whose content (`[header_len, content_size)`,
+/// in byte order `order`) is `content`: its descriptor read and its bounds checked before
+/// anything is allocated, then exactly `records_size` bytes decompressed, never more (§15.2).
+pub fn decompress_records(
+    content: &[u8],
+    order: ByteOrder,
+    header_len: u16,
+) -> Result<Vec<u8>, CompressionError> {
+    let (descriptor, compressed) = Descriptor::decode(content, order, header_len)?;
     let expected = descriptor.records_size;
     let mut records = vec![0u8; expected as usize];
     let written = match descriptor.codec {

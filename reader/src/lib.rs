@@ -124,6 +124,7 @@ pub use bind::{
 };
 pub use container::{directory_files, ContainerKind, DirectoryFiles, OpenOptions, ReadMode, MEMORY_NAME};
 pub use count::EventCounts;
+pub use decompress::decompress_records;
 pub use diagnostic::{Declaration, Diagnostic, DiagnosticKind, MalformedReason};
 pub use dispatch::{Context, Dispatcher, HandlerSummary, RunSummary};
 pub use error::{NotATrace, OpenError, SUPPORTED_MAJOR_VERSIONS};

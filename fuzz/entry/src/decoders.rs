@@ -164,6 +164,44 @@ pub fn index(data: &[u8]) {
     });
 }
 
+/// `compressed`: the records of a compressed packet (§15) from any content, the first byte
+/// choosing the byte order. Nothing is allocated beyond 64 times the input (§15.2); records
+/// that decompress are exactly `records_size` bytes, and compress back, with either codec, to
+/// a content that decompresses to them.
+pub fn compressed(data: &[u8]) {
+    use tracemark_format::compress::{Codec, Descriptor, DESCRIPTOR_LEN, MAX_RATIO};
+    let Some((&first, content)) = data.split_first() else { return };
+    let order = if first & 1 == 0 { ByteOrder::Little } else { ByteOrder::Big };
+    alloc_guard::bounded(Budget::for_input(data.len()), || {
+        let records = match tracemark_reader::decompress_records(content, order, 80) {
+            Ok(records) => records,
+            Err(error) => {
+                let _ = (error.to_string(), error.section());
+                return;
+            }
+        };
+        let (descriptor, compressed) =
+            Descriptor::decode(content, order, 80).expect("decompressed, so it decodes");
+        assert_eq!(records.len(), descriptor.records_size as usize);
+        assert!(records.len() as u64 <= compressed.len() as u64 * MAX_RATIO);
+        for codec in [Codec::Zstd, Codec::Lz4] {
+            let again = match codec {
+                Codec::Zstd => zstd::bulk::compress(&records, 1).expect("zstd compresses"),
+                Codec::Lz4 => lz4_flex::block::compress(&records),
+            };
+            if !Descriptor::fits(records.len(), again.len(), 80) {
+                continue;
+            }
+            let mut content = vec![0u8; DESCRIPTOR_LEN];
+            Descriptor { codec, records_size: records.len() as u32 }.encode(order, &mut content);
+            content.extend_from_slice(&again);
+            let back =
+                tracemark_reader::decompress_records(&content, order, 80).expect("its own compression");
+            assert!(back == records, "{codec:?} round trip changed the records");
+        }
+    });
+}
+
 /// `format_string`: [`marker::parse`] on any text. A string it accepts re-renders, with one
 /// canonical conversion per argument, to a string that parses to the same arguments. The C
 /// probe writer's parser must accept exactly the same strings (`cdiff.rs`).

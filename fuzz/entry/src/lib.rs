@@ -35,7 +35,7 @@ pub mod seeds;
 pub mod vectors;
 mod writer_diff;
 
-pub use decoders::{format_string, index, metadata, metadata_packet, packet_header, trace};
+pub use decoders::{compressed, format_string, index, metadata, metadata_packet, packet_header, trace};
 pub use roundtrip::roundtrip;
 pub use writer_diff::writer_diff;
 
@@ -48,10 +48,11 @@ static ALLOCATOR: GuardedAllocator = GuardedAllocator;
 pub type Target = fn(&[u8]);
 
 /// Every target, by name: what `fuzz/ci.sh` runs and the corpus replay test iterates.
-pub const TARGETS: [(&str, Target); 8] = [
+pub const TARGETS: [(&str, Target); 9] = [
     ("packet_header", packet_header),
     ("metadata", metadata),
     ("index", index),
+    ("compressed", compressed),
     ("format_string", format_string),
     ("trace", trace),
     ("check", check),

@@ -270,6 +270,29 @@ pub fn all() -> Vec<Seed> {
             add("check", format!("{name}-indexed.tmk"), indexed);
         }
     }
+    // Compressed packets (§15): two seed traces with their data packets compressed by each
+    // codec, and the compressed contents alone (byte order first).
+    for (name, bytes) in trace_seeds.iter().take(2) {
+        for codec in [tracemark_format::compress::Codec::Zstd, tracemark_format::compress::Codec::Lz4] {
+            let mut compressed_trace = Vec::new();
+            for (index, packet) in packets(bytes).into_iter().enumerate() {
+                let Some(compressed) = tracemark_writer::compress_packet(packet, codec) else {
+                    compressed_trace.extend_from_slice(packet);
+                    continue;
+                };
+                if let Ok((header, order)) = PacketHeader::decode(&compressed) {
+                    let mut seed = vec![u8::from(order == ByteOrder::Big)];
+                    seed.extend_from_slice(
+                        &compressed[header.header_len as usize..header.content_size as usize],
+                    );
+                    add("compressed", format!("{name}-{index}.{}", codec.name()), seed);
+                }
+                compressed_trace.extend_from_slice(&compressed);
+            }
+            add("trace", format!("{name}-{}.tmk", codec.name()), compressed_trace.clone());
+            add("check", format!("{name}-{}.tmk", codec.name()), compressed_trace);
+        }
+    }
     for (index, format) in FORMAT_STRINGS.iter().enumerate() {
         add("format_string", format!("format-{index}.txt"), format.as_bytes().to_vec());
     }
