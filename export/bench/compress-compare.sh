@@ -8,9 +8,10 @@
 # `readbench write`). Each form is made with `tracemark convert --to tracemark --compress X`
 # (timed once), every form is checked to hold the same events (readbench's checksum), then each
 # readbench MODE (default "dynamic count") runs RUNS times (default 5) on each form, interleaved,
-# and the script prints medians and each form's ratio to the uncompressed one. Needs a release
-# build of tracemark and readbench (`cargo build --release -p tracemark -p tracemark-reader
-# --example readbench`); honours CARGO_TARGET_DIR.
+# and the script prints medians and each form's ratio to the uncompressed one. Needs release
+# builds of tracemark and readbench (`cargo build --release -p tracemark`, then
+# `cargo build --release -p tracemark-reader --example readbench`: with `--example`, cargo
+# builds only the example); honours CARGO_TARGET_DIR.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 bin=${CARGO_TARGET_DIR:-$root/target}/release
