@@ -554,7 +554,13 @@ impl<'t, 'p> StreamCursor<'t, 'p> {
             Stop::AfterPacketEnd { timestamp, end } => {
                 (DiagnosticKind::TimestampOutsidePacket { timestamp, end }, at)
             }
-            Stop::Compressed(error) => (DiagnosticKind::CompressedPacket(error), 0),
+            Stop::Compressed(error) => {
+                // Records cut short do not decompress: the truncation, already reported.
+                if cut {
+                    return;
+                }
+                (DiagnosticKind::CompressedPacket(error), 0)
+            }
         };
         self.report_at(entry, kind, offset);
     }

@@ -1082,6 +1082,15 @@ fn invalid_cases() -> Vec<Case> {
         )
         .expect(vec![error("R-4.4-1", Loc::IndexPacket), error("R-7.2-8", Loc::IndexRecord)]),
         case(
+            "index-truncated",
+            "a single file cut inside its index packet: no index is found, the cut packet is reported and the others read",
+            &["R-14.4-1"],
+            three_packets(base(), Packet::from)
+                .damage(FileDamage::Index(IndexLie::None))
+                .damage(FileDamage::Truncate(Loc::IndexRecord)),
+        )
+        .expect(vec![error("R-10.4-1", Loc::IndexPacket), notice("R-10.4-2", Loc::IndexPacket)]),
+        case(
             "compressed-zstd",
             "data packets whose records are compressed with zstd, beside one that is not (§15): read as uncompressed",
             &["R-15.1-1", "R-15.3-1"],
