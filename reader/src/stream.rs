@@ -56,23 +56,37 @@ pub(crate) struct StreamIndex {
     /// The stream's position in the trace's list of streams.
     pub(crate) position: usize,
     pub(crate) packets: Vec<PacketEntry>,
+    /// Whether the packets' `timestamp_begin`s and `timestamp_end`s never go back, as a
+    /// writer's do: a window is then found by binary search.
+    pub(crate) ordered: bool,
 }
 
 impl StreamIndex {
+    fn new(id: StreamId) -> StreamIndex {
+        StreamIndex { id, position: 0, packets: Vec::new(), ordered: true }
+    }
+
     /// The packets whose time range (§4.5) meets ticks `from` to `to`: from the first whose
     /// `timestamp_end` is at least `from` to the last whose `timestamp_begin` is at most `to`,
     /// and what lies between.
     pub(crate) fn window(&self, from: u64, to: u64) -> std::ops::Range<usize> {
         let packets = &self.packets;
-        let first = packets
-            .iter()
-            .position(|packet| packet.raw.header.timestamp_end >= from)
-            .unwrap_or(packets.len());
-        let end = packets
-            .iter()
-            .rposition(|packet| packet.raw.header.timestamp_begin <= to)
-            .map_or(first, |last| last.saturating_add(1).max(first));
-        first..end
+        let (first, end) = if self.ordered {
+            let first = packets.partition_point(|packet| packet.raw.header.timestamp_end < from);
+            let end = packets.partition_point(|packet| packet.raw.header.timestamp_begin <= to);
+            (first, end)
+        } else {
+            let first = packets
+                .iter()
+                .position(|packet| packet.raw.header.timestamp_end >= from)
+                .unwrap_or(packets.len());
+            let end = packets
+                .iter()
+                .rposition(|packet| packet.raw.header.timestamp_begin <= to)
+                .map_or(0, |last| last + 1);
+            (first, end)
+        };
+        first..end.max(first)
     }
 }
 
@@ -145,7 +159,7 @@ pub(crate) fn index(container: &Container, walked: &[Vec<Walked>], metadata: &Me
                 }
             }
             let stream = *positions.entry(id).or_insert_with(|| {
-                streams.push(StreamIndex { id, position: 0, packets: Vec::new() });
+                streams.push(StreamIndex::new(id));
                 streams.len().saturating_sub(1)
             });
             if let Some(entries) = streams.get_mut(stream) {
@@ -171,6 +185,13 @@ pub(crate) fn index(container: &Container, walked: &[Vec<Walked>], metadata: &Me
     streams.sort_by_key(|stream| stream.id);
     for (position, stream) in streams.iter_mut().enumerate() {
         stream.position = position;
+        stream.ordered = stream.packets.windows(2).all(|pair| match pair {
+            [a, b] => {
+                let (a, b) = (&a.raw.header, &b.raw.header);
+                a.timestamp_begin <= b.timestamp_begin && a.timestamp_end <= b.timestamp_end
+            }
+            _ => true,
+        });
     }
     Index { streams, metadata_file, unattached }
 }
@@ -731,3 +752,55 @@ impl<'t> Iterator for StreamIter<'t> {
 }
 
 impl std::iter::FusedIterator for StreamIter<'_> {}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use tracemark_format::{ByteOrder, PacketHeader};
+
+    use super::*;
+    use crate::packet::RawPacket;
+
+    fn stream(ranges: &[(u64, u64)]) -> StreamIndex {
+        let mut stream = StreamIndex::new(StreamId { class: 0, instance: 0 });
+        for &(begin, end) in ranges {
+            let header = PacketHeader {
+                timestamp_begin: begin,
+                timestamp_end: end,
+                ..PacketHeader::new_data([0; 16], 0, 0)
+            };
+            let raw = RawPacket { file: 0, offset: 0, header, order: ByteOrder::Little, available: 80 };
+            stream.packets.push(PacketEntry {
+                raw,
+                id: stream.id,
+                file_name: Arc::from("f"),
+                before: Vec::new(),
+                after: Vec::new(),
+            });
+        }
+        stream
+    }
+
+    proptest! {
+        /// The binary search finds the packets the scan finds, in a stream whose ranges never go back.
+        #[test]
+        fn a_window_by_binary_search_is_the_window_by_scan(
+            steps in proptest::collection::vec((0u64..50, 0u64..50), 0..40),
+            from in 0u64..1200,
+            length in 0u64..400,
+        ) {
+            let mut begin = 0;
+            let ranges: Vec<(u64, u64)> = steps.iter().map(|&(gap, span)| {
+                begin += gap;
+                (begin, begin + span)
+            }).collect();
+            // Ends never go back either: each packet ends after the one before.
+            let mut end = 0;
+            let ranges: Vec<(u64, u64)> = ranges.into_iter().map(|(begin, e)| { end = end.max(e); (begin, end) }).collect();
+            let mut ordered = stream(&ranges);
+            let by_search = ordered.window(from, from + length);
+            ordered.ordered = false;
+            prop_assert_eq!(by_search, ordered.window(from, from + length));
+        }
+    }
+}
