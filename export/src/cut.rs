@@ -15,8 +15,8 @@
 use std::io::Write;
 
 use tracemark_format::{
-    crc::packet_crc, index, ByteOrder, ClockClass, EventHeader, PacketFlags, PacketHeader,
-    EXTENDED_HEADER_LEN, PACKET_HEADER_LEN, VERSION_MINOR,
+    crc::packet_crc, index, ByteOrder, EventHeader, PacketFlags, PacketHeader, EXTENDED_HEADER_LEN,
+    PACKET_HEADER_LEN, VERSION_MINOR,
 };
 use tracemark_reader::{Item, PacketView, PacketWindow, Trace};
 
@@ -46,7 +46,6 @@ pub struct CutSummary {
 
 /// The packets of one stream that meet the window, and how to rebase its accounting.
 struct StreamCut<'t> {
-    clock: &'t ClockClass,
     packets: Vec<PacketView<'t>>,
     next: usize,
     /// The window in the stream's ticks.
@@ -83,32 +82,16 @@ pub fn write_cut(
     summary.index_set_aside = windows.set_aside.map(ToString::to_string);
     let mut streams = Vec::new();
     for window in windows.windows {
-        let Some(clock) = trace.metadata().stream_clock(window.id.class) else { continue };
         let Some(first_packet) = window.packets.first() else { continue };
         let base_sequence = first_packet.header().sequence;
         let base_discarded = window.before.map_or(0, |before| before.header().events_discarded);
         let PacketWindow { first_tick, last_tick, packets, .. } = window;
-        streams.push(StreamCut {
-            clock,
-            packets,
-            next: 0,
-            first_tick,
-            last_tick,
-            base_sequence,
-            base_discarded,
-        });
+        streams.push(StreamCut { packets, next: 0, first_tick, last_tick, base_sequence, base_discarded });
     }
     // Packets in the order of their beginning in time, each stream's in its own order.
     loop {
-        let next = streams
-            .iter()
-            .enumerate()
-            .filter_map(|(position, stream)| {
-                let packet = stream.packets.get(stream.next)?;
-                Some((stream.clock.to_unix_ns(packet.header().timestamp_begin), position))
-            })
-            .min();
-        let Some((_, position)) = next else { break };
+        let heads = streams.iter().map(|stream| stream.packets.get(stream.next).copied());
+        let Some(position) = earliest(trace, heads) else { break };
         let Some(stream) = streams.get_mut(position) else { break };
         let Some(packet) = stream.packets.get(stream.next).copied() else { break };
         stream.next += 1;
@@ -131,6 +114,21 @@ pub fn write_cut(
         emit(&bytes, &mut summary)?;
     }
     Ok(summary)
+}
+
+/// The position in `heads` (each stream's next packet, if any) of the packet that begins first
+/// in time through its stream's clock (§10.8), streams without a clock last: the order in which
+/// a single file interleaves the streams' packets.
+pub(crate) fn earliest<'t>(
+    trace: &Trace,
+    heads: impl Iterator<Item = Option<PacketView<'t>>>,
+) -> Option<usize> {
+    let begins = |packet: PacketView<'t>| {
+        let clock = trace.metadata().stream_clock(packet.stream().class);
+        (clock.is_none(), clock.map_or(0, |clock| clock.to_unix_ns(packet.header().timestamp_begin)))
+    };
+    let keyed = heads.enumerate().filter_map(|(position, head)| Some((begins(head?), position)));
+    keyed.min().map(|(_, position)| position)
 }
 
 /// `header` with the stream's accounting rebased to the cut (§10.1, §10.2).

@@ -59,18 +59,9 @@ pub fn write_repacked(
     }
     let mut streams: Vec<(Vec<PacketView<'_>>, usize)> =
         trace.stream_ids().map(|id| (trace.packets(id).collect(), 0)).collect();
-    // The stream whose next packet begins first (in time through its clock; clockless last).
-    let key = |packet: &PacketView<'_>| {
-        let clock = trace.metadata().stream_clock(packet.stream().class);
-        (clock.is_none(), clock.map_or(0, |clock| clock.to_unix_ns(packet.header().timestamp_begin)))
-    };
     loop {
-        let next = streams
-            .iter()
-            .enumerate()
-            .filter_map(|(position, (packets, next))| Some((key(packets.get(*next)?), position)))
-            .min();
-        let Some((_, position)) = next else { break };
+        let heads = streams.iter().map(|(packets, next)| packets.get(*next).copied());
+        let Some(position) = crate::cut::earliest(trace, heads) else { break };
         let Some((packets, next)) = streams.get_mut(position) else { break };
         let Some(packet) = packets.get(*next).copied() else { break };
         *next += 1;

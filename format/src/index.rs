@@ -389,9 +389,16 @@ pub fn decode_packet(packet: &[u8]) -> Result<(PacketHeader, PacketIndex), Index
 /// `None` when the file is too short to hold one. The packet found there is to be decoded
 /// ([`decode_packet`]) and its `index_offset` compared before it is trusted.
 pub fn trailing_offset(file: &[u8], order: ByteOrder) -> Option<u64> {
-    let tail = file.len().checked_sub(TAIL_LEN)?;
-    let offset = order.read_u64(file.get(tail..tail + 8)?)?;
-    (offset <= tail as u64).then_some(offset)
+    let tail = file.get(file.len().checked_sub(TAIL_LEN)?..)?;
+    offset_from_tail(tail, file.len() as u64, order)
+}
+
+/// [`trailing_offset`] from `tail`, the last [`TAIL_LEN`] bytes of a file of `file_len` bytes:
+/// for a reader that reads the tail rather than holding the whole file in memory.
+pub fn offset_from_tail(tail: &[u8], file_len: u64, order: ByteOrder) -> Option<u64> {
+    let tail_at = file_len.checked_sub(TAIL_LEN as u64)?;
+    let offset = order.read_u64(tail.get(..8).filter(|_| tail.len() == TAIL_LEN)?)?;
+    (offset <= tail_at).then_some(offset)
 }
 
 #[cfg(test)]

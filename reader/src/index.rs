@@ -230,12 +230,10 @@ pub(crate) fn find_stored(file: &ContainerFile) -> Result<Option<Found>, String>
     let read = file.backing.read_at(0, &mut head);
     let Ok(order) = PacketHeader::detect_byte_order(head.get(..read).unwrap_or(&[])) else { return Ok(None) };
     let mut tail = [0u8; wire::TAIL_LEN];
-    let tail_at = bytes.len().saturating_sub(wire::TAIL_LEN);
+    let Some(tail_at) = bytes.len().checked_sub(wire::TAIL_LEN) else { return Ok(None) };
     let tail_len = file.backing.read_at(tail_at, &mut tail);
-    let Some(at) = order.read_u64(tail.get(..tail_len).unwrap_or(&[])).filter(|&at| at <= tail_at as u64)
-    else {
-        return Ok(None);
-    };
+    let tail = tail.get(..tail_len).unwrap_or(&[]);
+    let Some(at) = wire::offset_from_tail(tail, bytes.len() as u64, order) else { return Ok(None) };
     file.backing.will_need(at as usize, bytes.len().saturating_sub(at as usize));
     let packet = bytes.get(at as usize..).unwrap_or(&[]);
     // The file's last bytes point at an index only when a metadata packet that ends the file
