@@ -1,8 +1,12 @@
 //! Reading CTF 1.8 traces, as LTTng 2.x writes them, to import them into tracemark.
 //!
-//! Layers, bottom up: [`tsdl`] parses the metadata text into a syntax tree.
+//! Layers, bottom up: [`tsdl`] parses the metadata text into a syntax tree; [`model`] resolves
+//! it into a [`TraceClass`]: clocks, stream classes, event classes and their field types.
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod model;
 pub mod tsdl;
+
+pub use model::TraceClass;
