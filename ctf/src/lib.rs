@@ -6,7 +6,11 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod metadata_stream;
 pub mod model;
 pub mod tsdl;
 
+pub use metadata_stream::{
+    metadata_text, MetadataStreamError, METADATA_PACKET_HEADER_LEN, METADATA_PACKET_MAGIC,
+};
 pub use model::TraceClass;

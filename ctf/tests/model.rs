@@ -215,3 +215,21 @@ fn scoped_names_stay_in_their_scope() {
     let error = TraceClass::from_tsdl(&outside).unwrap_err();
     assert!(error.message.contains("unknown type `inner_t`"), "{error}");
 }
+
+#[test]
+fn lttng_packetized_metadata_files_read() {
+    for dir in ["lttng-ust-small", "lttng-ust-discarded"] {
+        let file =
+            std::fs::read(format!("{}/tests/data/{dir}/metadata", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        assert_eq!(u32::from_le_bytes(file[..4].try_into().unwrap()), tracemark_ctf::METADATA_PACKET_MAGIC);
+        let text = tracemark_ctf::metadata_text(&file).unwrap();
+        assert!(text.starts_with("/* CTF 1.8 */"));
+        let trace = TraceClass::from_tsdl(&text).unwrap();
+        assert_eq!(trace.events.len(), 4, "{dir}");
+        assert_eq!(
+            trace.uuid.map(|uuid| uuid.to_vec()),
+            Some(file[4..20].to_vec()),
+            "the packets carry the trace UUID"
+        );
+    }
+}
