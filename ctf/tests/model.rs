@@ -37,7 +37,7 @@ fn lttng_ust_trace_class() {
     assert_eq!((begin.size, begin.clock.as_deref()), (64, Some("monotonic")));
     assert_eq!(int(&context.field("events_discarded").unwrap().ty).size, 64, "`unsigned long` resolved");
     let header = stream.event_header.as_ref().unwrap();
-    assert_eq!(header.min_align, 64);
+    assert_eq!(header.min_align, 8);
     let FieldType::Enum(id) = &header.fields[0].ty else { panic!() };
     assert_eq!(id.container.size, 16);
     assert_eq!(id.label_of(65_535), Some("extended"));
@@ -125,7 +125,7 @@ fn refused() -> Vec<(String, &'static str, &'static str)> {
         (trace_with("", "enum : floating_point { exp_dig = 8; mant_dig = 24; } { A } x;"), "must be an integer", "enum"),
         (trace_with("", "enum { A } x;"), "needs `int` declared", "enum"),
         (trace_with("", "enum : u8 { A = 5 ... 1 } x;"), "is empty", "A = 5"),
-        (trace_with("", "struct { u8 a; } align(3) x;"), "power of two bytes", "struct { u8 a; } align(3)"),
+        (trace_with("", "struct { u8 a; } align(3) x;"), "power of two bits", "struct { u8 a; } align(3)"),
         ("trace { major = 2; minor = 0; byte_order = le; };".into(), "only CTF 1.8", "trace"),
         ("trace { major = 1; minor = 8; };".into(), "no `byte_order`", "trace"),
         ("trace { major = 1; minor = 8; byte_order = native; };".into(), "`le` or `be`", "byte_order = native"),

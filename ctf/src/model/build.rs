@@ -238,14 +238,15 @@ impl Builder<'_> {
                 }
             }
             TypeKind::Struct { name, body: Some(body), align } => {
+                // In bits, like an integer's `align` (LTTng's `align(8)` headers are byte aligned).
                 let min_align = match align {
                     None => 1,
-                    Some(bytes) => {
-                        match u32::try_from(*bytes).ok().filter(|b| b.is_power_of_two() && *b <= 1 << 20) {
-                            Some(bytes) => bytes * 8,
+                    Some(bits) => {
+                        match u32::try_from(*bits).ok().filter(|b| b.is_power_of_two() && *b <= 1 << 24) {
+                            Some(bits) => bits,
                             None => {
                                 return Err(self
-                                    .error(spec.at, format!("`align({bytes})` is not a power of two bytes")))
+                                    .error(spec.at, format!("`align({bits})` is not a power of two bits")))
                             }
                         }
                     }

@@ -107,7 +107,7 @@ pub struct EnumMapping {
 pub struct StructType {
     /// Fields in order.
     pub fields: Vec<NamedField>,
-    /// `align(N)` in bits (1 when absent); the struct's alignment is the largest of this and
+    /// `align(N)`, in bits like every alignment (1 when absent); the struct's alignment is the largest of this and
     /// its fields' alignments.
     pub min_align: u32,
 }

@@ -1,0 +1,660 @@
+//! A decoding plan: the field types of every scope of a stream class, with the fields that
+//! sequence lengths and variant selectors read resolved to registers, and the fields the
+//! decoder itself needs (event ID, timestamp, packet sizes) marked with their role.
+//!
+//! Paths resolve as CTF 1.8 §7.3.2 says: an absolute path (`event.fields.len`,
+//! `stream.event.header.id`) from the root of its scope; a relative one first among the fields
+//! before it in its own struct, then in each enclosing struct, then among the top-level fields
+//! of the scopes decoded before this one, the latest first. A path may only go through structs,
+//! and must end on an integer or an enumeration (an enumeration for a selector).
+
+use std::collections::HashMap;
+
+use crate::model::{
+    display_name, EnumType, EventClass, FieldType, FloatType, IntegerType, NamedField, StreamClass,
+    StructType, TraceClass,
+};
+
+/// The scopes of a packet and an event, in decoding order (CTF 1.8 §7.3.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ScopeKind {
+    /// `trace.packet.header`
+    PacketHeader,
+    /// `stream.packet.context`
+    PacketContext,
+    /// `stream.event.header`
+    EventHeader,
+    /// `stream.event.context`
+    StreamEventContext,
+    /// `event.context`
+    EventContext,
+    /// `event.fields`
+    EventFields,
+}
+
+impl ScopeKind {
+    /// The absolute path prefix naming the scope.
+    pub fn prefix(self) -> &'static [&'static str] {
+        match self {
+            ScopeKind::PacketHeader => &["trace", "packet", "header"],
+            ScopeKind::PacketContext => &["stream", "packet", "context"],
+            ScopeKind::EventHeader => &["stream", "event", "header"],
+            ScopeKind::StreamEventContext => &["stream", "event", "context"],
+            ScopeKind::EventContext => &["event", "context"],
+            ScopeKind::EventFields => &["event", "fields"],
+        }
+    }
+
+    const ALL: [ScopeKind; 6] = [
+        ScopeKind::PacketHeader,
+        ScopeKind::PacketContext,
+        ScopeKind::EventHeader,
+        ScopeKind::StreamEventContext,
+        ScopeKind::EventContext,
+        ScopeKind::EventFields,
+    ];
+}
+
+/// What the decoder does with a field's value besides delivering it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// `magic` of the packet header: 0xC1FC1FC1.
+    Magic,
+    /// `stream_id` of the packet header: the stream class.
+    StreamId,
+    /// `stream_instance_id` of the packet header.
+    StreamInstanceId,
+    /// `content_size` of the packet context, in bits.
+    ContentSize,
+    /// `packet_size` of the packet context, in bits.
+    PacketSize,
+    /// `timestamp_begin` of the packet context.
+    TimestampBegin,
+    /// `timestamp_end` of the packet context.
+    TimestampEnd,
+    /// `events_discarded` of the packet context: events lost in the stream so far.
+    EventsDiscarded,
+    /// `packet_seq_num` of the packet context.
+    PacketSequence,
+    /// `cpu_id` of the packet context.
+    CpuId,
+    /// `id` in the event header: the event class (a later one, as in the extended header's
+    /// variant option, replaces an earlier one).
+    EventId,
+    /// `timestamp` in the event header: the low bits of the clock.
+    Timestamp,
+}
+
+/// A field type as decoded.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Node {
+    /// An integer.
+    Integer {
+        /// Its type.
+        ty: IntegerType,
+        /// Register its value is kept in, for a sequence or variant that reads it.
+        register: Option<u32>,
+        /// What the decoder does with it.
+        role: Option<Role>,
+    },
+    /// An enumeration.
+    Enum {
+        /// Its type.
+        ty: EnumType,
+        /// Register its value is kept in.
+        register: Option<u32>,
+        /// What the decoder does with it (an event header's `id` is often an enumeration).
+        role: Option<Role>,
+    },
+    /// A floating point number.
+    Float(FloatType),
+    /// A NUL-terminated string.
+    String,
+    /// A struct.
+    Struct {
+        /// Its fields.
+        fields: Vec<PlannedField>,
+        /// Its alignment in bits.
+        align: u32,
+    },
+    /// A fixed-length array.
+    Array {
+        /// Element type.
+        element: Box<Node>,
+        /// Element count.
+        length: u64,
+        /// Bytes meant as text (8-bit integers with an encoding): delivered as one string.
+        text: bool,
+    },
+    /// A sequence.
+    Sequence {
+        /// Element type.
+        element: Box<Node>,
+        /// The register holding the length.
+        length: u32,
+        /// The length field, as written.
+        length_field: Vec<String>,
+        /// Bytes meant as text.
+        text: bool,
+    },
+    /// A variant.
+    Variant {
+        /// Options.
+        options: Vec<PlannedField>,
+        /// The register holding the selector's value.
+        selector: u32,
+        /// The selector field, as written.
+        selector_field: Vec<String>,
+        /// Selector value ranges (inclusive) and the option each chooses, first match wins.
+        choices: Vec<(i128, i128, u32)>,
+    },
+}
+
+/// A named field of a planned struct or variant.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedField {
+    /// The name as written.
+    pub name: String,
+    /// The type.
+    pub node: Node,
+}
+
+impl Node {
+    /// Alignment in bits.
+    pub fn align(&self) -> u32 {
+        match self {
+            Node::Integer { ty, .. } => ty.align,
+            Node::Enum { ty, .. } => ty.container.align,
+            Node::Float(float) => float.align,
+            Node::String => 8,
+            Node::Struct { align, .. } => *align,
+            Node::Array { element, .. } | Node::Sequence { element, .. } => element.align(),
+            Node::Variant { .. } => 1,
+        }
+    }
+
+    /// The fewest bits a value can take (alignment aside).
+    pub fn min_bits(&self) -> u64 {
+        match self {
+            Node::Integer { ty, .. } => u64::from(ty.size),
+            Node::Enum { ty, .. } => u64::from(ty.container.size),
+            Node::Float(float) => u64::from(float.size()),
+            Node::String => 8,
+            Node::Struct { fields, .. } => {
+                fields.iter().map(|field| field.node.min_bits()).fold(0, u64::saturating_add)
+            }
+            Node::Array { element, length, .. } => element.min_bits().saturating_mul(*length),
+            Node::Sequence { .. } => 0,
+            Node::Variant { options, .. } => {
+                options.iter().map(|option| option.node.min_bits()).min().unwrap_or(0)
+            }
+        }
+    }
+}
+
+/// A type the decoder cannot read: a path that names nothing, an array of elements that may
+/// take no bits.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{scope}: {reason}")]
+pub struct PlanError {
+    /// The scope, e.g. `event sched_switch fields`.
+    pub scope: String,
+    /// What cannot be read.
+    pub reason: String,
+}
+
+/// A scope's root struct.
+pub type Scope = Node;
+
+/// How to decode the packets and events of one stream class.
+#[derive(Debug, Clone)]
+pub struct StreamPlan {
+    /// The stream class ID.
+    pub id: u64,
+    /// `trace.packet.header`.
+    pub packet_header: Option<Scope>,
+    /// `stream.packet.context`.
+    pub packet_context: Option<Scope>,
+    /// `stream.event.header`.
+    pub event_header: Option<Scope>,
+    /// `stream.event.context`.
+    pub event_context: Option<Scope>,
+    /// Event classes by ID: their plan, or why they cannot be read.
+    pub events: HashMap<u64, Result<EventPlan, PlanError>>,
+    /// Registers the scopes use.
+    pub registers: u32,
+}
+
+/// How to decode the events of one event class.
+#[derive(Debug, Clone)]
+pub struct EventPlan {
+    /// Index of the class in [`TraceClass::events`].
+    pub class: usize,
+    /// `event.context`.
+    pub context: Option<Scope>,
+    /// `event.fields`.
+    pub fields: Option<Scope>,
+}
+
+/// Plans every stream class of `trace`; a stream class that cannot be read is an error of its
+/// own, its neighbours still planned. A trace without stream blocks has one stream class, 0.
+pub fn plan(trace: &TraceClass) -> Vec<Result<StreamPlan, PlanError>> {
+    let implicit = StreamClass { id: 0, packet_context: None, event_header: None, event_context: None };
+    let streams: Vec<&StreamClass> =
+        if trace.streams.is_empty() { vec![&implicit] } else { trace.streams.iter().collect() };
+    streams.into_iter().map(|stream| plan_stream(trace, stream)).collect()
+}
+
+fn plan_stream(trace: &TraceClass, stream: &StreamClass) -> Result<StreamPlan, PlanError> {
+    let scope_name = |kind: ScopeKind| format!("stream class {} {}", stream.id, kind.prefix().join("."));
+    let mut scopes: [Option<Scope>; 4] = [
+        trace.packet_header.as_ref().map(|root| root_node(root, ScopeKind::PacketHeader)),
+        stream.packet_context.as_ref().map(|root| root_node(root, ScopeKind::PacketContext)),
+        stream.event_header.as_ref().map(|root| root_node(root, ScopeKind::EventHeader)),
+        stream.event_context.as_ref().map(|root| root_node(root, ScopeKind::StreamEventContext)),
+    ];
+    let mut registers = 0u32;
+    for (index, kind) in ScopeKind::ALL[..4].iter().enumerate() {
+        let (before, rest) = scopes.split_at_mut(index);
+        if let Some(scope) = &mut rest[0] {
+            let earlier: Vec<(ScopeKind, &mut Scope)> = ScopeKind::ALL
+                .iter()
+                .zip(before.iter_mut())
+                .filter_map(|(kind, scope)| Some((*kind, scope.as_mut()?)))
+                .collect();
+            resolve_scope(*kind, scope, earlier, &mut registers)
+                .map_err(|reason| PlanError { scope: scope_name(*kind), reason })?;
+            check_arrays(scope).map_err(|reason| PlanError { scope: scope_name(*kind), reason })?;
+        }
+    }
+    let mut events = HashMap::new();
+    for (class, event) in trace.events.iter().enumerate().filter(|(_, event)| event.stream_id == stream.id) {
+        let planned = plan_event(class, event, &mut scopes, &mut registers);
+        events.insert(event.id, planned);
+    }
+    let [packet_header, packet_context, event_header, event_context] = scopes;
+    Ok(StreamPlan {
+        id: stream.id,
+        packet_header,
+        packet_context,
+        event_header,
+        event_context,
+        events,
+        registers,
+    })
+}
+
+fn plan_event(
+    class: usize,
+    event: &EventClass,
+    stream_scopes: &mut [Option<Scope>; 4],
+    registers: &mut u32,
+) -> Result<EventPlan, PlanError> {
+    let mut own = [
+        event.context.as_ref().map(|root| root_node(root, ScopeKind::EventContext)),
+        event.fields.as_ref().map(|root| root_node(root, ScopeKind::EventFields)),
+    ];
+    // Registers a failed event class took stay taken: harmless, and the stream's other
+    // classes keep theirs.
+    for (index, kind) in [ScopeKind::EventContext, ScopeKind::EventFields].into_iter().enumerate() {
+        let fail = |reason: String| PlanError {
+            scope: format!("event `{}` {}", event.name, kind.prefix().join(".")),
+            reason,
+        };
+        let (before, rest) = own.split_at_mut(index);
+        let Some(scope) = &mut rest[0] else { continue };
+        let mut earlier: Vec<(ScopeKind, &mut Scope)> = ScopeKind::ALL[..4]
+            .iter()
+            .zip(stream_scopes.iter_mut())
+            .filter_map(|(kind, scope)| Some((*kind, scope.as_mut()?)))
+            .collect();
+        if let Some(context) = before.first_mut().and_then(Option::as_mut) {
+            earlier.push((ScopeKind::EventContext, context));
+        }
+        resolve_scope(kind, scope, earlier, registers).map_err(fail)?;
+        check_arrays(scope).map_err(fail)?;
+    }
+    let [context, fields] = own;
+    Ok(EventPlan { class, context, fields })
+}
+
+/// The node of a scope's root struct, roles marked.
+fn root_node(root: &StructType, kind: ScopeKind) -> Scope {
+    let mut node = struct_node(root);
+    mark_roles(&mut node, kind, true);
+    node
+}
+
+fn struct_node(structure: &StructType) -> Node {
+    let fields: Vec<PlannedField> = structure.fields.iter().map(planned_field).collect();
+    let align = fields.iter().map(|field| field.node.align()).fold(structure.min_align.max(1), u32::max);
+    Node::Struct { fields, align }
+}
+
+fn planned_field(field: &NamedField) -> PlannedField {
+    PlannedField { name: field.name.clone(), node: node(&field.ty) }
+}
+
+fn node(ty: &FieldType) -> Node {
+    match ty {
+        FieldType::Integer(int) => Node::Integer { ty: int.clone(), register: None, role: None },
+        FieldType::Enum(enumeration) => Node::Enum { ty: enumeration.clone(), register: None, role: None },
+        FieldType::Float(float) => Node::Float(float.clone()),
+        FieldType::String(_) => Node::String,
+        FieldType::Struct(structure) => struct_node(structure),
+        FieldType::Variant(variant) => Node::Variant {
+            options: variant.options.iter().map(planned_field).collect(),
+            selector: u32::MAX,
+            selector_field: variant.selector.clone(),
+            choices: Vec::new(),
+        },
+        FieldType::Array { element, length } => {
+            Node::Array { text: is_text(element), element: Box::new(node(element)), length: *length }
+        }
+        FieldType::Sequence { element, length } => Node::Sequence {
+            text: is_text(element),
+            element: Box::new(node(element)),
+            length: u32::MAX,
+            length_field: length.clone(),
+        },
+    }
+}
+
+fn is_text(element: &FieldType) -> bool {
+    matches!(element, FieldType::Integer(int) if int.size == 8 && int.align % 8 == 0 && int.encoding != crate::model::Encoding::None)
+}
+
+/// Marks the fields whose values the decoder needs; in the event header, `id` and
+/// `timestamp` anywhere in its structs and variants.
+fn mark_roles(node: &mut Node, kind: ScopeKind, top: bool) {
+    let (Node::Struct { fields, .. } | Node::Variant { options: fields, .. }) = node else { return };
+    for field in fields {
+        let role = match (kind, top, field.name.as_str()) {
+            (ScopeKind::PacketHeader, true, "magic") => Some(Role::Magic),
+            (ScopeKind::PacketHeader, true, "stream_id") => Some(Role::StreamId),
+            (ScopeKind::PacketHeader, true, "stream_instance_id") => Some(Role::StreamInstanceId),
+            (ScopeKind::PacketContext, true, "content_size") => Some(Role::ContentSize),
+            (ScopeKind::PacketContext, true, "packet_size") => Some(Role::PacketSize),
+            (ScopeKind::PacketContext, true, "timestamp_begin") => Some(Role::TimestampBegin),
+            (ScopeKind::PacketContext, true, "timestamp_end") => Some(Role::TimestampEnd),
+            (ScopeKind::PacketContext, true, "events_discarded") => Some(Role::EventsDiscarded),
+            (ScopeKind::PacketContext, true, "packet_seq_num") => Some(Role::PacketSequence),
+            (ScopeKind::PacketContext, true, "cpu_id") => Some(Role::CpuId),
+            (ScopeKind::EventHeader, _, "id") => Some(Role::EventId),
+            (ScopeKind::EventHeader, _, "timestamp") => Some(Role::Timestamp),
+            _ => None,
+        };
+        match &mut field.node {
+            Node::Integer { role: slot, .. } | Node::Enum { role: slot, .. } => *slot = role,
+            inner @ (Node::Struct { .. } | Node::Variant { .. }) if kind == ScopeKind::EventHeader => {
+                mark_roles(inner, kind, false)
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Where a field is: its scope and the field indices from the scope's root, through structs.
+type Location = (ScopeKind, Vec<usize>);
+
+/// Finds every sequence and variant of `scope`, resolves the field each reads, gives that
+/// field a register and the reader its number.
+fn resolve_scope(
+    kind: ScopeKind,
+    scope: &mut Scope,
+    mut earlier: Vec<(ScopeKind, &mut Scope)>,
+    registers: &mut u32,
+) -> Result<(), String> {
+    // First find the references without changing anything.
+    let mut references: Vec<(Vec<usize>, Location)> = Vec::new();
+    {
+        let earlier_roots: Vec<(ScopeKind, &Scope)> =
+            earlier.iter().map(|(kind, scope)| (*kind, &**scope)).collect();
+        let mut lexical = Vec::new();
+        let context = Context { kind, root: scope, earlier: &earlier_roots };
+        find_references(&context, scope, &mut Vec::new(), &mut lexical, &mut references)?;
+    }
+    // Then give each target a register (once) and each reader its number.
+    let mut assigned: HashMap<Location, u32> = HashMap::new();
+    for (reader, target) in references {
+        let register = match assigned.get(&target) {
+            Some(register) => *register,
+            None => {
+                let root: &mut Scope = if target.0 == kind {
+                    &mut *scope
+                } else {
+                    match earlier.iter_mut().find(|(earlier_kind, _)| *earlier_kind == target.0) {
+                        Some((_, root)) => root,
+                        None => return Err("a reference to a scope that is not decoded before".into()),
+                    }
+                };
+                let register = match field_at_mut(root, &target.1) {
+                    Some(Node::Integer { register, .. } | Node::Enum { register, .. }) => *register
+                        .get_or_insert_with(|| {
+                            *registers += 1;
+                            *registers - 1
+                        }),
+                    _ => return Err("a reference to a field that is not an integer".into()),
+                };
+                assigned.insert(target.clone(), register);
+                register
+            }
+        };
+        // The target may be an enumeration that the variant's choices come from.
+        let selector_type = {
+            let root: &Scope = if target.0 == kind {
+                &*scope
+            } else {
+                earlier
+                    .iter()
+                    .find(|(earlier_kind, _)| *earlier_kind == target.0)
+                    .map(|(_, root)| &**root)
+                    .unwrap_or(&*scope)
+            };
+            match field_at(root, &target.1) {
+                Some(Node::Enum { ty, .. }) => Some(ty.clone()),
+                _ => None,
+            }
+        };
+        match field_at_mut(scope, &reader) {
+            Some(Node::Sequence { length, .. }) => *length = register,
+            Some(Node::Variant { selector, choices, options, .. }) => {
+                let Some(selector_type) = selector_type else {
+                    return Err("a variant whose selector is not an enumeration".into());
+                };
+                *selector = register;
+                *choices = selector_type
+                    .mappings
+                    .iter()
+                    .filter_map(|mapping| {
+                        let option = options.iter().position(|option| {
+                            option.name == mapping.label
+                                || display_name(&option.name) == display_name(&mapping.label)
+                        })?;
+                        Some((mapping.lo, mapping.hi, option as u32))
+                    })
+                    .collect();
+            }
+            _ => return Err("internal: a reference lost its reader".into()),
+        }
+    }
+    Ok(())
+}
+
+/// One level of the struct nesting around a reference: the struct's path and how many of its
+/// fields come before.
+struct Lexical {
+    path: Vec<usize>,
+    before: usize,
+}
+
+/// The scope being resolved and those decoded before it.
+struct Context<'a> {
+    kind: ScopeKind,
+    root: &'a Scope,
+    earlier: &'a [(ScopeKind, &'a Scope)],
+}
+
+fn find_references(
+    context: &Context<'_>,
+    node: &Node,
+    path: &mut Vec<usize>,
+    lexical: &mut Vec<Lexical>,
+    references: &mut Vec<(Vec<usize>, Location)>,
+) -> Result<(), String> {
+    match node {
+        Node::Struct { fields, .. } => {
+            lexical.push(Lexical { path: path.clone(), before: 0 });
+            for (index, field) in fields.iter().enumerate() {
+                if let Some(level) = lexical.last_mut() {
+                    level.before = index;
+                }
+                path.push(index);
+                let found = find_references(context, &field.node, path, lexical, references);
+                path.pop();
+                found.map_err(|reason| format!("field `{}`: {reason}", field.name))?;
+            }
+            lexical.pop();
+        }
+        Node::Variant { options, selector_field, .. } => {
+            if selector_field.is_empty() {
+                return Err("a variant without a selector".into());
+            }
+            references.push((path.clone(), resolve(context, selector_field, lexical, path)?));
+            for (index, option) in options.iter().enumerate() {
+                path.push(index);
+                let found = find_references(context, &option.node, path, lexical, references);
+                path.pop();
+                found?;
+            }
+        }
+        Node::Sequence { element, length_field, .. } => {
+            references.push((path.clone(), resolve(context, length_field, lexical, path)?));
+            path.push(0);
+            let found = find_references(context, element, path, lexical, references);
+            path.pop();
+            found?;
+        }
+        Node::Array { element, .. } => {
+            path.push(0);
+            let found = find_references(context, element, path, lexical, references);
+            path.pop();
+            found?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// The field a sequence length or variant selector path names.
+fn resolve(
+    context: &Context<'_>,
+    path: &[String],
+    lexical: &[Lexical],
+    reader: &[usize],
+) -> Result<Location, String> {
+    let written = path.join(".");
+    let not_found = || format!("`{written}` names no field decoded before it");
+    // Absolute: a scope prefix, then field names from its root.
+    for kind in ScopeKind::ALL {
+        let prefix = kind.prefix();
+        if path.len() > prefix.len() && path.iter().zip(prefix).all(|(part, expected)| part == expected) {
+            let root = if kind == context.kind {
+                context.root
+            } else {
+                match context.earlier.iter().find(|(earlier, _)| *earlier == kind) {
+                    Some((_, root)) => *root,
+                    None => return Err(format!("`{written}`: that scope is not decoded before this one")),
+                }
+            };
+            let indices = descend(root, &[], &path[prefix.len()..]).ok_or_else(not_found)?;
+            // In the reader's own scope, the field must come before it (in decoding order).
+            if kind == context.kind && (indices.as_slice() >= reader || reader.starts_with(&indices)) {
+                return Err(not_found());
+            }
+            return Ok((kind, indices));
+        }
+    }
+    // Relative: the fields before, in this struct and each enclosing one, innermost first.
+    for level in lexical.iter().rev() {
+        let Some(Node::Struct { fields, .. }) = field_at(context.root, &level.path) else { continue };
+        if let Some(index) =
+            fields[..level.before.min(fields.len())].iter().position(|field| field.name == path[0])
+        {
+            let mut start = level.path.clone();
+            start.push(index);
+            let indices = descend(context.root, &start, &path[1..]).ok_or_else(not_found)?;
+            return Ok((context.kind, indices));
+        }
+    }
+    // Then the top-level fields of the scopes decoded before, the latest first.
+    for (kind, root) in context.earlier.iter().rev() {
+        let Node::Struct { fields, .. } = root else { continue };
+        if let Some(index) = fields.iter().position(|field| field.name == path[0]) {
+            let indices = descend(root, &[index], &path[1..]).ok_or_else(not_found)?;
+            return Ok((*kind, indices));
+        }
+    }
+    Err(not_found())
+}
+
+/// From the field at `start`, through structs by the field names of `rest`.
+fn descend(root: &Node, start: &[usize], rest: &[String]) -> Option<Vec<usize>> {
+    let mut indices = start.to_vec();
+    let mut node = field_at(root, start)?;
+    for name in rest {
+        let Node::Struct { fields, .. } = node else { return None };
+        let index = fields.iter().position(|field| &field.name == name)?;
+        indices.push(index);
+        node = &fields[index].node;
+    }
+    Some(indices)
+}
+
+/// The node at `path`: a field index in a struct or variant, 0 for an array's element. A
+/// register on a field in an array element or a variant option holds the value decoded last,
+/// which is what a sibling in the same element or option reads.
+fn field_at<'n>(root: &'n Node, path: &[usize]) -> Option<&'n Node> {
+    path.iter().try_fold(root, |node, &index| match node {
+        Node::Struct { fields, .. } | Node::Variant { options: fields, .. } => {
+            fields.get(index).map(|field| &field.node)
+        }
+        Node::Array { element, .. } | Node::Sequence { element, .. } if index == 0 => Some(&**element),
+        _ => None,
+    })
+}
+
+fn field_at_mut<'n>(root: &'n mut Node, path: &[usize]) -> Option<&'n mut Node> {
+    path.iter().try_fold(root, |node, &index| match node {
+        Node::Struct { fields, .. } | Node::Variant { options: fields, .. } => {
+            fields.get_mut(index).map(|field| &mut field.node)
+        }
+        Node::Array { element, .. } | Node::Sequence { element, .. } if index == 0 => Some(&mut **element),
+        _ => None,
+    })
+}
+
+/// Arrays and sequences of elements that may take no bits could make a few bytes decode into
+/// billions of values: refused.
+fn check_arrays(node: &Node) -> Result<(), String> {
+    match node {
+        Node::Struct { fields, .. } | Node::Variant { options: fields, .. } => {
+            fields.iter().try_for_each(|field| {
+                check_arrays(&field.node).map_err(|reason| format!("field `{}`: {reason}", field.name))
+            })
+        }
+        Node::Array { element, length, .. } => {
+            if element.min_bits() == 0 && *length > 1 {
+                return Err("an array of elements that may take no bits".into());
+            }
+            check_arrays(element)
+        }
+        Node::Sequence { element, .. } => {
+            if element.min_bits() == 0 {
+                return Err("a sequence of elements that may take no bits".into());
+            }
+            check_arrays(element)
+        }
+        _ => Ok(()),
+    }
+}

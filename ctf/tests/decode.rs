@@ -1,0 +1,249 @@
+//! Plans (references resolved) and decoding of hand-made packets and of damaged LTTng streams.
+
+use tracemark_ctf::decode::Datum;
+use tracemark_ctf::plan::{Node, Role};
+use tracemark_ctf::{CtfTrace, EventError, TraceClass};
+
+const KERNEL_STYLE: &str = include_str!("data/kernel-style.tsdl");
+
+fn trace(text: &str) -> CtfTrace {
+    CtfTrace::new(TraceClass::from_tsdl(text).unwrap())
+}
+
+/// A little-endian trace with one stream class whose packets have sizes and an 8-bit event ID.
+fn with_events(events: &str) -> String {
+    format!(
+        "typealias integer {{ size = 8; align = 8; signed = false; }} := u8;\n\
+         typealias integer {{ size = 16; align = 8; signed = false; }} := u16;\n\
+         typealias integer {{ size = 32; align = 8; signed = false; }} := u32;\n\
+         trace {{ major = 1; minor = 8; byte_order = le; packet.header := struct {{ u32 magic; u32 stream_id; }}; }};\n\
+         stream {{ id = 0; packet.context := struct {{ u32 content_size; u32 packet_size; }}; \
+         event.header := struct {{ u8 id; }}; }};\n{events}"
+    )
+}
+
+fn packet(events: &[u8], padding: usize) -> Vec<u8> {
+    let content = (16 + events.len()) as u32;
+    let mut bytes = Vec::new();
+    bytes.extend_from_slice(&0xC1FC_1FC1u32.to_le_bytes());
+    bytes.extend_from_slice(&0u32.to_le_bytes());
+    bytes.extend_from_slice(&(content * 8).to_le_bytes());
+    bytes.extend_from_slice(&((content + padding as u32) * 8).to_le_bytes());
+    bytes.extend_from_slice(events);
+    bytes.resize(bytes.len() + padding, 0xEE);
+    bytes
+}
+
+/// Every event's field values, or the error that ended its packet.
+fn decode_all(trace: &CtfTrace, bytes: &[u8]) -> Vec<Result<Vec<String>, String>> {
+    let mut out = Vec::new();
+    for packet in trace.packets(bytes) {
+        let packet = match packet {
+            Ok(packet) => packet,
+            Err(error) => {
+                out.push(Err(error.to_string()));
+                continue;
+            }
+        };
+        let mut events = trace.events(bytes, &packet);
+        while let Some(event) = events.next() {
+            out.push(match event {
+                Ok(event) => Ok(event
+                    .fields
+                    .iter()
+                    .map(|value| match value {
+                        Datum::Text(text) => String::from_utf8_lossy(text).into_owned(),
+                        other => format!("{other:?}"),
+                    })
+                    .collect()),
+                Err(error) => Err(error.to_string()),
+            });
+        }
+    }
+    out
+}
+
+#[test]
+fn sequences_and_variants_read_the_fields_they_name() {
+    let trace = trace(&with_events(
+        "event { name = seq; id = 1; fields := struct { u8 n; struct { u8 k; u16 v[k]; } s; u8 tail[event.fields.n]; }; };\n\
+         event { name = var; id = 2; fields := struct { enum : u8 { A = 1, B = 2 } tag; variant <tag> { u8 A; string B; } v; }; };",
+    ));
+    let events = [
+        &[1u8, 2, 1, 3, 0, 9, 9][..], // seq: n = 2, s.k = 1, s.v = [3], tail = [9, 9]
+        &[2, 1, 7][..],               // var: tag A, v.A = 7
+        &[2, 2, b'h', b'i', 0][..],   // var: tag B, v.B = "hi"
+        &[1, 0, 0][..],               // seq: all empty
+    ]
+    .concat();
+    let decoded = decode_all(&trace, &packet(&events, 5));
+    let expected: Vec<Result<Vec<String>, String>> = vec![
+        Ok([
+            "Unsigned(2)",
+            "Unsigned(1)",
+            "Length(1)",
+            "Unsigned(3)",
+            "Length(2)",
+            "Unsigned(9)",
+            "Unsigned(9)",
+        ]
+        .map(String::from)
+        .to_vec()),
+        Ok(["Unsigned(1)", "Option(0)", "Unsigned(7)"].map(String::from).to_vec()),
+        Ok(["Unsigned(2)", "Option(1)", "hi"].map(String::from).to_vec()),
+        Ok(["Unsigned(0)", "Unsigned(0)", "Length(0)", "Length(0)"].map(String::from).to_vec()),
+    ];
+    assert_eq!(decoded, expected);
+}
+
+#[test]
+fn kernel_style_references_resolve() {
+    let trace = trace(KERNEL_STYLE);
+    let plan = trace.stream_plan(0).unwrap().as_ref().unwrap();
+    // The compact header's variant reads `id`, an enumeration, through a register.
+    let Some(Node::Struct { fields, .. }) = &plan.event_header else { panic!() };
+    let Node::Enum { register: Some(register), role: Some(Role::EventId), .. } = fields[0].node else {
+        panic!()
+    };
+    let Node::Variant { selector, choices, .. } = &fields[1].node else { panic!() };
+    assert_eq!(*selector, register);
+    assert_eq!(choices, &[(0, 30, 0), (31, 31, 1)]);
+    let poll = trace.class.events.iter().position(|event| event.name == "syscall_entry_poll").unwrap();
+    let poll = plan
+        .events
+        .values()
+        .find_map(|event| event.as_ref().ok().filter(|event| event.class == poll))
+        .unwrap();
+    let Some(Node::Struct { fields, .. }) = &poll.fields else { panic!() };
+    let Node::Integer { register: Some(length_register), .. } = fields[1].node else { panic!() };
+    assert!(matches!(fields[2].node, Node::Sequence { length, .. } if length == length_register));
+}
+
+#[test]
+fn unreadable_types_fail_their_class_only() {
+    let trace = trace(&with_events(
+        "event { name = good; id = 1; fields := struct { u8 a; }; };\n\
+         event { name = nowhere; id = 2; fields := struct { u8 a[missing]; }; };\n\
+         event { name = empty; id = 3; fields := struct { struct { } nothing[4]; }; };\n\
+         event { name = not_enum; id = 4; fields := struct { u8 t; variant <t> { u8 x; } v; }; };\n\
+         event { name = later; id = 5; fields := struct { u8 a[event.fields.b]; u8 b; }; };",
+    ));
+    let plan = trace.stream_plan(0).unwrap().as_ref().unwrap();
+    assert!(plan.events[&1].is_ok());
+    let reason = |id: u64| plan.events[&id].as_ref().unwrap_err().to_string();
+    assert!(reason(2).contains("`missing` names no field"), "{}", reason(2));
+    assert!(reason(3).contains("elements that may take no bits"), "{}", reason(3));
+    assert!(reason(4).contains("selector is not an enumeration"), "{}", reason(4));
+    assert!(reason(5).contains("`event.fields.b` names no field decoded before it"), "{}", reason(5));
+    // Events of a good class before one of a bad class are delivered; the bad one ends the
+    // packet with its reason; the next packet is read.
+    let mut bytes = packet(&[1, 7, 2, 0, 1, 8], 0);
+    bytes.extend(packet(&[1, 9], 0));
+    let decoded = decode_all(&trace, &bytes);
+    assert_eq!(decoded[0], Ok(vec!["Unsigned(7)".to_owned()]));
+    assert!(
+        matches!(&decoded[1], Err(reason) if reason.contains("event ID 2") && reason.contains("missing")),
+        "{decoded:?}"
+    );
+    assert_eq!(decoded[2], Ok(vec!["Unsigned(9)".to_owned()]));
+    assert_eq!(decoded.len(), 3);
+}
+
+#[test]
+fn hostile_lengths_are_refused_before_reading() {
+    let trace = trace(&with_events("event { name = big; id = 1; fields := struct { u32 n; u32 v[n]; }; };"));
+    let mut events = vec![1u8];
+    events.extend_from_slice(&u32::MAX.to_le_bytes());
+    events.extend_from_slice(&[0; 8]);
+    let bytes = packet(&events, 0);
+    let packets: Vec<_> = trace.packets(&bytes).collect::<Result<_, _>>().unwrap();
+    let mut reader = trace.events(&bytes, &packets[0]);
+    let error = reader.next().unwrap().unwrap_err();
+    assert!(
+        matches!(&error, EventError::Decode { error, .. } if error.to_string().contains("4294967295 elements of at least 32 bits")),
+        "{error}"
+    );
+    assert!(reader.next().is_none());
+}
+
+#[test]
+fn damaged_packets_end_the_stream_with_their_offset() {
+    let trace = trace(&with_events("event { name = e; id = 1; fields := struct { u8 a; }; };"));
+    let good = packet(&[1, 5], 2);
+    let cases: Vec<(Vec<u8>, &str)> = vec![
+        (
+            {
+                let mut bad = good.clone();
+                bad[0] = 0;
+                bad
+            },
+            "magic",
+        ),
+        (
+            {
+                let mut bad = good.clone();
+                bad[4] = 3;
+                bad
+            },
+            "stream class 3 is not declared",
+        ),
+        (
+            {
+                let mut bad = good.clone();
+                bad[8..12].copy_from_slice(&(8u32 * 200).to_le_bytes());
+                bad
+            },
+            "content size",
+        ),
+        (
+            {
+                let mut bad = good.clone();
+                bad[12..16].copy_from_slice(&0u32.to_le_bytes());
+                bad
+            },
+            "packet size 0",
+        ),
+        (
+            {
+                let mut bad = good.clone();
+                bad[12..16].copy_from_slice(&13u32.to_le_bytes());
+                bad
+            },
+            "packet size 13",
+        ),
+        (good[..10].to_vec(), "packet context"),
+    ];
+    for (damaged, words) in cases {
+        let bytes = [good.clone(), damaged].concat();
+        let decoded = decode_all(&trace, &bytes);
+        assert_eq!(decoded[0], Ok(vec!["Unsigned(5)".to_owned()]), "the packet before is read");
+        let Err(reason) = &decoded[1] else { panic!("{decoded:?}") };
+        assert!(
+            reason.contains(words) && reason.starts_with(&format!("stream file byte {}", good.len())),
+            "{reason}"
+        );
+        assert_eq!(decoded.len(), 2);
+    }
+}
+
+#[test]
+fn lttng_streams_cut_or_flipped_never_panic() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/lttng-ust-small");
+    let trace = CtfTrace::from_metadata(&std::fs::read(dir.join("metadata")).unwrap()).unwrap();
+    let bytes = std::fs::read(dir.join("ch_0")).unwrap();
+    let whole = decode_all(&trace, &bytes).len();
+    for end in (0..bytes.len()).step_by(37) {
+        let decoded = decode_all(&trace, &bytes[..end]);
+        assert!(decoded.len() <= whole + 1);
+    }
+    let mut seed = 0x2545_F491_4F6C_DD1Du64;
+    for _ in 0..2000 {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let mut damaged = bytes.clone();
+        let at = (seed % damaged.len() as u64) as usize;
+        damaged[at] ^= 1 << (seed >> 60 & 7);
+        let _ = decode_all(&trace, &damaged);
+    }
+}
