@@ -14,15 +14,22 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds=${1:-60}
-targets=${TRACEMARK_FUZZ_TARGETS:-packet_header metadata index compressed format_string trace check roundtrip writer_diff}
+targets=${TRACEMARK_FUZZ_TARGETS:-packet_header metadata index compressed format_string trace check roundtrip writer_diff tsdl ctf_stream}
 target_dir=${CARGO_TARGET_DIR:-$PWD/target}/cargo-fuzz
 artifacts=${TRACEMARK_FUZZ_ARTIFACTS:-$PWD/fuzz/artifacts}
 
 max_len() {
     case $1 in
         packet_header | format_string) echo 512 ;;
-        trace | check) echo 8192 ;;
+        trace | check | tsdl | ctf_stream) echo 8192 ;;
         *) echo 4096 ;;
+    esac
+}
+
+dictionary() {
+    case $1 in
+        tsdl | ctf_stream) echo fuzz/tsdl.dict ;;
+        *) echo fuzz/tracemark.dict ;;
     esac
 }
 
@@ -66,7 +73,7 @@ for target in $targets; do
     log=$work/$target.log
     if ! cargo fuzz run -s none --target-dir "$target_dir" "$target" "${inputs[@]}" -- \
         -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len="$(max_len "$target")" \
-        -dict=fuzz/tracemark.dict -artifact_prefix="$work/artifacts/$target/" -print_final_stats=1 \
+        -dict="$(dictionary "$target")" -artifact_prefix="$work/artifacts/$target/" -print_final_stats=1 \
         >"$log" 2>&1; then
         echo
         echo "FUZZ FAILURE in target $target; the end of its log:"

@@ -14,6 +14,8 @@
 //! | [`check`] | the conformance checker | findings lie in the input, sorted |
 //! | [`roundtrip`] | classes, values → Rust writer → reader | decoded = written |
 //! | [`writer_diff`] | a script → Rust and C writers | same packets; both decode to the script |
+//! | [`tsdl`] | CTF metadata text → parser, model, planner | errors located in the text |
+//! | [`ctf_stream`] | a CTF stream file under one of three metadata | packets, events and values lie in the input |
 //!
 //! Every target also runs under the allocation limits of spec §12 ([`alloc_guard`]): this
 //! crate installs [`alloc_guard::GuardedAllocator`] as the global allocator of whatever links
@@ -27,6 +29,7 @@
 
 pub mod alloc_guard;
 mod cdiff;
+mod ctf;
 mod decoders;
 mod expect;
 pub mod gen;
@@ -35,6 +38,7 @@ pub mod seeds;
 pub mod vectors;
 mod writer_diff;
 
+pub use ctf::{ctf_stream, tsdl, CTF_METADATA, PAYLOADS_METADATA};
 pub use decoders::{compressed, format_string, index, metadata, metadata_packet, packet_header, trace};
 pub use roundtrip::roundtrip;
 pub use writer_diff::writer_diff;
@@ -48,7 +52,7 @@ static ALLOCATOR: GuardedAllocator = GuardedAllocator;
 pub type Target = fn(&[u8]);
 
 /// Every target, by name: what `fuzz/ci.sh` runs and the corpus replay test iterates.
-pub const TARGETS: [(&str, Target); 9] = [
+pub const TARGETS: [(&str, Target); 11] = [
     ("packet_header", packet_header),
     ("metadata", metadata),
     ("index", index),
@@ -58,6 +62,8 @@ pub const TARGETS: [(&str, Target); 9] = [
     ("check", check),
     ("roundtrip", roundtrip),
     ("writer_diff", writer_diff),
+    ("tsdl", tsdl),
+    ("ctf_stream", ctf_stream),
 ];
 
 /// `check`: the conformance checker (`tracemark check`) on any bytes as a single-file trace.

@@ -300,5 +300,28 @@ pub fn all() -> Vec<Seed> {
         add("roundtrip", format!("random-{len}.bin"), random_bytes(0x9E37_79B9 + index as u64, len));
         add("writer_diff", format!("random-{len}.bin"), random_bytes(0xC0FF_EE00 + index as u64, len));
     }
+    ctf_seeds(&mut add);
     seeds
+}
+
+/// CTF metadata texts (good and cut) for `tsdl`; LTTng-UST stream packets and hand-made
+/// payload packets for `ctf_stream`.
+fn ctf_seeds(add: &mut impl FnMut(&'static str, String, Vec<u8>)) {
+    for (index, text) in crate::CTF_METADATA.iter().enumerate() {
+        add("tsdl", format!("metadata-{index}.tsdl"), text.as_bytes().to_vec());
+        add("tsdl", format!("metadata-{index}-cut.tsdl"), text.as_bytes()[..text.len() / 3].to_vec());
+    }
+    let small = include_bytes!("../../../ctf/tests/data/lttng-ust-small/ch_0");
+    let discarded = include_bytes!("../../../ctf/tests/data/lttng-ust-discarded/ch_0");
+    add("ctf_stream", "lttng-ust-small-ch_0.bin".into(), [&[0u8][..], &small[..]].concat());
+    add("ctf_stream", "lttng-ust-discarded-2-packets.bin".into(), [&[0u8][..], &discarded[..8192]].concat());
+    // Metadata 2: event 1 (nested sequences), event 2 with each variant option.
+    let events = [&[1u8, 2, 1, 3, 0, 9, 9][..], &[2, 1, 7], &[2, 2, b'h', b'i', 0], &[1, 0, 0]].concat();
+    let content = (16 + events.len()) as u32;
+    let mut packet = vec![2u8];
+    for word in [0xC1FC_1FC1, 0, content * 8, content * 8] {
+        packet.extend_from_slice(&u32::to_le_bytes(word));
+    }
+    packet.extend_from_slice(&events);
+    add("ctf_stream", "payloads.bin".into(), packet);
 }
