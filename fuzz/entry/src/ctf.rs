@@ -34,7 +34,10 @@ pub fn tsdl(data: &[u8]) {
     alloc_guard::bounded(Budget::for_input(data.len()), || {
         let check = |error: &tsdl::TsdlError| {
             assert!(error.offset <= text.len(), "error past the text: {error}");
-            assert_eq!(Position::of(&text, error.offset), Position { line: error.line, column: error.column });
+            assert_eq!(
+                Position::of(&text, error.offset),
+                Position { line: error.line, column: error.column }
+            );
             assert!(!error.message.is_empty());
         };
         match tsdl::parse(&text) {
@@ -78,7 +81,10 @@ pub fn ctf_stream(data: &[u8]) {
                 for value in event.stream_context.iter().chain(event.context).chain(event.fields) {
                     if let Datum::Text(text) = value {
                         let range = text.as_ptr_range();
-                        assert!(input.start <= range.start && range.end <= input.end, "text outside the input");
+                        assert!(
+                            input.start <= range.start && range.end <= input.end,
+                            "text outside the input"
+                        );
                     }
                 }
                 if let Some(fields) = &event.plan.fields {
