@@ -1,5 +1,5 @@
 //! `tracemark convert`: a trace in a format other tools open (CTF 1.8, Chrome JSON), or as one
-//! tracemark file, compressed or not.
+//! tracemark file, compressed or not; and a CTF 1.8 trace (LTTng's) into tracemark.
 
 use std::{
     fs::File,
@@ -36,11 +36,23 @@ pub enum Compression {
     Lz4,
 }
 
+/// Input formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InputFormat {
+    /// A tracemark trace: a directory or a single file.
+    Tracemark,
+    /// A CTF 1.8 trace (LTTng): a directory with a CTF `metadata` file at or below it.
+    Ctf,
+}
+
 #[derive(Debug, Args)]
 pub struct ConvertArgs {
-    /// Output format.
+    /// Input format; found from the input when absent.
+    #[arg(long = "from", value_enum)]
+    from: Option<InputFormat>,
+    /// Output format; `tracemark` when absent and the input is CTF.
     #[arg(long = "to", value_enum)]
-    to: Format,
+    to: Option<Format>,
     /// Trace directory or single-file trace.
     path: PathBuf,
     /// Output: a directory for `ctf`, a file (or `-`) for `chrome-json`, a new file for
@@ -52,16 +64,39 @@ pub struct ConvertArgs {
 }
 
 pub fn run(args: &ConvertArgs) -> CliResult {
-    if args.compress != Compression::None && args.to != Format::Tracemark {
+    let from = args.from.unwrap_or_else(|| {
+        if args.path.is_dir() && tracemark_ctf::directory::is_ctf(&args.path) {
+            InputFormat::Ctf
+        } else {
+            InputFormat::Tracemark
+        }
+    });
+    let to = match (args.to, from) {
+        (Some(to), _) => to,
+        (None, InputFormat::Ctf) => Format::Tracemark,
+        (None, InputFormat::Tracemark) => return Err("--to is needed: ctf, chrome-json or tracemark".into()),
+    };
+    if args.compress != Compression::None && to != Format::Tracemark {
         return Err("--compress applies to --to tracemark only".into());
     }
-    let trace = Trace::open(&args.path)?;
+    let codec = match args.compress {
+        Compression::None => None,
+        Compression::Zstd => Some(Codec::Zstd),
+        Compression::Lz4 => Some(Codec::Lz4),
+    };
+    if from == InputFormat::Ctf && to == Format::Tracemark {
+        return import_ctf(args, codec);
+    }
+    let trace = match from {
+        InputFormat::Ctf => crate::ctf::open(&args.path)?,
+        InputFormat::Tracemark => crate::ctf::Opened::from(Trace::open(&args.path)?),
+    };
     let mut diagnostics = 0u64;
     let mut warn = |diagnostic: &tracemark_reader::Diagnostic| {
         diagnostics += 1;
         eprintln!("warning: {diagnostic}");
     };
-    match args.to {
+    match to {
         Format::Ctf => {
             let summary = tracemark_export::write_ctf(&trace, &args.out, &mut warn)?;
             eprintln!(
@@ -107,11 +142,6 @@ pub fn run(args: &ConvertArgs) -> CliResult {
             );
         }
         Format::Tracemark => {
-            let codec = match args.compress {
-                Compression::None => None,
-                Compression::Zstd => Some(Codec::Zstd),
-                Compression::Lz4 => Some(Codec::Lz4),
-            };
             let file = File::options().write(true).create_new(true).open(&args.out).map_err(|error| {
                 format!("{}: {error} (the output must be a new file)", args.out.display())
             })?;
@@ -140,4 +170,32 @@ pub fn run(args: &ConvertArgs) -> CliResult {
         eprintln!("tracemark: {diagnostics} diagnostics");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `convert --from ctf CTF_DIR OUT`: the CTF trace imported into a new single-file trace, its
+/// data packets compressed as asked. Exit 1 when part of the trace could not be imported.
+fn import_ctf(args: &ConvertArgs, codec: Option<Codec>) -> CliResult {
+    let dir = crate::ctf::single_trace(&args.path)?;
+    if args.out.exists() {
+        return Err(format!("{}: exists (the output must be a new file)", args.out.display()).into());
+    }
+    let sink = tracemark_writer::FileSink::create(&args.out)
+        .map_err(|error| format!("{}: {error}", args.out.display()))?;
+    let report = match codec {
+        Some(codec) => {
+            crate::ctf::import_from(&dir, &mut tracemark_writer::CompressingSink::new(sink, codec))?
+        }
+        None => crate::ctf::import_from(&dir, &mut { sink })?,
+    };
+    eprintln!(
+        "wrote {} (tracemark) from {} (CTF 1.8): {} events in {} packets of {} streams, {} discarded by the tracer",
+        args.out.display(),
+        dir.path.display(),
+        report.events,
+        report.packets,
+        report.streams,
+        report.discarded
+    );
+    let incomplete = !report.unmapped.is_empty() || !report.damage.is_empty();
+    Ok(if incomplete { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }

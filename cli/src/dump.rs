@@ -48,7 +48,7 @@ pub fn run(args: &DumpArgs) -> CliResult {
     if args.follow {
         return follow(args);
     }
-    let trace = Trace::open(&args.path)?;
+    let trace = crate::ctf::open(&args.path)?;
     let stdout = io::stdout().lock();
     let mut out = BufWriter::with_capacity(1 << 16, stdout);
     let mut lines = LineWriter::new();

@@ -8,7 +8,7 @@ use tracemark_reader::{uuid_string, IndexStatus, Summary, Trace};
 use crate::{time::DateTime, CliResult};
 
 pub fn run(path: &Path, json: bool) -> CliResult {
-    let trace = Trace::open(path)?;
+    let trace = crate::ctf::open(path)?;
     let summary = trace.summary();
     if json {
         println!("{}", serde_json::to_string_pretty(&summary)?);

@@ -2,6 +2,7 @@
 
 mod check;
 mod convert;
+mod ctf;
 mod cut;
 mod demo;
 mod dump;
@@ -42,7 +43,8 @@ enum Command {
     /// requirement ID and place; exit 0 valid, 1 invalid, 2 unreadable. `--suite` runs the
     /// conformance vectors.
     Check(check::CheckArgs),
-    /// Convert a trace for other tools: CTF 1.8 (babeltrace2, Trace Compass) or Chrome JSON (Perfetto).
+    /// Convert a trace for other tools: CTF 1.8 (babeltrace2, Trace Compass) or Chrome JSON (Perfetto);
+    /// or an LTTng CTF 1.8 trace into tracemark (`--from ctf`).
     Convert(convert::ConvertArgs),
     /// Count events per class and per CPU, with rates, time span, losses and bytes per event.
     Stats(stats::StatsArgs),

@@ -361,7 +361,7 @@ fn render(stats: &Stats) -> String {
 }
 
 pub fn run(args: &StatsArgs) -> CliResult {
-    let trace = Trace::open(&args.path)?;
+    let trace = crate::ctf::open(&args.path)?;
     let stats = collect(&trace);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&stats)?);

@@ -1,13 +1,21 @@
 //! Reading CTF 1.8 traces, as LTTng 2.x writes them, to import them into tracemark.
 //!
-//! Layers, bottom up: [`tsdl`] parses the metadata text into a syntax tree; [`model`] resolves
-//! it into a [`TraceClass`]: clocks, stream classes, event classes and their field types.
+//! Layers, bottom up:
+//! - [`tsdl`] parses the metadata text ([`metadata_text`] takes it out of its packets) into a
+//!   syntax tree; [`model`] resolves it into a [`TraceClass`]: clocks, stream classes, event
+//!   classes and their field types;
+//! - [`plan`] resolves each stream class's field references to registers; [`bits`] reads bit
+//!   fields; [`decode`] decodes a scope into values; [`stream`] walks a stream file's packets
+//!   and their events ([`CtfTrace`]);
+//! - [`import`] writes a CTF trace as a tracemark trace (spec Appendix C).
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
 pub mod bits;
 pub mod decode;
+pub mod directory;
+pub mod import;
 mod metadata_stream;
 pub mod model;
 pub mod plan;
