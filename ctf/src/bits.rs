@@ -50,6 +50,7 @@ impl<'a> BitCursor<'a> {
     }
 
     /// Moves to the next multiple of `align` bits (a power of two).
+    #[inline]
     pub fn align(&mut self, align: u32) -> Result<(), PastEnd> {
         let mask = u64::from(align.max(1)) - 1;
         let aligned = (self.position + mask) & !mask;
@@ -70,7 +71,45 @@ impl<'a> BitCursor<'a> {
     }
 
     /// Reads an unsigned field of `size` bits (1 to 64).
+    #[inline(always)]
     pub fn read_unsigned(&mut self, size: u32, order: ByteOrder) -> Result<u64, PastEnd> {
+        // Byte-aligned whole bytes: nearly every field LTTng writes.
+        if self.position.is_multiple_of(8) && u64::from(size) <= self.remaining() {
+            let start = (self.position / 8) as usize;
+            let value = match (size, order) {
+                (8, _) => self.data.get(start).map(|&byte| u64::from(byte)),
+                (16, ByteOrder::Little) => {
+                    self.array::<2>(start).map(|bytes| u64::from(u16::from_le_bytes(bytes)))
+                }
+                (32, ByteOrder::Little) => {
+                    self.array::<4>(start).map(|bytes| u64::from(u32::from_le_bytes(bytes)))
+                }
+                (64, ByteOrder::Little) => self.array::<8>(start).map(u64::from_le_bytes),
+                (16, ByteOrder::Big) => {
+                    self.array::<2>(start).map(|bytes| u64::from(u16::from_be_bytes(bytes)))
+                }
+                (32, ByteOrder::Big) => {
+                    self.array::<4>(start).map(|bytes| u64::from(u32::from_be_bytes(bytes)))
+                }
+                (64, ByteOrder::Big) => self.array::<8>(start).map(u64::from_be_bytes),
+                _ => None,
+            };
+            if let Some(value) = value {
+                self.position += u64::from(size);
+                return Ok(value);
+            }
+        }
+        self.read_bits(size, order)
+    }
+
+    #[inline(always)]
+    fn array<const N: usize>(&self, start: usize) -> Option<[u8; N]> {
+        self.data.get(start..start + N)?.try_into().ok()
+    }
+
+    /// Any field: bit fields, odd sizes, unaligned starts.
+    #[inline(never)]
+    fn read_bits(&mut self, size: u32, order: ByteOrder) -> Result<u64, PastEnd> {
         let needs = u64::from(size);
         if needs > self.remaining() || size == 0 || size > 64 {
             return Err(PastEnd { at: self.position, needs });

@@ -11,7 +11,7 @@
 //! [`crate::plan`] makes sure of), so a scope yields at most one value per bit of input.
 
 use crate::bits::{BitCursor, PastEnd};
-use crate::plan::{Node, Role};
+use crate::plan::{Leaf, LeafKind, Node, Role};
 
 /// One decoded value.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -134,7 +134,13 @@ impl<'a> Decoder<'a> {
                 out.push(Datum::Float(value));
             }
             Node::String => out.push(Datum::Text(self.cursor.read_string()?)),
-            Node::Struct { fields, align } => {
+            Node::Struct { leaves: Some(leaves), align, .. } => {
+                self.cursor.align(*align)?;
+                for leaf in leaves.iter() {
+                    self.leaf(leaf, out)?;
+                }
+            }
+            Node::Struct { fields, align, leaves: None } => {
                 self.cursor.align(*align)?;
                 for field in fields {
                     self.decode(&field.node, out)?;
@@ -166,6 +172,39 @@ impl<'a> Decoder<'a> {
         Ok(())
     }
 
+    /// A struct's field that is a [`Leaf`]: the fast path of [`decode`](Self::decode).
+    #[inline]
+    fn leaf(&mut self, leaf: &Leaf, out: &mut Vec<Datum<'a>>) -> Result<(), DecodeError> {
+        self.cursor.align(leaf.align)?;
+        match leaf.kind {
+            LeafKind::Integer => {
+                let register = (leaf.register != u32::MAX).then_some(leaf.register);
+                self.integer(leaf.size, leaf.signed, leaf.order, register, leaf.role, out)
+            }
+            LeafKind::Float => {
+                let bits = self.cursor.read_unsigned(leaf.size, leaf.order)?;
+                let value = if leaf.size == 32 {
+                    f64::from(f32::from_bits(bits as u32))
+                } else {
+                    f64::from_bits(bits)
+                };
+                out.push(Datum::Float(value));
+                Ok(())
+            }
+            LeafKind::String => {
+                out.push(Datum::Text(self.cursor.read_string()?));
+                Ok(())
+            }
+            LeafKind::Text(length) => {
+                let bytes = self.cursor.read_bytes(length)?;
+                let end = bytes.iter().position(|&byte| byte == 0).unwrap_or(bytes.len());
+                out.push(Datum::Text(&bytes[..end]));
+                Ok(())
+            }
+        }
+    }
+
+    #[inline(always)]
     fn integer(
         &mut self,
         size: u32,

@@ -116,6 +116,10 @@ pub enum Node {
         fields: Vec<PlannedField>,
         /// Its alignment in bits.
         align: u32,
+        /// When every field is a [`Leaf`] (most payloads): the fields as leaves, which the
+        /// decoder reads in a loop instead of walking the nodes. Made once the plan is complete
+        /// (registers and roles known).
+        leaves: Option<Box<[Leaf]>>,
     },
     /// A fixed-length array.
     Array {
@@ -148,6 +152,90 @@ pub enum Node {
         /// Selector value ranges (inclusive) and the option each chooses, first match wins.
         choices: Vec<(i128, i128, u32)>,
     },
+}
+
+/// A field the decoder reads without looking further: an integer or enumeration, a float, a
+/// string, or a byte array meant as text.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Leaf {
+    /// What it is.
+    pub kind: LeafKind,
+    /// Size in bits (integers and floats).
+    pub size: u32,
+    /// Alignment in bits.
+    pub align: u32,
+    /// Two's complement (integers).
+    pub signed: bool,
+    /// Byte order.
+    pub order: crate::model::ByteOrder,
+    /// Register its value is kept in, or `u32::MAX`.
+    pub register: u32,
+    /// What the decoder does with it.
+    pub role: Option<Role>,
+}
+
+/// The kinds of [`Leaf`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeafKind {
+    /// An integer or enumeration.
+    Integer,
+    /// A float.
+    Float,
+    /// A NUL-terminated string.
+    String,
+    /// An array of this many bytes meant as text.
+    Text(u64),
+}
+
+impl Leaf {
+    fn of(node: &Node) -> Option<Leaf> {
+        let int = |ty: &IntegerType, register: &Option<u32>, role: &Option<Role>| Leaf {
+            kind: LeafKind::Integer,
+            size: ty.size,
+            align: ty.align,
+            signed: ty.signed,
+            order: ty.byte_order,
+            register: register.unwrap_or(u32::MAX),
+            role: *role,
+        };
+        let plain = |kind, size, align, order| Leaf {
+            kind,
+            size,
+            align,
+            signed: false,
+            order,
+            register: u32::MAX,
+            role: None,
+        };
+        Some(match node {
+            Node::Integer { ty, register, role } => int(ty, register, role),
+            Node::Enum { ty, register, role } => int(&ty.container, register, role),
+            Node::Float(float) => plain(LeafKind::Float, float.size(), float.align, float.byte_order),
+            Node::String => plain(LeafKind::String, 8, 8, crate::model::ByteOrder::Little),
+            Node::Array { element, length, text: true } => {
+                plain(LeafKind::Text(*length), 8, element.align(), crate::model::ByteOrder::Little)
+            }
+            _ => return None,
+        })
+    }
+}
+
+/// Makes the [`Leaf`] lists of every struct in `node`: call once its registers and roles are
+/// final.
+fn make_leaves(node: &mut Node) {
+    match node {
+        Node::Struct { fields, leaves, .. } => {
+            fields.iter_mut().for_each(|field| make_leaves(&mut field.node));
+            *leaves = fields
+                .iter()
+                .map(|field| Leaf::of(&field.node))
+                .collect::<Option<Vec<_>>>()
+                .map(Vec::into_boxed_slice);
+        }
+        Node::Variant { options, .. } => options.iter_mut().for_each(|option| make_leaves(&mut option.node)),
+        Node::Array { element, .. } | Node::Sequence { element, .. } => make_leaves(element),
+        _ => {}
+    }
 }
 
 /// A named field of a planned struct or variant.
@@ -220,9 +308,77 @@ pub struct StreamPlan {
     /// `stream.event.context`.
     pub event_context: Option<Scope>,
     /// Event classes by ID: their plan, or why they cannot be read.
-    pub events: HashMap<u64, Result<EventPlan, PlanError>>,
+    pub events: EventPlans,
     /// Registers the scopes use.
     pub registers: u32,
+}
+
+impl StreamPlan {
+    /// The clock its timestamps map to: the event header's `timestamp`'s, else the packet
+    /// context's `timestamp_begin`'s.
+    pub fn timestamp_clock(&self) -> Option<&str> {
+        fn find(node: &Node, role: Role) -> Option<&str> {
+            match node {
+                Node::Integer { ty, role: Some(found), .. } if *found == role => ty.clock.as_deref(),
+                Node::Struct { fields, .. } | Node::Variant { options: fields, .. } => {
+                    fields.iter().find_map(|field| find(&field.node, role))
+                }
+                _ => None,
+            }
+        }
+        self.event_header
+            .as_ref()
+            .and_then(|header| find(header, Role::Timestamp))
+            .or_else(|| self.packet_context.as_ref().and_then(|context| find(context, Role::TimestampBegin)))
+    }
+}
+
+/// Event class plans by ID: small IDs (all of LTTng's) in a table, looked up once per event
+/// without hashing; others in a map.
+#[derive(Debug, Clone, Default)]
+pub struct EventPlans {
+    dense: Vec<Option<Result<EventPlan, PlanError>>>,
+    sparse: HashMap<u64, Result<EventPlan, PlanError>>,
+}
+
+/// IDs below this are kept in the table.
+const DENSE_IDS: u64 = 1 << 12;
+
+impl EventPlans {
+    /// The plan of event class `id`.
+    #[inline]
+    pub fn get(&self, id: u64) -> Option<&Result<EventPlan, PlanError>> {
+        if id < DENSE_IDS {
+            self.dense.get(id as usize)?.as_ref()
+        } else {
+            self.sparse.get(&id)
+        }
+    }
+
+    /// Every plan.
+    pub fn values(&self) -> impl Iterator<Item = &Result<EventPlan, PlanError>> {
+        self.dense.iter().flatten().chain(self.sparse.values())
+    }
+
+    fn insert(&mut self, id: u64, plan: Result<EventPlan, PlanError>) {
+        if id < DENSE_IDS {
+            let index = id as usize;
+            if self.dense.len() <= index {
+                self.dense.resize_with(index + 1, || None);
+            }
+            self.dense[index] = Some(plan);
+        } else {
+            self.sparse.insert(id, plan);
+        }
+    }
+}
+
+impl std::ops::Index<&u64> for EventPlans {
+    type Output = Result<EventPlan, PlanError>;
+
+    fn index(&self, id: &u64) -> &Self::Output {
+        self.get(*id).expect("no event class with this ID")
+    }
 }
 
 /// How to decode the events of one event class.
@@ -267,11 +423,12 @@ fn plan_stream(trace: &TraceClass, stream: &StreamClass) -> Result<StreamPlan, P
             check_arrays(scope).map_err(|reason| PlanError { scope: scope_name(*kind), reason })?;
         }
     }
-    let mut events = HashMap::new();
+    let mut events = EventPlans::default();
     for (class, event) in trace.events.iter().enumerate().filter(|(_, event)| event.stream_id == stream.id) {
         let planned = plan_event(class, event, &mut scopes, &mut registers);
         events.insert(event.id, planned);
     }
+    scopes.iter_mut().flatten().for_each(make_leaves);
     let [packet_header, packet_context, event_header, event_context] = scopes;
     Ok(StreamPlan {
         id: stream.id,
@@ -314,6 +471,7 @@ fn plan_event(
         resolve_scope(kind, scope, earlier, registers).map_err(fail)?;
         check_arrays(scope).map_err(fail)?;
     }
+    own.iter_mut().flatten().for_each(make_leaves);
     let [context, fields] = own;
     Ok(EventPlan { class, context, fields })
 }
@@ -328,7 +486,7 @@ fn root_node(root: &StructType, kind: ScopeKind) -> Scope {
 fn struct_node(structure: &StructType) -> Node {
     let fields: Vec<PlannedField> = structure.fields.iter().map(planned_field).collect();
     let align = fields.iter().map(|field| field.node.align()).fold(structure.min_align.max(1), u32::max);
-    Node::Struct { fields, align }
+    Node::Struct { fields, align, leaves: None }
 }
 
 fn planned_field(field: &NamedField) -> PlannedField {

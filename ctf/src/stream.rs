@@ -24,6 +24,8 @@ pub struct CtfTrace {
     /// Each stream class's plan, or why it cannot be read.
     pub plans: Vec<Result<StreamPlan, PlanError>>,
     registers: u32,
+    /// For each event class: its stream's clock frequency and offset in nanoseconds.
+    clocks: Vec<Option<(u64, i128)>>,
 }
 
 /// The metadata cannot be read.
@@ -49,7 +51,27 @@ impl CtfTrace {
         let plans = plan(&class);
         let registers =
             plans.iter().filter_map(|plan| plan.as_ref().ok()).map(|plan| plan.registers).max().unwrap_or(0);
-        CtfTrace { class, plans, registers }
+        let clocks = class
+            .events
+            .iter()
+            .map(|event| {
+                let plan = plans
+                    .iter()
+                    .filter_map(|plan| plan.as_ref().ok())
+                    .find(|plan| plan.id == event.stream_id)?;
+                let clock = class.clock(plan.timestamp_clock()?)?;
+                let cycles_ns =
+                    i128::from(clock.offset_cycles) * 1_000_000_000 / i128::from(clock.frequency.max(1));
+                Some((clock.frequency.max(1), i128::from(clock.offset_seconds) * 1_000_000_000 + cycles_ns))
+            })
+            .collect();
+        CtfTrace { class, plans, registers, clocks }
+    }
+
+    /// The clock frequency and offset (ns) of the events of class `class` (an index in
+    /// [`TraceClass::events`]).
+    pub(crate) fn class_clock(&self, class: usize) -> Option<(u64, i128)> {
+        self.clocks.get(class).copied().flatten()
     }
 
     /// The plan of stream class `id`.
@@ -292,6 +314,22 @@ pub enum EventError {
     },
 }
 
+/// An event decoded into a caller's buffer ([`Events::advance_into`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Decoded<'p> {
+    /// Bit position in the stream file where the event starts.
+    pub position: u64,
+    /// Its event class ID.
+    pub id: u64,
+    /// How its values were read.
+    pub plan: &'p EventPlan,
+    /// Its clock value in ticks.
+    pub timestamp: u64,
+    /// Where its stream event context, event context and fields start, and where its values
+    /// end, in the buffer.
+    pub bounds: [usize; 4],
+}
+
 /// The events of one packet, read one at a time (each borrows the reader's value buffer).
 pub struct Events<'a, 'p> {
     decoder: Decoder<'a>,
@@ -299,6 +337,9 @@ pub struct Events<'a, 'p> {
     clock: u64,
     values: Vec<Datum<'a>>,
     done: bool,
+    /// The event [`advance`](Self::advance) decoded last: position, ID, plan, where its
+    /// context and fields start in `values`.
+    current: Option<(u64, u64, &'p EventPlan, [usize; 2])>,
 }
 
 impl<'a> CtfTrace {
@@ -326,6 +367,7 @@ impl<'a> CtfTrace {
             clock: packet.begin.unwrap_or(0),
             values: Vec::new(),
             done: !matches!(replayed, Some(Ok(()))),
+            current: None,
         }
     }
 }
@@ -334,23 +376,43 @@ impl<'a, 'p> Events<'a, 'p> {
     /// The next event, or why the rest of the packet cannot be read.
     #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> Option<Result<Event<'_, 'a, 'p>, EventError>> {
+        match self.advance()? {
+            Ok(()) => self.current().map(Ok),
+            Err(error) => Some(Err(error)),
+        }
+    }
+
+    /// Decodes the next event, which [`current`](Self::current) then shows; `None` at the end
+    /// of the packet, an error when the rest of the packet cannot be read.
+    pub fn advance(&mut self) -> Option<Result<(), EventError>> {
+        self.current = None;
+        let mut values = std::mem::take(&mut self.values);
+        values.clear();
+        let decoded = self.advance_into(&mut values);
+        self.values = values;
+        match decoded? {
+            Ok(event) => {
+                let [_, context, fields, _] = event.bounds;
+                self.current = Some((event.position, event.id, event.plan, [context, fields]));
+                Some(Ok(()))
+            }
+            Err(error) => Some(Err(error)),
+        }
+    }
+
+    /// Decodes the next event, appending its values to `out` (as [`Decoded::bounds`] says);
+    /// `None` at the end of the packet, an error when the rest of the packet cannot be read.
+    /// [`current`](Self::current) does not show it.
+    pub fn advance_into(&mut self, out: &mut Vec<Datum<'a>>) -> Option<Result<Decoded<'p>, EventError>> {
+        self.current = None;
         let plan = self.plan?;
         if self.done || self.decoder.cursor.remaining() == 0 {
             return None;
         }
         let position = self.decoder.cursor.position();
-        match self.read(plan, position) {
-            Ok((id, event, [context, fields])) => {
-                let values = self.values.as_slice();
-                Some(Ok(Event {
-                    position,
-                    id,
-                    plan: event,
-                    timestamp: self.clock,
-                    stream_context: &values[..context],
-                    context: &values[context..fields],
-                    fields: &values[fields..],
-                }))
+        match self.read(plan, position, out) {
+            Ok((id, event, bounds)) => {
+                Some(Ok(Decoded { position, id, plan: event, timestamp: self.clock, bounds }))
             }
             Err(error) => {
                 self.done = true;
@@ -359,45 +421,61 @@ impl<'a, 'p> Events<'a, 'p> {
         }
     }
 
+    /// The event [`advance`](Self::advance) decoded last, if it succeeded.
+    pub fn current(&self) -> Option<Event<'_, 'a, 'p>> {
+        let (position, id, plan, [context, fields]) = self.current?;
+        let values = self.values.as_slice();
+        Some(Event {
+            position,
+            id,
+            plan,
+            timestamp: self.clock,
+            stream_context: &values[..context],
+            context: &values[context..fields],
+            fields: &values[fields..],
+        })
+    }
+
     /// Decodes the event at `position`: its ID, plan, and where its context and fields begin
     /// in the value buffer (which holds the stream event context first).
     fn read(
         &mut self,
         plan: &'p StreamPlan,
         position: u64,
-    ) -> Result<(u64, &'p EventPlan, [usize; 2]), EventError> {
+        out: &mut Vec<Datum<'a>>,
+    ) -> Result<(u64, &'p EventPlan, [usize; 4]), EventError> {
         let decode = |error| EventError::Decode { position, error };
-        self.values.clear();
+        let start = out.len();
         self.decoder.specials.clear(Role::EventId);
         self.decoder.specials.clear(Role::Timestamp);
         if let Some(header) = &plan.event_header {
-            self.decoder.decode(header, &mut self.values).map_err(decode)?;
+            self.decoder.decode(header, out).map_err(decode)?;
+            out.truncate(start);
         }
         let id = self.decoder.specials.get(Role::EventId).map_or(0, |(id, _)| id);
         if let Some((value, size)) = self.decoder.specials.get(Role::Timestamp) {
             self.clock = extend_clock(self.clock, value, size);
         }
-        let event = match plan.events.get(&id) {
+        let event = match plan.events.get(id) {
             Some(Ok(event)) => event,
             Some(Err(error)) => return Err(EventError::Unreadable { position, id, error: error.clone() }),
             None => return Err(EventError::UnknownId { position, id, stream_class: plan.id }),
         };
-        self.values.clear();
         if let Some(context) = &plan.event_context {
-            self.decoder.decode(context, &mut self.values).map_err(decode)?;
+            self.decoder.decode(context, out).map_err(decode)?;
         }
-        let context = self.values.len();
+        let context = out.len();
         if let Some(scope) = &event.context {
-            self.decoder.decode(scope, &mut self.values).map_err(decode)?;
+            self.decoder.decode(scope, out).map_err(decode)?;
         }
-        let fields = self.values.len();
+        let fields = out.len();
         if let Some(scope) = &event.fields {
-            self.decoder.decode(scope, &mut self.values).map_err(decode)?;
+            self.decoder.decode(scope, out).map_err(decode)?;
         }
         if self.decoder.cursor.position() == position {
             return Err(EventError::Empty { position });
         }
-        Ok((id, event, [context, fields]))
+        Ok((id, event, [start, context, fields, out.len()]))
     }
 }
 

@@ -120,3 +120,64 @@ fn discarded_events_are_counted_as_babeltrace2_counts_them() {
     // 2,765 kept, the program's 20,000.
     assert_eq!(discarded, 17_235);
 }
+
+#[test]
+fn merged_streams_come_in_time_order_like_babeltrace2() {
+    for (dir, expected) in [("lttng-ust-small", 300), ("lttng-ust-discarded", 2765)] {
+        let dir = data(dir);
+        let trace = CtfTrace::from_metadata(&std::fs::read(dir.join("metadata")).unwrap()).unwrap();
+        let files: Vec<Vec<u8>> =
+            ["ch_0", "ch_1"].iter().map(|name| std::fs::read(dir.join(name)).unwrap()).collect();
+        let slices: Vec<&[u8]> = files.iter().map(Vec::as_slice).collect();
+        let mut merged = tracemark_ctf::merge::Merged::new(&trace, &slices);
+        let mut times = Vec::new();
+        while merged.advance() {
+            let (_, event) = merged.current().unwrap();
+            times.push(trace.time_of(event.plan.class, event.timestamp));
+        }
+        assert!(merged.errors.is_empty(), "{:?}", merged.errors);
+        assert_eq!(times.len(), expected);
+        assert!(times.windows(2).all(|pair| pair[0] <= pair[1]), "not in time order");
+        // babeltrace2's lines are in time order too: the same times, in the same order.
+        let text = std::fs::read_to_string(data(&format!(
+            "{}.babeltrace2.txt",
+            dir.file_name().unwrap().to_str().unwrap()
+        )))
+        .unwrap();
+        let bt2: Vec<i128> = text
+            .lines()
+            .map(|line| {
+                let stamp = &line[1..line.find(']').unwrap()];
+                let (seconds, nanos) = stamp.split_once('.').unwrap();
+                seconds.parse::<i128>().unwrap() * 1_000_000_000 + nanos.parse::<i128>().unwrap()
+            })
+            .collect();
+        assert_eq!(times, bt2);
+    }
+}
+
+#[test]
+fn parallel_decoding_delivers_what_the_merge_delivers() {
+    use tracemark_ctf::parallel::for_each_event_in_batches;
+    for dir in ["lttng-ust-small", "lttng-ust-discarded"] {
+        let dir = data(dir);
+        let trace = CtfTrace::from_metadata(&std::fs::read(dir.join("metadata")).unwrap()).unwrap();
+        let files: Vec<Vec<u8>> =
+            ["ch_0", "ch_1"].iter().map(|name| std::fs::read(dir.join(name)).unwrap()).collect();
+        let slices: Vec<&[u8]> = files.iter().map(Vec::as_slice).collect();
+        let mut merged = tracemark_ctf::merge::Merged::new(&trace, &slices);
+        let mut expected = Vec::new();
+        while merged.advance() {
+            let (file, event) = merged.current().unwrap();
+            expected.push((file, event.position, event.timestamp, format!("{:?}", event.fields)));
+        }
+        for batch in [1, 7, 100, 4096] {
+            let mut got = Vec::new();
+            let errors = for_each_event_in_batches(&trace, &slices, batch, |file, event| {
+                got.push((file, event.position, event.timestamp, format!("{:?}", event.fields)));
+            });
+            assert!(errors.is_empty(), "{errors:?}");
+            assert_eq!(got, expected, "batches of {batch}");
+        }
+    }
+}

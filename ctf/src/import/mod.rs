@@ -21,7 +21,7 @@ use tracemark_format::{
 use tracemark_writer::{Config, PacketInfo, PacketKind, PacketSink, Registry, TraceDescription};
 
 use crate::model::{ByteOrder, EnvValue as CtfEnvValue, TraceClass};
-use crate::plan::{Node, Role, StreamPlan};
+use crate::plan::Node;
 use crate::stream::CtfTrace;
 
 /// One stream file of the trace: a name for reports and its bytes.
@@ -124,7 +124,7 @@ pub fn import(
     }
     let mut stream_classes = BTreeMap::new();
     for plan in trace.plans.iter().flatten() {
-        let clock_id = match timestamp_clock(plan).and_then(|name| clock_ids.get(name)) {
+        let clock_id = match plan.timestamp_clock().and_then(|name| clock_ids.get(name)) {
             Some(id) => *id,
             None => match clock_ids.values().next() {
                 Some(id) => *id,
@@ -151,7 +151,7 @@ pub fn import(
     let mut unmapped: BTreeMap<usize, UnmappedClass> = BTreeMap::new();
     for (index, event) in class.events.iter().enumerate() {
         let planned = trace.stream_plan(event.stream_id).and_then(|plan| match plan {
-            Ok(plan) => Some((plan, plan.events.get(&event.id)?)),
+            Ok(plan) => Some((plan, plan.events.get(event.id)?)),
             Err(_) => None,
         });
         let failure = |reason: String| UnmappedClass { name: event.name.clone(), reason, skipped: 0 };
@@ -391,22 +391,4 @@ fn description(class: &TraceClass) -> TraceDescription {
         tracer_name: text("tracer_name"),
         tracer_version: version,
     }
-}
-
-/// The clock the event header's timestamp maps to, else the packet context's
-/// `timestamp_begin`.
-fn timestamp_clock(plan: &StreamPlan) -> Option<&str> {
-    fn find(node: &Node, role: Role) -> Option<&str> {
-        match node {
-            Node::Integer { ty, role: Some(found), .. } if *found == role => ty.clock.as_deref(),
-            Node::Struct { fields, .. } | Node::Variant { options: fields, .. } => {
-                fields.iter().find_map(|field| find(&field.node, role))
-            }
-            _ => None,
-        }
-    }
-    plan.event_header
-        .as_ref()
-        .and_then(|header| find(header, Role::Timestamp))
-        .or_else(|| plan.packet_context.as_ref().and_then(|context| find(context, Role::TimestampBegin)))
 }
