@@ -247,3 +247,140 @@ fn lttng_streams_cut_or_flipped_never_panic() {
         let _ = decode_all(&trace, &damaged);
     }
 }
+
+/// Writes bit fields as CTF lays them out: aligned, big-endian fields from the most
+/// significant bit of each byte, little-endian from the least.
+struct BitWriter {
+    bytes: Vec<u8>,
+    bits: u64,
+}
+
+impl BitWriter {
+    fn new() -> BitWriter {
+        BitWriter { bytes: Vec::new(), bits: 0 }
+    }
+
+    fn align(&mut self, align: u64) -> &mut Self {
+        while self.bits % align != 0 {
+            self.bit(0, true);
+        }
+        self
+    }
+
+    fn bit(&mut self, bit: u64, big: bool) {
+        let (byte, within) = ((self.bits / 8) as usize, self.bits % 8);
+        if byte == self.bytes.len() {
+            self.bytes.push(0);
+        }
+        let shift = if big { 7 - within } else { within };
+        self.bytes[byte] |= ((bit & 1) as u8) << shift;
+        self.bits += 1;
+    }
+
+    /// A big-endian field of `size` bits, aligned to `align` bits.
+    fn be(&mut self, value: u64, size: u64, align: u64) -> &mut Self {
+        self.align(align);
+        for i in (0..size).rev() {
+            self.bit(value >> i, true);
+        }
+        self
+    }
+
+    fn text(&mut self, text: &[u8]) -> &mut Self {
+        for &byte in text {
+            self.be(u64::from(byte), 8, 8);
+        }
+        self
+    }
+}
+
+/// The kernel-style metadata (big-endian, LTTng's compact event header of a 5-bit ID and a
+/// 27-bit timestamp): a packet written bit by bit, timestamps wrapping their 27 bits, an
+/// extended header, the stream event context, an enum, a double aligned to 64 bits.
+#[test]
+fn compact_headers_big_endian_and_wrapping_timestamps() {
+    let trace = trace(KERNEL_STYLE);
+    let uuid: [u8; 16] = trace.class.uuid.unwrap();
+    let begin: u64 = (5 << 27) | 0x7FF_FFF0; // 16 ticks before a 27-bit wrap
+    let mut w = BitWriter::new();
+    w.be(0xC1FC_1FC1, 32, 8);
+    for byte in uuid {
+        w.be(u64::from(byte), 8, 8);
+    }
+    w.be(0, 32, 8).be(3, 64, 8); // stream_id 0, stream_instance_id 3
+    let context_at = w.bits / 8;
+    w.be(begin, 64, 8).be(0, 64, 8).be(0, 64, 8).be(0, 64, 8); // begin, end, sizes: patched below
+    w.be(7, 64, 8).be(12, 64, 8).be(2, 32, 8); // seq 7, 12 discarded, cpu 2
+                                               // (id, low 27 bits of the timestamp or a full one, prev_tid, state, load)
+    let switch = |w: &mut BitWriter, header: &dyn Fn(&mut BitWriter), tid: u64, state: u64, load: f64| {
+        w.align(8);
+        header(w);
+        w.text(b"procname-abcdef!").be(tid, 32, 8); // stream event context
+                                                    // The payload struct is aligned as its most aligned field, the 64-bit double.
+        w.align(64).text(b"prev\0\0\0\0\0\0\0\0\0\0\0\0").be(tid, 32, 8).be(state, 64, 8);
+        w.be(load.to_bits(), 64, 64);
+        w.text(b"next\0").text(b"\0");
+    };
+    let compact = |low: u64| {
+        move |w: &mut BitWriter| {
+            w.be(0, 5, 1).be(low, 27, 1);
+        }
+    };
+    switch(&mut w, &compact(0x7FF_FFF8), 100, 0, 0.5); // before the wrap
+    switch(&mut w, &compact(0x000_0004), 101, 1, -1.25); // after it: +2^27
+                                                         // Extended: ID 31, then the variant's `extended` option, byte aligned: a 32-bit ID and a
+                                                         // full 64-bit timestamp.
+    switch(
+        &mut w,
+        &|w: &mut BitWriter| {
+            w.be(31, 5, 1).be(0, 32, 8).be(1 << 40, 64, 8);
+        },
+        102,
+        100,
+        3.0,
+    );
+    switch(&mut w, &compact(0x000_0009), 103, 2, 0.0); // low bits of 2^40 + 9
+    let content = w.bits;
+    w.align(8);
+    while w.bytes.len() % 64 != 0 {
+        w.be(0, 8, 8);
+    }
+    let mut bytes = w.bytes.clone();
+    let patch = |bytes: &mut Vec<u8>, at: u64, value: u64| {
+        bytes[at as usize..at as usize + 8].copy_from_slice(&value.to_be_bytes());
+    };
+    patch(&mut bytes, context_at + 8, (1 << 40) + 9); // timestamp_end
+    patch(&mut bytes, context_at + 16, content);
+    let size = bytes.len() as u64 * 8;
+    patch(&mut bytes, context_at + 24, size);
+
+    let packets: Vec<_> = trace.packets(&bytes).collect::<Result<_, _>>().unwrap();
+    assert_eq!(packets.len(), 1);
+    let packet = &packets[0];
+    assert_eq!(
+        (packet.stream_instance_id, packet.cpu, packet.sequence, packet.discarded),
+        (Some(3), Some(2), Some(7), Some(12))
+    );
+    let mut events = trace.events(&bytes, packet);
+    let mut seen = Vec::new();
+    while let Some(event) = events.next() {
+        let event = event.unwrap();
+        let Datum::Unsigned(tid) = event.fields[1] else { panic!("{:?}", event.fields) };
+        let Datum::Signed(state) = event.fields[2] else { panic!() };
+        let Datum::Float(load) = event.fields[3] else { panic!() };
+        assert_eq!(event.stream_context[0], Datum::Text(b"procname-abcdef!"));
+        assert_eq!(event.fields[0], Datum::Text(b"prev"));
+        assert_eq!(&event.fields[4..], &[Datum::Text(b"next"), Datum::Text(b"")]);
+        seen.push((event.id, event.timestamp, tid, state, load));
+    }
+    let base = 5u64 << 27;
+    assert_eq!(
+        seen,
+        [
+            (0, base | 0x7FF_FFF8, 100, 0, 0.5),
+            (0, base + (1 << 27) + 4, 101, 1, -1.25),
+            (0, 1 << 40, 102, 100, 3.0),
+            (0, (1 << 40) + 9, 103, 2, 0.0),
+        ]
+    );
+}
