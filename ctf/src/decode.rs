@@ -11,7 +11,7 @@
 //! [`crate::plan`] makes sure of), so a scope yields at most one value per bit of input.
 
 use crate::bits::{BitCursor, PastEnd};
-use crate::plan::{Leaf, LeafKind, Node, Role};
+use crate::plan::{FlatVariant, Leaf, LeafKind, Node, Role};
 
 /// One decoded value.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -136,8 +136,12 @@ impl<'a> Decoder<'a> {
             Node::String => out.push(Datum::Text(self.cursor.read_string()?)),
             Node::Struct { leaves: Some(leaves), align, .. } => {
                 self.cursor.align(*align)?;
-                for leaf in leaves.iter() {
-                    self.leaf(leaf, out)?;
+                for leaf in leaves.list.iter() {
+                    if let LeafKind::Variant(index) = leaf.kind {
+                        self.flat_variant(&leaves.variants[index as usize], out)?;
+                    } else {
+                        self.leaf(leaf, out)?;
+                    }
                 }
             }
             Node::Struct { fields, align, leaves: None } => {
@@ -172,6 +176,24 @@ impl<'a> Decoder<'a> {
         Ok(())
     }
 
+    /// A variant read as leaves.
+    fn flat_variant(&mut self, variant: &FlatVariant, out: &mut Vec<Datum<'a>>) -> Result<(), DecodeError> {
+        let value = self.registers.get(variant.selector as usize).copied().unwrap_or(0);
+        let chosen =
+            variant.choices.iter().find(|(lo, hi, _)| *lo <= value && value <= *hi).map(|choice| choice.2);
+        let Some((option, (align, leaves))) =
+            chosen.and_then(|option| variant.options.get(option as usize).map(|leaves| (option, leaves)))
+        else {
+            return Err(DecodeError::NoOption { at: self.cursor.position(), value });
+        };
+        out.push(Datum::Option(option));
+        self.cursor.align(*align)?;
+        for leaf in leaves.iter() {
+            self.leaf(leaf, out)?;
+        }
+        Ok(())
+    }
+
     /// A struct's field that is a [`Leaf`]: the fast path of [`decode`](Self::decode).
     #[inline]
     fn leaf(&mut self, leaf: &Leaf, out: &mut Vec<Datum<'a>>) -> Result<(), DecodeError> {
@@ -201,6 +223,8 @@ impl<'a> Decoder<'a> {
                 out.push(Datum::Text(&bytes[..end]));
                 Ok(())
             }
+            // Only in a struct's leaves, where the struct reads it (`flat_variant`).
+            LeafKind::Variant(_) => Ok(()),
         }
     }
 

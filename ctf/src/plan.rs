@@ -116,10 +116,10 @@ pub enum Node {
         fields: Vec<PlannedField>,
         /// Its alignment in bits.
         align: u32,
-        /// When every field is a [`Leaf`] (most payloads): the fields as leaves, which the
-        /// decoder reads in a loop instead of walking the nodes. Made once the plan is complete
-        /// (registers and roles known).
-        leaves: Option<Box<[Leaf]>>,
+        /// When every field is a [`Leaf`] (most payloads, and LTTng's event headers): the
+        /// fields as leaves, which the decoder reads in a loop instead of walking the nodes.
+        /// Made once the plan is complete (registers and roles known).
+        leaves: Option<Box<Leaves>>,
     },
     /// A fixed-length array.
     Array {
@@ -185,6 +185,29 @@ pub enum LeafKind {
     String,
     /// An array of this many bytes meant as text.
     Text(u64),
+    /// A variant whose options are all leaves or structs of leaves: this index in
+    /// [`Leaves::variants`].
+    Variant(u32),
+}
+
+/// A struct's fields as leaves.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Leaves {
+    /// The fields.
+    pub list: Box<[Leaf]>,
+    /// The variants among them, which [`LeafKind::Variant`] points into.
+    pub variants: Box<[FlatVariant]>,
+}
+
+/// A variant read as leaves: LTTng's event headers (`compact` or `extended`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlatVariant {
+    /// The register holding the selector's value.
+    pub selector: u32,
+    /// Selector value ranges (inclusive) and the option each chooses, first match wins.
+    pub choices: Box<[(i128, i128, u32)]>,
+    /// Each option: its alignment in bits and its leaves (one for an option that is a leaf).
+    pub options: Box<[(u32, Box<[Leaf]>)]>,
 }
 
 impl Leaf {
@@ -220,21 +243,58 @@ impl Leaf {
     }
 }
 
-/// Makes the [`Leaf`] lists of every struct in `node`: call once its registers and roles are
+/// Makes the [`Leaves`] of every struct in `node`: call once its registers and roles are
 /// final.
 fn make_leaves(node: &mut Node) {
     match node {
         Node::Struct { fields, leaves, .. } => {
             fields.iter_mut().for_each(|field| make_leaves(&mut field.node));
-            *leaves = fields
+            let mut variants = Vec::new();
+            let list = fields
                 .iter()
-                .map(|field| Leaf::of(&field.node))
-                .collect::<Option<Vec<_>>>()
-                .map(Vec::into_boxed_slice);
+                .map(|field| match &field.node {
+                    Node::Variant { options, selector, choices, .. } => {
+                        let options = options
+                            .iter()
+                            .map(|option| flat_option(&option.node))
+                            .collect::<Option<Vec<_>>>()?;
+                        variants.push(FlatVariant {
+                            selector: *selector,
+                            choices: choices.clone().into_boxed_slice(),
+                            options: options.into_boxed_slice(),
+                        });
+                        let kind = LeafKind::Variant(u32::try_from(variants.len() - 1).ok()?);
+                        Some(Leaf {
+                            kind,
+                            size: 0,
+                            align: 1,
+                            signed: false,
+                            order: crate::model::ByteOrder::Little,
+                            register: u32::MAX,
+                            role: None,
+                        })
+                    }
+                    other => Leaf::of(other),
+                })
+                .collect::<Option<Vec<_>>>();
+            *leaves = list.map(|list| {
+                Box::new(Leaves { list: list.into_boxed_slice(), variants: variants.into_boxed_slice() })
+            });
         }
         Node::Variant { options, .. } => options.iter_mut().for_each(|option| make_leaves(&mut option.node)),
         Node::Array { element, .. } | Node::Sequence { element, .. } => make_leaves(element),
         _ => {}
+    }
+}
+
+/// A variant option as (alignment, leaves): a leaf, or a struct of leaves without variants.
+fn flat_option(node: &Node) -> Option<(u32, Box<[Leaf]>)> {
+    match node {
+        Node::Struct { leaves: Some(leaves), align, .. } if leaves.variants.is_empty() => {
+            Some((*align, leaves.list.clone()))
+        }
+        Node::Struct { .. } | Node::Variant { .. } => None,
+        leaf => Some((1, Box::new([Leaf::of(leaf)?]))),
     }
 }
 

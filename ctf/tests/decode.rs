@@ -261,7 +261,7 @@ impl BitWriter {
     }
 
     fn align(&mut self, align: u64) -> &mut Self {
-        while self.bits % align != 0 {
+        while !self.bits.is_multiple_of(align) {
             self.bit(0, true);
         }
         self
@@ -342,7 +342,7 @@ fn compact_headers_big_endian_and_wrapping_timestamps() {
     switch(&mut w, &compact(0x000_0009), 103, 2, 0.0); // low bits of 2^40 + 9
     let content = w.bits;
     w.align(8);
-    while w.bytes.len() % 64 != 0 {
+    while !w.bytes.len().is_multiple_of(64) {
         w.be(0, 8, 8);
     }
     let mut bytes = w.bytes.clone();
