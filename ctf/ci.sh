@@ -11,7 +11,7 @@
 #
 # usage: ctf/ci.sh [--rounds N] [--keep]     (N rounds of 5 events; default 20000)
 # Needs root (lttng-sessiond); installs lttng-tools, liblttng-ust-dev, babeltrace2, python3-bt2
-# and gcc with apt-get when missing. Honours CARGO_TARGET_DIR.
+# and gcc with apt-get when missing (bench/lttng-session.sh). Honours CARGO_TARGET_DIR.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -32,25 +32,9 @@ die() { echo "ctf/ci.sh: $*" >&2; exit 1; }
 note() { printf '== %s\n' "$*"; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/tracemark-ctf-XXXXXX")
-session=""
-sessiond_pid=""
-cleanup() {
-    if [ -n "$session" ]; then lttng destroy "$session" >/dev/null 2>&1 || true; fi
-    if [ -n "$sessiond_pid" ]; then kill "$sessiond_pid" 2>/dev/null || true; fi
-    if [ "$keep" = 1 ]; then echo "kept $work"; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-
-ust_header=$(dpkg -L liblttng-ust-dev 2>/dev/null | grep -m1 '/lttng/tracepoint.h$' || true)
-if ! command -v babeltrace2 >/dev/null || ! command -v lttng-sessiond >/dev/null || [ -z "$ust_header" ] \
-    || ! command -v gcc >/dev/null || ! /usr/bin/python3 -c 'import bt2' 2>/dev/null; then
-    [ "$(id -u)" = 0 ] || die "needs lttng-tools liblttng-ust-dev babeltrace2 python3-bt2 gcc (apt-get install them as root)"
-    note "installing lttng-tools liblttng-ust-dev babeltrace2 python3-bt2 gcc"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends lttng-tools liblttng-ust-dev babeltrace2 python3-bt2 gcc libc6-dev >/dev/null
-fi
-[ "$(id -u)" = 0 ] || die "lttng-sessiond must run as root here"
+# shellcheck source=bench/lttng-session.sh
+. "$here/bench/lttng-session.sh"
+lttng_setup babeltrace2 python3-bt2
 
 note "building tracemark and the LTTng-UST program"
 (cd "$root" && cargo build --release --locked -q -p tracemark)
@@ -58,26 +42,13 @@ tracemark="${CARGO_TARGET_DIR:-$root/target}/release/tracemark"
 gcc -O2 -Wall -Wextra -I"$here/tests/lttng" "$here/tests/lttng/app.c" "$here/tests/lttng/tp.c" \
     -o "$work/app" -llttng-ust -ldl -lpthread -lm
 
-if ! pgrep -x lttng-sessiond >/dev/null; then
-    lttng-sessiond --daemonize
-    sessiond_pid=$(pgrep -nx lttng-sessiond || true)
-fi
-# The session daemon takes a moment to accept clients: wait until `lttng list` answers.
-for _ in $(seq 50); do lttng list >/dev/null 2>&1 && break; sleep 0.1; done
+lttng_start_daemon
 
-# record NAME CHANNEL-OPTIONS...: $rounds rounds from two threads into $work/NAME.
+# record NAME CHANNEL-OPTIONS...: $rounds rounds from two threads into $work/NAME, with the
+# vtid and procname contexts.
 record() {
     local name=$1; shift
-    session="tracemark-ctf-$name-$$"
-    lttng create "$session" --output="$work/$name" >/dev/null
-    lttng enable-channel -s "$session" -u ch "$@" >/dev/null
-    lttng enable-event -s "$session" -u -c ch 'tmkimport:*' >/dev/null
-    lttng add-context -s "$session" -u -c ch -t vtid -t procname >/dev/null
-    lttng start "$session" >/dev/null
-    LTTNG_UST_ALLOW_BLOCKING=1 LTTNG_UST_REGISTER_TIMEOUT=-1 "$work/app" "$rounds" 2
-    lttng stop "$session" >/dev/null
-    lttng destroy "$session" >/dev/null
-    session=""
+    lttng_record "$work/$name" 'tmkimport:*' vtid,procname "$@" -- "$work/app" "$rounds" 2
 }
 
 # check NAME: babeltrace2 and tracemark on $work/NAME; then the converted trace.

@@ -39,25 +39,9 @@ die() { echo "ctf-compare: $*" >&2; exit 1; }
 note() { printf '== %s\n' "$*"; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/tracemark-ctf-bench-XXXXXX")
-session=""
-sessiond_pid=""
-cleanup() {
-    if [ -n "$session" ]; then lttng destroy "$session" >/dev/null 2>&1 || true; fi
-    if [ -n "$sessiond_pid" ]; then kill "$sessiond_pid" 2>/dev/null || true; fi
-    if [ "$keep" = 1 ]; then echo "kept $work"; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-
-ust_header=$(dpkg -L liblttng-ust-dev 2>/dev/null | grep -m1 '/lttng/tracepoint.h$' || true)
-if ! command -v babeltrace2 >/dev/null || ! command -v lttng-sessiond >/dev/null || [ -z "$ust_header" ] \
-    || ! command -v gcc >/dev/null || [ ! -x /usr/bin/time ]; then
-    [ "$(id -u)" = 0 ] || die "needs babeltrace2 lttng-tools liblttng-ust-dev gcc time (apt-get install them as root)"
-    note "installing babeltrace2 lttng-tools liblttng-ust-dev gcc time"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends babeltrace2 lttng-tools liblttng-ust-dev gcc libc6-dev time >/dev/null
-fi
-[ "$(id -u)" = 0 ] || die "lttng-sessiond must run as root here"
+# shellcheck source=lttng-session.sh
+. "$here/lttng-session.sh"
+lttng_setup babeltrace2 time
 
 note "building ctfread and tracemark (release) and the LTTng-UST program"
 (cd "$root" && cargo build --release --locked -q -p tracemark-ctf --example ctfread && cargo build --release --locked -q -p tracemark)
@@ -67,22 +51,10 @@ tracemark="$target/release/tracemark"
 lttng_dir="$root/reader/bench/lttng"
 gcc -O2 -Wall -Wextra -I"$lttng_dir" "$lttng_dir/app.c" "$lttng_dir/tp.c" -o "$work/app" -llttng-ust -ldl -lpthread
 
-if ! pgrep -x lttng-sessiond >/dev/null; then
-    lttng-sessiond --daemonize
-    sessiond_pid=$(pgrep -nx lttng-sessiond || true)
-fi
-for _ in $(seq 50); do lttng list >/dev/null 2>&1 && break; sleep 0.1; done
+lttng_start_daemon
 
 note "recording $events events through LTTng-UST"
-session="tracemark-ctf-bench-$$"
-lttng create "$session" --output="$work/ctf" >/dev/null
-lttng enable-channel -s "$session" -u ch --subbuf-size=8M --num-subbuf=8 --blocking-timeout=inf >/dev/null
-lttng enable-event -s "$session" -u -c ch 'tmk:*' >/dev/null
-lttng start "$session" >/dev/null
-LTTNG_UST_ALLOW_BLOCKING=1 LTTNG_UST_REGISTER_TIMEOUT=-1 "$work/app" "$events" 2
-lttng stop "$session" >/dev/null
-lttng destroy "$session" >/dev/null
-session=""
+lttng_record "$work/ctf" 'tmk:*' "" --subbuf-size=8M --num-subbuf=8 --blocking-timeout=inf -- "$work/app" "$events" 2
 
 note "checking that every reader reads the $events events"
 babeltrace2 "$work/ctf" -c sink.utils.counter > "$work/counter.out" 2>/dev/null || die "babeltrace2 counter failed"

@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use tracemark_format::{
     crc::packet_crc, packet::CRC_FIELD, Abi, ByteOrder as TmByteOrder, ClockClass, EnvValue, EventHeader,
-    PacketFlags, PacketHeader, PACKET_HEADER_LEN,
+    PacketFlags, PacketHeader, EXTENDED_HEADER_LEN, PACKET_HEADER_LEN,
 };
 use tracemark_writer::{Config, PacketInfo, PacketKind, PacketSink, Registry, TraceDescription};
 
@@ -283,12 +283,10 @@ pub fn import(
                     }
                     continue;
                 };
-                let mut header = [0u8; 20];
-                let Some(len) =
-                    EventHeader::encode(mapping.id, event.timestamp, previous, order, &mut header)
-                else {
-                    continue;
-                };
+                let mut header = [0u8; EXTENDED_HEADER_LEN];
+                // The buffer holds the longer form: the encoding cannot fail.
+                let len = EventHeader::encode(mapping.id, event.timestamp, previous, order, &mut header)
+                    .unwrap_or(0);
                 let start = records.len();
                 records.extend_from_slice(&header[..len]);
                 let values = [event.stream_context, event.context, event.fields];

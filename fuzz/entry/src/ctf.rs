@@ -2,6 +2,7 @@
 //! event decoder.
 
 use tracemark_ctf::decode::{datum_count, Datum};
+use tracemark_ctf::import::{import, StreamFile};
 use tracemark_ctf::tsdl::{self, Position};
 use tracemark_ctf::{CtfTrace, TraceClass};
 
@@ -56,7 +57,9 @@ pub fn tsdl(data: &[u8]) {
 /// `ctf_stream`: the first byte picks one of [`CTF_METADATA`], the rest is a stream file.
 /// Packets come in file order inside the input; events come in order inside their packet's
 /// content; every value borrowed from the input lies in it; the values of an event's fields
-/// are exactly what its plan says they are.
+/// are exactly what its plan says they are. Then the stream is imported into tracemark
+/// (`tracemark_ctf::import`): the import succeeds, and the tracemark reader opens its output
+/// and reads back exactly the events the import says it wrote.
 pub fn ctf_stream(data: &[u8]) {
     let Some((&choice, stream)) = data.split_first() else { return };
     let metadata = CTF_METADATA[usize::from(choice) % CTF_METADATA.len()];
@@ -92,5 +95,11 @@ pub fn ctf_stream(data: &[u8]) {
                 }
             }
         }
+        let mut out = Vec::new();
+        let streams = [StreamFile { name: "fuzz", bytes: stream }];
+        let report = import(&trace, &streams, &mut out).expect("an import into memory cannot fail");
+        let imported = tracemark_reader::Trace::from_bytes(out).expect("the import's output opens");
+        let read = imported.events().filter_map(tracemark_reader::Item::event).count() as u64;
+        assert_eq!(read, report.events, "the reader reads what the import wrote: {report:?}");
     });
 }
