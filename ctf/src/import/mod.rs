@@ -8,17 +8,19 @@
 //! the [`ImportReport`].
 
 mod layout;
+mod packets;
 mod payload;
 
 pub use self::layout::Loss;
 
 use std::collections::{BTreeMap, HashSet};
 
-use tracemark_format::{
-    crc::packet_crc, packet::CRC_FIELD, Abi, ByteOrder as TmByteOrder, ClockClass, EnvValue, EventHeader,
-    PacketFlags, PacketHeader, EXTENDED_HEADER_LEN, PACKET_HEADER_LEN,
-};
-use tracemark_writer::{Config, PacketInfo, PacketKind, PacketSink, Registry, TraceDescription};
+use std::sync::mpsc::sync_channel;
+use tracemark_format::{Abi, ByteOrder as TmByteOrder, ClockClass, EnvValue};
+
+use tracemark_writer::{Config, PacketInfo, PacketSink, Registry, TraceDescription};
+
+use self::packets::{ClassMapping, Converter, FileReport};
 
 use crate::model::{ByteOrder, EnvValue as CtfEnvValue, TraceClass};
 use crate::plan::Node;
@@ -79,11 +81,8 @@ pub enum ImportError {
     },
 }
 
-/// How one CTF event class is written.
-struct ClassMapping<'p> {
-    id: u32,
-    scopes: [Option<&'p Node>; 3],
-}
+/// Converted packets a file's thread may have ready before the writer takes them.
+const PACKETS_IN_FLIGHT: usize = 2;
 
 /// Imports `trace`, whose stream files are `streams`, into `sink` (a directory, a file, memory).
 pub fn import(
@@ -212,149 +211,77 @@ pub fn import(
     )?;
     registry.flush(sink)?;
 
-    // Data: each stream file is one stream; each CTF packet one tracemark packet.
+    // Data: each stream file is one stream, its packets converted on a thread of its own
+    // and written in turn (each stream's packets stay in order, §9.2).
     let mut taken = HashSet::new();
-    let mut records = Vec::new();
-    let mut packet_bytes = Vec::new();
-    for (file_index, file) in streams.iter().enumerate() {
-        let mut stream: Option<(u32, u32)> = None;
-        let mut next_sequence = 0u64;
-        let mut previous_discarded = 0u64;
-        let mut last_end = 0u64;
-        for packet in trace.packets(file.bytes) {
-            let packet = match packet {
-                Ok(packet) => packet,
-                Err(error) => {
-                    report.damage.push(format!("{}: {error}; the rest of the file is not read", file.name));
-                    break;
-                }
-            };
-            let Some(&class_id) = stream_classes.get(&packet.stream_class) else {
+    let mut streams_of_files = Vec::with_capacity(streams.len());
+    for (index, file) in streams.iter().enumerate() {
+        let first = trace
+            .packets(file.bytes)
+            .map_while(Result::ok)
+            .find(|packet| stream_classes.contains_key(&packet.stream_class));
+        streams_of_files.push(first.map(|packet| {
+            let class_id = stream_classes[&packet.stream_class];
+            let wanted =
+                packet.cpu.or(packet.stream_instance_id).and_then(|id| u32::try_from(id).ok()).unwrap_or(index as u32);
+            let mut instance = wanted;
+            while !taken.insert((class_id, instance)) {
+                instance = instance.wrapping_add(1);
+            }
+            if instance != wanted {
                 report.damage.push(format!(
-                    "{}: byte {}: stream class {} cannot be read",
-                    file.name, packet.offset, packet.stream_class
-                ));
-                continue;
-            };
-            let (class_id, instance) = *stream.get_or_insert_with(|| {
-                let wanted = packet
-                    .cpu
-                    .or(packet.stream_instance_id)
-                    .and_then(|id| u32::try_from(id).ok())
-                    .unwrap_or(file_index as u32);
-                let mut instance = wanted;
-                while !taken.insert((class_id, instance)) {
-                    instance = instance.wrapping_add(1);
-                }
-                if instance != wanted {
-                    report.damage.push(format!(
-                        "{}: stream ({class_id}, {wanted}) is another file's; written as stream instance {instance}",
-                        file.name
-                    ));
-                }
-                (class_id, instance)
-            });
-            if packet.truncated {
-                report.damage.push(format!(
-                    "{}: byte {}: the packet is cut short by the end of the file; its events up to there are imported",
-                    file.name, packet.offset
+                    "{}: stream ({class_id}, {wanted}) is another file's; written as stream instance {instance}",
+                    file.name
                 ));
             }
-
-            records.clear();
-            let begin = packet.begin.unwrap_or(last_end);
-            let mut previous = begin;
-            let (mut first, mut last) = (None, begin);
-            let mut events = trace.events(file.bytes, &packet);
-            while let Some(event) = events.next() {
-                let event = match event {
-                    Ok(event) => event,
-                    Err(error) => {
-                        report.damage.push(format!(
-                            "{}: packet at byte {}: {error}; the rest of the packet is not read",
-                            file.name, packet.offset
-                        ));
-                        break;
-                    }
-                };
-                let Some(mapping) = mappings.get(&event.plan.class) else {
-                    if let Some(unmapped) = unmapped.get_mut(&event.plan.class) {
-                        unmapped.skipped += 1;
-                    }
-                    continue;
-                };
-                let mut header = [0u8; EXTENDED_HEADER_LEN];
-                // The buffer holds the longer form: the encoding cannot fail.
-                let len = EventHeader::encode(mapping.id, event.timestamp, previous, order, &mut header)
-                    .unwrap_or(0);
-                let start = records.len();
-                records.extend_from_slice(&header[..len]);
-                let values = [event.stream_context, event.context, event.fields];
-                let scopes: Vec<(&Node, &[crate::decode::Datum<'_>])> = mapping
-                    .scopes
-                    .iter()
-                    .zip(values)
-                    .filter_map(|(scope, values)| Some(((*scope)?, values)))
-                    .collect();
-                if payload::encode(&scopes, order, &mut records).is_none() {
-                    records.truncate(start);
-                    report.damage.push(format!(
-                        "{}: event at bit {}: its values do not re-encode (a sequence longer than 2^32 - 1?)",
-                        file.name, event.position
-                    ));
-                    continue;
-                }
-                previous = event.timestamp;
-                first.get_or_insert(event.timestamp);
-                last = event.timestamp;
-                report.events += 1;
-            }
-            let begin = first.map_or(begin, |first| begin.min(first));
-            let end = packet.end.unwrap_or(last).max(last);
-            last_end = end;
-            let discarded = packet.discarded.unwrap_or(previous_discarded);
-            report.discarded += discarded.saturating_sub(previous_discarded);
-            previous_discarded = discarded;
-            let sequence = packet.sequence.unwrap_or(next_sequence);
-            next_sequence = sequence + 1;
-
-            let content = PACKET_HEADER_LEN + records.len();
-            let size = (content + 7) & !7;
-            let (Ok(content_size), Ok(packet_size)) = (u32::try_from(content), u32::try_from(size)) else {
-                return Err(ImportError::PacketTooLarge {
-                    file: file.name.to_owned(),
-                    offset: packet.offset,
-                });
-            };
-            let header = PacketHeader {
-                flags: PacketFlags(PacketFlags::HAS_CRC),
-                sequence,
-                timestamp_begin: begin,
-                timestamp_end: end,
-                content_size,
-                packet_size,
-                events_discarded: discarded,
-                ..PacketHeader::new_data(config.uuid, class_id, instance)
-            };
-            packet_bytes.clear();
-            packet_bytes.resize(size, 0);
-            let mut header_bytes = [0u8; PACKET_HEADER_LEN];
-            header.encode(order, &mut header_bytes);
-            packet_bytes[..PACKET_HEADER_LEN].copy_from_slice(&header_bytes);
-            packet_bytes[PACKET_HEADER_LEN..content].copy_from_slice(&records);
-            let crc = packet_crc(&packet_bytes, content).unwrap_or(0);
-            packet_bytes[CRC_FIELD].copy_from_slice(&order.u32_bytes(crc));
-            let info = PacketInfo {
-                kind: PacketKind::Data,
-                stream_class_id: class_id,
-                stream_instance_id: instance,
-                sequence,
-            };
-            sink.write_packet(&packet_bytes, &info)?;
-            report.packets += 1;
+            (class_id, instance)
+        }));
+    }
+    let converter =
+        Converter { trace, mappings: &mappings, stream_classes: &stream_classes, order, uuid: config.uuid };
+    let files = std::thread::scope(|scope| -> Result<Vec<FileReport>, ImportError> {
+        let mut receivers = Vec::new();
+        let mut handles = Vec::new();
+        for (file, stream) in streams.iter().zip(&streams_of_files) {
+            let (send, receive) = sync_channel::<(Vec<u8>, PacketInfo)>(PACKETS_IN_FLIGHT);
+            let converter = &converter;
+            receivers.push(receive);
+            handles.push(scope.spawn(move || match stream {
+                Some(stream) => converter.file(file, *stream, |bytes, info| send.send((bytes, info)).is_ok()),
+                // No readable packet: the file's walk says why.
+                None => converter.file(file, (0, 0), |_, _| false),
+            }));
         }
-        if stream.is_some() {
-            report.streams += 1;
+        let mut written: Result<(), ImportError> = Ok(());
+        while !receivers.is_empty() && written.is_ok() {
+            receivers.retain(|receiver| match receiver.recv() {
+                Ok((bytes, info)) => {
+                    if written.is_ok() {
+                        written = sink.write_packet(&bytes, &info).map_err(ImportError::from);
+                    }
+                    true
+                }
+                Err(_) => false,
+            });
+        }
+        // Hanging up stops the workers should the sink have failed.
+        drop(receivers);
+        let reports = handles
+            .into_iter()
+            .map(|handle| handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            .collect::<Result<Vec<_>, _>>()?;
+        written.map(|()| reports)
+    })?;
+    for (file, stream) in files.into_iter().zip(&streams_of_files) {
+        report.streams += usize::from(stream.is_some() && file.packets > 0);
+        report.packets += file.packets;
+        report.events += file.events;
+        report.discarded += file.discarded;
+        report.damage.extend(file.damage);
+        for (class, skipped) in file.skipped {
+            if let Some(unmapped) = unmapped.get_mut(&class) {
+                unmapped.skipped += skipped;
+            }
         }
     }
     sink.finish()?;
