@@ -7,9 +7,11 @@
 # checks that `tracemark dump --json` on the CTF directory gives exactly the events babeltrace2's
 # Python bindings read (compare.py: every field value, nanosecond timestamps, CPUs) and the same
 # discarded-event count, and that `tracemark convert --from ctf` writes a trace `tracemark check`
-# finds valid, with the same events.
+# finds valid, with the same events. Then the same checks on an LTTng kernel trace recorded
+# inside the Debian cloud kernel booted under qemu (tests/lttng-kernel/record.sh: scheduler
+# events and system calls with the tid and procname contexts).
 #
-# usage: ctf/ci.sh [--rounds N] [--keep]     (N rounds of 5 events; default 20000)
+# usage: ctf/ci.sh [--rounds N] [--no-kernel] [--keep]     (N rounds of 5 events; default 20000)
 # Needs root (lttng-sessiond); installs lttng-tools, liblttng-ust-dev, babeltrace2, python3-bt2
 # and gcc with apt-get when missing (bench/lttng-session.sh). Honours CARGO_TARGET_DIR.
 set -euo pipefail
@@ -17,10 +19,12 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 rounds=20000
+kernel=1
 keep=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --rounds) rounds=$2; shift ;;
+        --no-kernel) kernel=0 ;;
         --keep) keep=1 ;;
         -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
         *) echo "unknown option: $1" >&2; exit 2 ;;
@@ -78,4 +82,10 @@ record lossy --subbuf-size=4K --num-subbuf=2
 lossy_discarded() { sed -n 's/^packets .*; \([0-9]*\) events discarded$/\1/p' "$work/lossy.info"; }
 check lossy
 [ "$(lossy_discarded)" -gt 0 ] || echo "   (no event was discarded this time: the machine kept up)"
+if [ "$kernel" = 1 ]; then
+    note "recording an LTTng kernel trace inside the cloud kernel under qemu"
+    bash "$here/tests/lttng-kernel/record.sh" "$work/kernel-session"
+    mv "$work/kernel-session/kernel" "$work/kernel"
+    check kernel
+fi
 note "CTF import oracle: passed"

@@ -132,3 +132,59 @@ fn imported_classes_have_native_identities() {
     ]);
     assert_eq!(read.identity, tracemark_format::identity_hash("tmk:syscall_entry_read", &native));
 }
+
+/// A kernel trace LTTng 2.13 recorded inside the Debian cloud kernel under qemu
+/// (`tests/lttng-kernel/record.sh`): scheduler events and system calls with the tid and
+/// procname contexts. Every event imports; the counts per class are babeltrace2's; the `tid`
+/// context beside `sched_wakeup`'s own `tid` is `context_tid`.
+#[test]
+fn kernel_trace_imports_every_event() {
+    const BABELTRACE2: [(&str, usize); 21] = [
+        ("sched_process_exec", 9),
+        ("sched_process_exit", 26),
+        ("sched_process_fork", 26),
+        ("sched_switch", 128),
+        ("sched_wakeup", 67),
+        ("sched_waking", 67),
+        ("signal_generate", 26),
+        ("syscall_entry_clone", 26),
+        ("syscall_entry_close", 113),
+        ("syscall_entry_execve", 9),
+        ("syscall_entry_openat", 72),
+        ("syscall_entry_read", 45),
+        ("syscall_entry_wait4", 60),
+        ("syscall_entry_write", 68),
+        ("syscall_exit_clone", 52),
+        ("syscall_exit_close", 113),
+        ("syscall_exit_execve", 9),
+        ("syscall_exit_openat", 72),
+        ("syscall_exit_read", 45),
+        ("syscall_exit_wait4", 60),
+        ("syscall_exit_write", 68),
+    ];
+    let dir = data("lttng-kernel-2.13");
+    let trace = CtfTrace::from_metadata(&std::fs::read(dir.join("metadata")).unwrap()).unwrap();
+    assert_eq!(trace.class.env_text("domain"), Some("kernel"));
+    let files: Vec<(String, Vec<u8>)> = ["ch_0", "ch_1"]
+        .iter()
+        .map(|name| (name.to_string(), std::fs::read(dir.join(name)).unwrap()))
+        .collect();
+    let streams: Vec<StreamFile<'_>> = files.iter().map(|(name, bytes)| StreamFile { name, bytes }).collect();
+    let mut out = Vec::new();
+    let report = import(&trace, &streams, &mut out).unwrap();
+    assert!(report.damage.is_empty() && report.unmapped.is_empty(), "{report:?}");
+    assert_eq!(report.events, 1161);
+    let imported = Trace::from_bytes(out).unwrap();
+    let mut counts = std::collections::BTreeMap::new();
+    for event in imported.events().filter_map(Item::event) {
+        *counts.entry(event.name().to_owned()).or_insert(0usize) += 1;
+        if event.name() == "sched_wakeup" {
+            let names: Vec<&str> = event.fields().iter().map(|(name, _)| *name).collect();
+            assert_eq!(&names[..3], ["context_tid", "procname", "comm"], "{names:?}");
+            assert!(names.contains(&"tid"));
+        }
+    }
+    let expected: std::collections::BTreeMap<String, usize> =
+        BABELTRACE2.iter().map(|(name, count)| (name.to_string(), *count)).collect();
+    assert_eq!(counts, expected);
+}

@@ -37,17 +37,45 @@ impl Loss {
     }
 }
 
-/// The tracemark fields of the concatenated top-level fields of `scopes`, each named without
-/// its one leading underscore when that keeps the names unique, and what the mapping loses;
-/// or why the fields cannot be mapped at all.
-pub fn map_scopes(scopes: &[&Node], losses: &mut Vec<Loss>) -> Result<Vec<Field>, String> {
-    let mut members: Vec<&PlannedField> = Vec::new();
-    for scope in scopes {
-        if let Node::Struct { fields, .. } = scope {
-            members.extend(kept(fields));
+/// The tracemark fields of an event: the top-level fields of its `contexts` (the stream's
+/// event context, the event's context), then of its `payload`, each named without its one
+/// leading underscore; a context field whose name another field of the event has is named
+/// `context_NAME` (LTTng's `tid` context beside `sched_wakeup`'s own `tid`). With what the
+/// mapping loses; or why the fields cannot be mapped at all.
+pub fn map_scopes(
+    contexts: &[&Node],
+    payload: Option<&Node>,
+    losses: &mut Vec<Loss>,
+) -> Result<Vec<Field>, String> {
+    let context_members: Vec<&PlannedField> = contexts.iter().copied().flat_map(top_level).collect();
+    let payload_members: Vec<&PlannedField> = payload.into_iter().flat_map(top_level).collect();
+    let mut fields = map_fields(&payload_members, losses)?;
+    let mut taken: Vec<String> = fields.iter().map(|field| field.name.clone()).collect();
+    let mut context_fields = Vec::with_capacity(context_members.len());
+    for (index, member) in context_members.iter().enumerate() {
+        let shown = display_name(&member.name);
+        let clashes = |name: &str| {
+            taken.iter().any(|taken| taken == name)
+                || context_members
+                    .iter()
+                    .enumerate()
+                    .any(|(other, field)| other != index && display_name(&field.name) == name)
+        };
+        let mut name = shown.to_owned();
+        if clashes(&name) {
+            name = format!("context_{shown}");
+            if clashes(&name) {
+                name = format!("context_{shown}_{index}");
+            }
+            losses.push(Loss::Renamed);
         }
+        let ty =
+            map_type(&member.node, losses).map_err(|reason| format!("field `{}`: {reason}", member.name))?;
+        taken.push(name.clone());
+        context_fields.push(Field::new(name, ty));
     }
-    map_fields(&members, losses)
+    context_fields.append(&mut fields);
+    Ok(context_fields)
 }
 
 /// Whether field `index` of `fields` is the length of the sequence right after it: an unsigned
@@ -59,6 +87,14 @@ pub fn is_folded_length(fields: &[PlannedField], index: usize) -> bool {
     !ty.signed
         && matches!(fields.get(index + 1), Some(PlannedField { node: Node::Sequence { length_field, .. }, .. })
             if length_field.len() == 1 && &length_field[0] == name)
+}
+
+/// The top-level fields of a scope that become tracemark fields.
+fn top_level(scope: &Node) -> Vec<&PlannedField> {
+    match scope {
+        Node::Struct { fields, .. } => kept(fields).collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// The fields of a struct that become tracemark fields: all but folded lengths.

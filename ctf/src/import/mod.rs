@@ -166,9 +166,9 @@ pub fn import(
             }
         };
         let scopes = [plan.event_context.as_ref(), event_plan.context.as_ref(), event_plan.fields.as_ref()];
-        let present: Vec<&Node> = scopes.iter().flatten().copied().collect();
+        let contexts: Vec<&Node> = scopes[..2].iter().flatten().copied().collect();
         let mut losses = Vec::new();
-        let fields = match layout::map_scopes(&present, &mut losses) {
+        let fields = match layout::map_scopes(&contexts, scopes[2], &mut losses) {
             Ok(fields) => fields,
             Err(reason) => {
                 unmapped.insert(index, failure(reason));

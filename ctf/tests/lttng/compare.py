@@ -106,10 +106,21 @@ def main():
     for message in bt2.TraceCollectionMessageIterator(trace):
         if type(message) is bt2._EventMessageConst:
             event = message.event
-            fields = []
-            for scope in (event.common_context_field, event.specific_context_field, event.payload_field):
+            contexts = []
+            for scope in (event.common_context_field, event.specific_context_field):
                 if scope is not None:
-                    fields.extend(struct(scope))
+                    contexts.extend(struct(scope))
+            payload = struct(event.payload_field) if event.payload_field is not None else []
+            # The import names a context field `context_NAME` when another field of the event
+            # is named NAME (spec Appendix C.7).
+            payload_names = {name for name, _ in payload}
+            context_names = [name for name, _ in contexts]
+            fields = []
+            for name, value in contexts:
+                if name in payload_names or context_names.count(name) > 1:
+                    name = "context_" + name
+                fields.append((name, value))
+            fields.extend(payload)
             cpu = int(event.packet.context_field["cpu_id"])
             expected.append((message.default_clock_snapshot.ns_from_origin, cpu, event.name, fields))
         elif type(message) is bt2._DiscardedEventsMessageConst:
