@@ -101,14 +101,24 @@ pub struct Decoder<'a> {
     pub specials: Specials,
 }
 
+std::thread_local! {
+    /// Register files of dropped decoders, for the next: a trace's register count grows with
+    /// its metadata, and a decoder is made per packet, so clearing a fresh one per packet would
+    /// cost the metadata's size for every packet, however small.
+    static SPARE_REGISTERS: std::cell::RefCell<Vec<Vec<i128>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 impl<'a> Decoder<'a> {
-    /// A decoder at the start of `data`, with `registers` registers.
+    /// A decoder at the start of `data`, with `registers` registers. Their values are left
+    /// from an earlier decoder: a plan only reads a register after the field it names was
+    /// decoded (an unchosen option's or an empty array's field aside, whose value CTF leaves
+    /// undefined).
     pub fn new(data: &'a [u8], registers: u32) -> Decoder<'a> {
-        Decoder {
-            cursor: BitCursor::new(data),
-            registers: vec![0; registers as usize],
-            specials: Specials::default(),
+        let mut file = SPARE_REGISTERS.with(|spare| spare.borrow_mut().pop()).unwrap_or_default();
+        if file.len() < registers as usize {
+            file.resize(registers as usize, 0);
         }
+        Decoder { cursor: BitCursor::new(data), registers: file, specials: Specials::default() }
     }
 
     /// Decodes the values of `node` onto `out`.
@@ -291,6 +301,21 @@ impl<'a> Decoder<'a> {
             self.decode(element, out)?;
         }
         Ok(())
+    }
+}
+
+impl Drop for Decoder<'_> {
+    fn drop(&mut self) {
+        let file = std::mem::take(&mut self.registers);
+        if file.capacity() > 0 {
+            SPARE_REGISTERS.with(|spare| {
+                let mut spare = spare.borrow_mut();
+                // A few are enough: decoders live one packet (two with the replay).
+                if spare.len() < 4 {
+                    spare.push(file);
+                }
+            });
+        }
     }
 }
 

@@ -359,8 +359,6 @@ pub type Scope = Node;
 pub struct StreamPlan {
     /// The stream class ID.
     pub id: u64,
-    /// `trace.packet.header`.
-    pub packet_header: Option<Scope>,
     /// `stream.packet.context`.
     pub packet_context: Option<Scope>,
     /// `stream.event.header`.
@@ -369,7 +367,18 @@ pub struct StreamPlan {
     pub event_context: Option<Scope>,
     /// Event classes by ID: their plan, or why they cannot be read.
     pub events: EventPlans,
-    /// Registers the scopes use.
+}
+
+/// How to decode a trace's packets and events: `trace.packet.header` planned once, shared by
+/// every stream class (a copy per stream class would multiply a large header by the number of
+/// stream classes), and each stream class's plan.
+#[derive(Debug, Clone)]
+pub struct TracePlan {
+    /// `trace.packet.header`.
+    pub packet_header: Option<Scope>,
+    /// Each stream class's plan, or why it cannot be read.
+    pub streams: Vec<Result<StreamPlan, PlanError>>,
+    /// Registers the whole plan uses: numbered once for the trace, so no two fields share one.
     pub registers: u32,
 }
 
@@ -453,24 +462,61 @@ pub struct EventPlan {
 }
 
 /// Plans every stream class of `trace`; a stream class that cannot be read is an error of its
-/// own, its neighbours still planned. A trace without stream blocks has one stream class, 0.
-pub fn plan(trace: &TraceClass) -> Vec<Result<StreamPlan, PlanError>> {
+/// own, its neighbours still planned (all fail when the packet header cannot be read). A trace
+/// without stream blocks has one stream class, 0.
+pub fn plan(trace: &TraceClass) -> TracePlan {
+    let mut registers = 0u32;
+    let mut header = trace.packet_header.as_ref().map(|root| root_node(root, ScopeKind::PacketHeader));
+    let header_error = header.as_mut().and_then(|header| {
+        let fail = |reason| PlanError { scope: "trace.packet.header".into(), reason };
+        resolve_scope(ScopeKind::PacketHeader, header, Vec::new(), &mut registers)
+            .and_then(|()| check_arrays(header))
+            .map_err(fail)
+            .err()
+    });
     let implicit = StreamClass { id: 0, packet_context: None, event_header: None, event_context: None };
-    let streams: Vec<&StreamClass> =
+    let classes: Vec<&StreamClass> =
         if trace.streams.is_empty() { vec![&implicit] } else { trace.streams.iter().collect() };
-    streams.into_iter().map(|stream| plan_stream(trace, stream)).collect()
+    let streams = classes
+        .into_iter()
+        .map(|stream| match &header_error {
+            Some(error) => Err(error.clone()),
+            None => plan_stream(trace, stream, &mut header, &mut registers),
+        })
+        .collect();
+    if let Some(header) = &mut header {
+        make_leaves(header);
+    }
+    TracePlan { packet_header: header, streams, registers }
 }
 
-fn plan_stream(trace: &TraceClass, stream: &StreamClass) -> Result<StreamPlan, PlanError> {
-    let scope_name = |kind: ScopeKind| format!("stream class {} {}", stream.id, kind.prefix().join("."));
+/// Plans `stream`; the packet header, already planned, lends itself to references (which may
+/// give its fields registers) and is given back.
+fn plan_stream(
+    trace: &TraceClass,
+    stream: &StreamClass,
+    header: &mut Option<Scope>,
+    registers: &mut u32,
+) -> Result<StreamPlan, PlanError> {
     let mut scopes: [Option<Scope>; 4] = [
-        trace.packet_header.as_ref().map(|root| root_node(root, ScopeKind::PacketHeader)),
+        header.take(),
         stream.packet_context.as_ref().map(|root| root_node(root, ScopeKind::PacketContext)),
         stream.event_header.as_ref().map(|root| root_node(root, ScopeKind::EventHeader)),
         stream.event_context.as_ref().map(|root| root_node(root, ScopeKind::StreamEventContext)),
     ];
-    let mut registers = 0u32;
-    for (index, kind) in ScopeKind::ALL[..4].iter().enumerate() {
+    let planned = plan_stream_scopes(trace, stream, &mut scopes, registers);
+    *header = scopes[0].take();
+    planned
+}
+
+fn plan_stream_scopes(
+    trace: &TraceClass,
+    stream: &StreamClass,
+    scopes: &mut [Option<Scope>; 4],
+    registers: &mut u32,
+) -> Result<StreamPlan, PlanError> {
+    let scope_name = |kind: ScopeKind| format!("stream class {} {}", stream.id, kind.prefix().join("."));
+    for (index, kind) in ScopeKind::ALL[..4].iter().enumerate().skip(1) {
         let (before, rest) = scopes.split_at_mut(index);
         if let Some(scope) = &mut rest[0] {
             let earlier: Vec<(ScopeKind, &mut Scope)> = ScopeKind::ALL
@@ -478,26 +524,23 @@ fn plan_stream(trace: &TraceClass, stream: &StreamClass) -> Result<StreamPlan, P
                 .zip(before.iter_mut())
                 .filter_map(|(kind, scope)| Some((*kind, scope.as_mut()?)))
                 .collect();
-            resolve_scope(*kind, scope, earlier, &mut registers)
+            resolve_scope(*kind, scope, earlier, registers)
                 .map_err(|reason| PlanError { scope: scope_name(*kind), reason })?;
             check_arrays(scope).map_err(|reason| PlanError { scope: scope_name(*kind), reason })?;
         }
     }
     let mut events = EventPlans::default();
     for (class, event) in trace.events.iter().enumerate().filter(|(_, event)| event.stream_id == stream.id) {
-        let planned = plan_event(class, event, &mut scopes, &mut registers);
+        let planned = plan_event(class, event, scopes, registers);
         events.insert(event.id, planned);
     }
-    scopes.iter_mut().flatten().for_each(make_leaves);
-    let [packet_header, packet_context, event_header, event_context] = scopes;
+    scopes[1..].iter_mut().flatten().for_each(make_leaves);
     Ok(StreamPlan {
         id: stream.id,
-        packet_header,
-        packet_context,
-        event_header,
-        event_context,
+        packet_context: scopes[1].take(),
+        event_header: scopes[2].take(),
+        event_context: scopes[3].take(),
         events,
-        registers,
     })
 }
 

@@ -10,7 +10,7 @@ use std::borrow::Cow;
 use crate::decode::{datum_count, Datum, DecodeError, Decoder};
 use crate::metadata_stream::{metadata_text, MetadataStreamError};
 use crate::model::TraceClass;
-use crate::plan::{plan, EventPlan, Node, PlanError, Role, StreamPlan};
+use crate::plan::{plan, EventPlan, Node, PlanError, Role, StreamPlan, TracePlan};
 use crate::tsdl::TsdlError;
 
 /// `magic` of a packet header.
@@ -23,6 +23,8 @@ pub struct CtfTrace {
     pub class: TraceClass,
     /// Each stream class's plan, or why it cannot be read.
     pub plans: Vec<Result<StreamPlan, PlanError>>,
+    /// `trace.packet.header`, planned once for every stream class.
+    pub packet_header: Option<Node>,
     registers: u32,
     /// For each event class: its stream's clock frequency and offset in nanoseconds.
     clocks: Vec<Option<(u64, i128)>>,
@@ -48,9 +50,7 @@ impl CtfTrace {
 
     /// Plans the decoding of `class`.
     pub fn new(class: TraceClass) -> CtfTrace {
-        let plans = plan(&class);
-        let registers =
-            plans.iter().filter_map(|plan| plan.as_ref().ok()).map(|plan| plan.registers).max().unwrap_or(0);
+        let TracePlan { packet_header, streams: plans, registers } = plan(&class);
         let clocks = class
             .events
             .iter()
@@ -65,7 +65,7 @@ impl CtfTrace {
                 Some((clock.frequency.max(1), i128::from(clock.offset_seconds) * 1_000_000_000 + cycles_ns))
             })
             .collect();
-        CtfTrace { class, plans, registers, clocks }
+        CtfTrace { class, plans, packet_header, registers, clocks }
     }
 
     /// The clock frequency and offset (ns) of the events of class `class` (an index in
@@ -158,8 +158,7 @@ impl<'a> Packets<'a> {
         let mut decoder = Decoder::new(self.data, self.trace.registers);
         decoder.cursor.seek(offset * 8);
         let mut values = Vec::new();
-        let any_plan = self.trace.plans.iter().find_map(|plan| plan.as_ref().ok());
-        if let Some(header) = any_plan.and_then(|plan| plan.packet_header.as_ref()) {
+        if let Some(header) = &self.trace.packet_header {
             decoder.decode(header, &mut values).map_err(|error| fail(format!("packet header: {error}")))?;
             if let Some((magic, _)) = decoder.specials.get(Role::Magic) {
                 if magic != u64::from(PACKET_MAGIC) {
@@ -354,7 +353,7 @@ impl<'a> CtfTrace {
         decoder.cursor.seek(packet.offset * 8);
         let mut scratch = Vec::new();
         let replayed = plan.map(|plan| {
-            plan.packet_header
+            self.packet_header
                 .iter()
                 .chain(&plan.packet_context)
                 .try_for_each(|scope| decoder.decode(scope, &mut scratch))

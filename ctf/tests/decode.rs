@@ -384,3 +384,23 @@ fn compact_headers_big_endian_and_wrapping_timestamps() {
         ]
     );
 }
+
+/// A large packet header and many stream classes: the header is planned once, not copied per
+/// stream class (16,384 fields × 3,000 stream classes would be 49 M planned fields, gigabytes).
+#[test]
+fn the_packet_header_is_planned_once_for_every_stream_class() {
+    let mut text = String::from("typealias integer { size = 8; align = 8; signed = false; } := u8;\n");
+    text.push_str("typealias struct { u8 a; u8 b; } := t0;\n");
+    for level in 1..14 {
+        text.push_str(&format!("typealias struct {{ t{0} a; t{0} b; }} := t{level};\n", level - 1));
+    }
+    text.push_str("trace { major = 1; minor = 8; byte_order = le; packet.header := struct { t13 big; u8 stream_id; }; };\n");
+    for id in 0..3000 {
+        text.push_str(&format!("stream {{ id = {id}; }};\n"));
+    }
+    let trace = trace(&text);
+    assert_eq!(trace.plans.len(), 3000);
+    assert!(trace.plans.iter().all(Result::is_ok));
+    let Some(Node::Struct { fields, .. }) = &trace.packet_header else { panic!() };
+    assert_eq!(fields.len(), 2);
+}
