@@ -76,10 +76,13 @@ impl CtfTrace {
 
     /// The plan of stream class `id`.
     pub fn stream_plan(&self, id: u64) -> Option<&Result<StreamPlan, PlanError>> {
-        self.plans.iter().find(|plan| match plan {
-            Ok(plan) => plan.id == id,
-            Err(_) => false,
-        })
+        // Plans come in the order of the stream blocks (one, for stream class 0, without any).
+        let index = if self.class.streams.is_empty() {
+            (id == 0).then_some(0)?
+        } else {
+            self.class.streams.iter().position(|stream| stream.id == id)?
+        };
+        self.plans.get(index)
     }
 
     /// The packets of a stream file's bytes.
@@ -173,8 +176,9 @@ impl<'a> Packets<'a> {
         }
         let stream_class = match decoder.specials.get(Role::StreamId) {
             Some((id, _)) => id,
-            None => match self.trace.plans.as_slice() {
-                [only] => only.as_ref().map_or(0, |plan| plan.id),
+            None => match self.trace.class.streams.as_slice() {
+                [] => 0,
+                [only] => only.id,
                 _ => {
                     return Err(fail(
                         "no `stream_id` in the packet header, and several stream classes".into(),
@@ -187,12 +191,7 @@ impl<'a> Packets<'a> {
             Some(Err(error)) => {
                 return Err(fail(format!("stream class {stream_class} cannot be read: {error}")))
             }
-            None => match self.trace.plans.iter().find(|plan| plan.as_ref().is_err()) {
-                Some(Err(error)) if self.trace.plans.len() == 1 => {
-                    return Err(fail(format!("stream class {stream_class} cannot be read: {error}")))
-                }
-                _ => return Err(fail(format!("stream class {stream_class} is not declared"))),
-            },
+            None => return Err(fail(format!("stream class {stream_class} is not declared"))),
         };
         if let Some(context) = &plan.packet_context {
             values.clear();

@@ -404,3 +404,27 @@ fn the_packet_header_is_planned_once_for_every_stream_class() {
     let Some(Node::Struct { fields, .. }) = &trace.packet_header else { panic!() };
     assert_eq!(fields.len(), 2);
 }
+
+/// A stream class whose scopes cannot be read: its packets are refused with the reason, the
+/// other stream class's packets read.
+#[test]
+fn an_unreadable_stream_class_fails_alone() {
+    let trace = trace(
+        "typealias integer { size = 8; align = 8; signed = false; } := u8;\n\
+         typealias integer { size = 32; align = 8; signed = false; } := u32;\n\
+         trace { major = 1; minor = 8; byte_order = le; packet.header := struct { u32 magic; u32 stream_id; }; };\n\
+         stream { id = 0; packet.context := struct { u32 content_size; u32 packet_size; }; event.header := struct { u8 id; }; };\n\
+         stream { id = 1; packet.context := struct { u32 content_size; u32 packet_size; }; event.header := struct { u8 id; u8 x[nowhere]; }; };\n\
+         event { name = e; id = 1; stream_id = 0; fields := struct { u8 a; }; };",
+    );
+    assert!(trace.stream_plan(0).unwrap().is_ok());
+    assert!(trace.stream_plan(1).unwrap().is_err());
+    assert!(trace.stream_plan(2).is_none());
+    let good = packet(&[1, 5], 0);
+    let mut other = good.clone();
+    other[4] = 1;
+    let decoded = decode_all(&trace, &[good, other].concat());
+    assert_eq!(decoded[0], Ok(vec!["Unsigned(5)".to_owned()]));
+    let Err(reason) = &decoded[1] else { panic!("{decoded:?}") };
+    assert!(reason.contains("stream class 1 cannot be read") && reason.contains("nowhere"), "{reason}");
+}
