@@ -60,9 +60,7 @@ impl CtfTrace {
                     .filter_map(|plan| plan.as_ref().ok())
                     .find(|plan| plan.id == event.stream_id)?;
                 let clock = class.clock(plan.timestamp_clock()?)?;
-                let cycles_ns =
-                    i128::from(clock.offset_cycles) * 1_000_000_000 / i128::from(clock.frequency.max(1));
-                Some((clock.frequency.max(1), i128::from(clock.offset_seconds) * 1_000_000_000 + cycles_ns))
+                Some((clock.frequency.max(1), clock.offset_ns_wide()))
             })
             .collect();
         CtfTrace { class, plans, packet_header, registers, clocks }

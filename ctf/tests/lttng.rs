@@ -94,6 +94,13 @@ fn events_of(dir: &Path) -> (Vec<String>, u64) {
     (lines, discarded)
 }
 
+/// The trace in `dir` and its two stream files' bytes.
+fn load(dir: &Path) -> (CtfTrace, Vec<Vec<u8>>) {
+    let trace = CtfTrace::from_metadata(&std::fs::read(dir.join("metadata")).unwrap()).unwrap();
+    let files = ["ch_0", "ch_1"].iter().map(|name| std::fs::read(dir.join(name)).unwrap()).collect();
+    (trace, files)
+}
+
 fn babeltrace2_lines(name: &str) -> Vec<String> {
     let mut lines: Vec<String> =
         std::fs::read_to_string(data(name)).unwrap().lines().map(str::to_owned).collect();
@@ -125,9 +132,7 @@ fn discarded_events_are_counted_as_babeltrace2_counts_them() {
 fn merged_streams_come_in_time_order_like_babeltrace2() {
     for (dir, expected) in [("lttng-ust-small", 300), ("lttng-ust-discarded", 2765)] {
         let dir = data(dir);
-        let trace = CtfTrace::from_metadata(&std::fs::read(dir.join("metadata")).unwrap()).unwrap();
-        let files: Vec<Vec<u8>> =
-            ["ch_0", "ch_1"].iter().map(|name| std::fs::read(dir.join(name)).unwrap()).collect();
+        let (trace, files) = load(&dir);
         let slices: Vec<&[u8]> = files.iter().map(Vec::as_slice).collect();
         let mut merged = tracemark_ctf::merge::Merged::new(&trace, &slices);
         let mut times = Vec::new();
@@ -161,9 +166,7 @@ fn parallel_decoding_delivers_what_the_merge_delivers() {
     use tracemark_ctf::parallel::for_each_event_in_batches;
     for dir in ["lttng-ust-small", "lttng-ust-discarded"] {
         let dir = data(dir);
-        let trace = CtfTrace::from_metadata(&std::fs::read(dir.join("metadata")).unwrap()).unwrap();
-        let files: Vec<Vec<u8>> =
-            ["ch_0", "ch_1"].iter().map(|name| std::fs::read(dir.join(name)).unwrap()).collect();
+        let (trace, files) = load(&dir);
         let slices: Vec<&[u8]> = files.iter().map(Vec::as_slice).collect();
         let mut merged = tracemark_ctf::merge::Merged::new(&trace, &slices);
         let mut expected = Vec::new();

@@ -113,7 +113,7 @@ pub use index::Indexer;
 pub use local::LocalTrace;
 pub use marker::MarkerArg;
 pub use metadata::{EventHandle, MetadataStats, RawHandle, Registry, StreamParams, TraceDescription};
-pub use packet::{PacketInfo, PacketKind, PacketSink};
+pub use packet::{seal, PacketInfo, PacketKind, PacketSink};
 pub use payload::PayloadWriter;
 pub use stream::{Slot, StreamOutput, StreamStats, StreamWriter};
 pub use value::{

@@ -90,7 +90,7 @@ impl PacketSink for Vec<u8> {
 /// Finishes a packet in place: writes `header` (with `crc32` ignored) into its first 80 bytes,
 /// zeroes the padding after `content_size`, and stores the CRC when `HAS_CRC` is set (§4.4).
 /// `packet` is exactly `header.packet_size` bytes.
-pub(crate) fn seal(packet: &mut [u8], header: &PacketHeader, order: ByteOrder) {
+pub fn seal(packet: &mut [u8], header: &PacketHeader, order: ByteOrder) {
     let content_size = header.content_size as usize;
     debug_assert_eq!(packet.len(), header.packet_size as usize);
     if let Some(padding) = packet.get_mut(content_size..) {

@@ -4,10 +4,9 @@
 use std::collections::BTreeMap;
 
 use tracemark_format::{
-    crc::packet_crc, packet::CRC_FIELD, ByteOrder, EventHeader, PacketFlags, PacketHeader,
-    EXTENDED_HEADER_LEN, PACKET_HEADER_LEN,
+    ByteOrder, EventHeader, PacketFlags, PacketHeader, EXTENDED_HEADER_LEN, PACKET_HEADER_LEN,
 };
-use tracemark_writer::{PacketInfo, PacketKind};
+use tracemark_writer::{seal, PacketInfo, PacketKind};
 
 use super::{payload, ImportError, StreamFile};
 use crate::decode::Datum;
@@ -150,12 +149,8 @@ impl Converter<'_, '_> {
                 ..PacketHeader::new_data(self.uuid, class_id, instance)
             };
             let mut bytes = vec![0u8; size];
-            let mut header_bytes = [0u8; PACKET_HEADER_LEN];
-            header.encode(self.order, &mut header_bytes);
-            bytes[..PACKET_HEADER_LEN].copy_from_slice(&header_bytes);
             bytes[PACKET_HEADER_LEN..content].copy_from_slice(&records);
-            let crc = packet_crc(&bytes, content).unwrap_or(0);
-            bytes[CRC_FIELD].copy_from_slice(&self.order.u32_bytes(crc));
+            seal(&mut bytes, &header, self.order);
             let info = PacketInfo {
                 kind: PacketKind::Data,
                 stream_class_id: class_id,

@@ -100,9 +100,13 @@ pub struct Clock {
 impl Clock {
     /// Nanoseconds from the clock's origin to tick 0, when they fit in an `i64`.
     pub fn offset_ns(&self) -> Option<i64> {
+        i64::try_from(self.offset_ns_wide()).ok()
+    }
+
+    /// Nanoseconds from the clock's origin to tick 0, in any range.
+    pub fn offset_ns_wide(&self) -> i128 {
         let cycles_ns = i128::from(self.offset_cycles) * 1_000_000_000 / i128::from(self.frequency.max(1));
-        let total = i128::from(self.offset_seconds) * 1_000_000_000 + cycles_ns;
-        i64::try_from(total).ok()
+        i128::from(self.offset_seconds) * 1_000_000_000 + cycles_ns
     }
 }
 
