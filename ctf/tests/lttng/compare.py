@@ -26,7 +26,13 @@ def norm(field):
     if isinstance(field, bt2._StringFieldConst):
         return ("str", str(field))
     if isinstance(field, (bt2._EnumerationFieldConst,)):
-        labels = list(field.labels)
+        try:
+            labels = list(field.labels)
+        except AssertionError:
+            # The bindings of 2.0.4 sometimes fail to give the labels of a value that has
+            # none (an assertion inside bt2); the value is still compared, and the place counted.
+            UNREADABLE_LABELS[0] += 1
+            labels = []
         return ("enum", int(field), labels[0] if len(labels) == 1 else None)
     if isinstance(field, bt2._BoolFieldConst):
         return ("int", int(bool(field)))
@@ -73,6 +79,7 @@ def norm_json(value, like):
 
 
 STALE_EMPTY_STRINGS = [0]
+UNREADABLE_LABELS = [0]
 
 
 def same(a, b):
@@ -148,6 +155,8 @@ def main():
         raise SystemExit(f"babeltrace2 counts {discarded} discarded events, tracemark {discarded_tracemark}")
     stale = STALE_EMPTY_STRINGS[0]
     note = f"; {stale} empty strings babeltrace2 2.0.4 shows stale" if stale else ""
+    if UNREADABLE_LABELS[0]:
+        note += f"; {UNREADABLE_LABELS[0]} enum values whose labels babeltrace2's bindings could not give"
     print(f"   same {len(expected)} events ({fields_compared} field values), {discarded} discarded{note}")
 
 
