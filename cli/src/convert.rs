@@ -23,6 +23,9 @@ pub enum Format {
     /// A tracemark single file (OUT must be new), its data packets compressed as --compress
     /// says, with its packet index.
     Tracemark,
+    /// Apache Parquet tables (DataFusion, DuckDB, Spark): a directory, new or empty, with one
+    /// table per event class under `events/`, and `packets`, `diagnostics`, `trace`.
+    Parquet,
 }
 
 /// Packet compression for `--to tracemark` (spec §15).
@@ -55,8 +58,8 @@ pub struct ConvertArgs {
     to: Option<Format>,
     /// Trace directory or single-file trace.
     path: PathBuf,
-    /// Output: a directory for `ctf`, a file (or `-`) for `chrome-json`, a new file for
-    /// `tracemark`.
+    /// Output: a directory for `ctf` and `parquet`, a file (or `-`) for `chrome-json`, a new
+    /// file for `tracemark`.
     out: PathBuf,
     /// With `--to tracemark`: how data packets are compressed.
     #[arg(long, value_enum, default_value = "none")]
@@ -74,7 +77,9 @@ pub fn run(args: &ConvertArgs) -> CliResult {
     let to = match (args.to, from) {
         (Some(to), _) => to,
         (None, InputFormat::Ctf) => Format::Tracemark,
-        (None, InputFormat::Tracemark) => return Err("--to is needed: ctf, chrome-json or tracemark".into()),
+        (None, InputFormat::Tracemark) => {
+            return Err("--to is needed: ctf, chrome-json, tracemark or parquet".into())
+        }
     };
     if args.compress != Compression::None && to != Format::Tracemark {
         return Err("--compress applies to --to tracemark only".into());
@@ -141,6 +146,7 @@ pub fn run(args: &ConvertArgs) -> CliResult {
                 summary.diagnostics
             );
         }
+        Format::Parquet => write_parquet(&trace, &args.out)?,
         Format::Tracemark => {
             let file = File::options().write(true).create_new(true).open(&args.out).map_err(|error| {
                 format!("{}: {error} (the output must be a new file)", args.out.display())
@@ -170,6 +176,40 @@ pub fn run(args: &ConvertArgs) -> CliResult {
         eprintln!("tracemark: {diagnostics} diagnostics");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `convert --to parquet`: the tables, with a progress bar on a terminal when it takes a while.
+fn write_parquet(trace: &Trace, out: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
+    let bar = crate::progress::DelayedBar::new(
+        1000,
+        "{spinner} writing Parquet [{wide_bar}] {percent}% {msg} {eta}",
+    );
+    let options = tracemark_columnar::ParquetOptions::default();
+    let summary = tracemark_columnar::write_parquet(trace, out, &options, |progress| {
+        if let Some(fraction) = progress.fraction {
+            bar.set(((fraction * 1000.0) as u64, format!("{} events", progress.events)));
+        }
+    })?;
+    bar.finish();
+    eprintln!(
+        "wrote {} (Parquet): {} events in {} event tables, {} packets, {} diagnostics, {} files",
+        out.display(),
+        summary.events,
+        summary.event_tables,
+        summary.packets,
+        summary.diagnostics,
+        summary.files
+    );
+    if summary.lossy_strings > 0 {
+        eprintln!(
+            "note: {} strings were not UTF-8: stored with U+FFFD in place of the bad bytes",
+            summary.lossy_strings
+        );
+    }
+    if summary.nulled_values > 0 {
+        eprintln!("warning: {} values missing from their records, stored as null", summary.nulled_values);
+    }
+    Ok(())
 }
 
 /// `convert --from ctf CTF_DIR OUT`: the CTF trace imported into a new single-file trace, its

@@ -1,0 +1,437 @@
+//! [`write_parquet`]: a trace as a directory of Parquet tables.
+
+use std::{
+    collections::HashMap,
+    path::{Path, PathBuf},
+};
+
+use parquet::{
+    basic::{Compression, ZstdLevel},
+    file::{
+        metadata::KeyValue,
+        properties::{EnabledStatistics, WriterProperties},
+    },
+};
+use tracemark_reader::{uuid_string, Diagnostic, Event, Item, StreamId, Trace, Value};
+
+use crate::{
+    column::Quality,
+    schema::{members, Member, UniqueNames},
+    table::{create_dir, Place, Table},
+    tables, ColumnarError,
+};
+
+/// Limits and sizes of an export. The defaults suit a laptop and a 2-core CI machine alike.
+#[derive(Debug, Clone)]
+pub struct ParquetOptions {
+    /// Rows per batch handed from the column builders to the Parquet writer.
+    pub batch_rows: usize,
+    /// Builder memory per batch (payload bytes plus 48 a row): a batch of large events is cut
+    /// sooner, which keeps a batch's strings and sequences far below Arrow's 32-bit offsets.
+    pub batch_bytes: usize,
+    /// Rows per row group at most: the unit a query engine scans in parallel and skips by
+    /// its statistics.
+    pub row_group_rows: usize,
+    /// Encoded bytes per row group at most.
+    pub row_group_bytes: usize,
+    /// Event tables with a file open at once at most; a table closed to make room continues
+    /// in its next part file.
+    pub open_files: usize,
+    /// Memory for column builders and row groups in progress, across tables: past it, the
+    /// largest are written out early (smaller row groups, same rows).
+    pub memory_budget: usize,
+    /// Worker threads decoding packets ahead of the merge ([`Trace::with_events`]).
+    pub workers: usize,
+    /// zstd level of the Parquet pages.
+    pub zstd_level: i32,
+}
+
+impl Default for ParquetOptions {
+    fn default() -> ParquetOptions {
+        ParquetOptions {
+            batch_rows: 8192,
+            batch_bytes: 32 << 20,
+            row_group_rows: 128 << 10,
+            row_group_bytes: 64 << 20,
+            open_files: 64,
+            memory_budget: 256 << 20,
+            workers: std::thread::available_parallelism().map_or(0, |cores| cores.get().saturating_sub(1)),
+            zstd_level: 1,
+        }
+    }
+}
+
+/// What [`write_parquet`] wrote.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ParquetSummary {
+    /// Event rows, over all event tables.
+    pub events: u64,
+    /// Event tables (directories under `events/`).
+    pub event_tables: usize,
+    /// Parquet files written, all tables.
+    pub files: u64,
+    /// Rows of the `packets` table.
+    pub packets: u64,
+    /// Rows of the `diagnostics` table.
+    pub diagnostics: u64,
+    /// Strings that were not UTF-8, stored with U+FFFD in place of the bad bytes.
+    pub lossy_strings: u64,
+    /// Field values stored as null: missing from a record or not of their declared type.
+    pub nulled_values: u64,
+    /// Events the writer discarded (§10.1), as the packets count them.
+    pub discarded: u64,
+}
+
+/// Progress of an export, reported every few thousand events.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Progress {
+    /// Events written so far.
+    pub events: u64,
+    /// How far through the trace's time span the export is, 0 to 1, when the trace has one.
+    pub fraction: Option<f64>,
+}
+
+/// Builder memory a batch may reach whatever [`ParquetOptions::batch_bytes`] says: half of
+/// what Arrow's 32-bit offsets can address.
+const MAX_BATCH_BYTES: usize = 1 << 30;
+
+/// Events between two progress reports.
+const PROGRESS_EVERY: u64 = 1 << 14;
+
+/// The columns every event table starts with.
+pub const EVENT_COLUMNS: [&str; 5] = ["ts_ns", "ticks", "stream", "cpu", "packet"];
+
+/// Writes `trace` as Parquet tables into `out` (new or empty; created if missing):
+///
+/// - `events/NAME/part-NNNNN.parquet`: one table per event class, in time order, with the
+///   columns `ts_ns` (nanoseconds since the Unix epoch through the stream's clock; null
+///   without a clock), `ticks`, `stream` (stream class ID), `cpu` (stream instance),
+///   `packet` (the packet's sequence number), then one per payload field (see
+///   [`schema`](crate::schema) for the types; a field named like a column before it gets
+///   `_2`). Classes of the same name and identity hash share a table; another class of that
+///   name gets `NAME-ID`. `NAME` is the event name with characters other than letters,
+///   digits, `_`, `-` and `.` replaced by `_`.
+/// - `packets.parquet`: one row per data packet (ranges, sizes, events, losses).
+/// - `diagnostics.parquet`: one row per diagnostic the reader reported (§10).
+/// - `trace.parquet`: one row: identity, host, ABI, clocks, stream classes, environment.
+///
+/// Memory stays within [`ParquetOptions::memory_budget`] plus the reader's, whatever the size
+/// of the trace. `progress` is called every 16,384 events.
+pub fn write_parquet(
+    trace: &Trace,
+    out: &Path,
+    options: &ParquetOptions,
+    mut progress: impl FnMut(Progress),
+) -> Result<ParquetSummary, ColumnarError> {
+    prepare_output(out)?;
+    let events_dir = out.join("events");
+    create_dir(&events_dir)?;
+    let properties = writer_properties(trace, options);
+    let mut exporter = Exporter {
+        trace,
+        options,
+        properties: properties.clone(),
+        events_dir,
+        tables: Vec::new(),
+        by_class: HashMap::new(),
+        by_name: HashMap::new(),
+        diagnostics: tables::diagnostics_table(out, properties.clone()),
+        packet_events: HashMap::new(),
+        quality: Quality::default(),
+        summary: ParquetSummary::default(),
+        clock: 0,
+        open: 0,
+        held: 0,
+    };
+    let span = trace.time_span();
+    trace.with_events(options.workers, |items| -> Result<(), ColumnarError> {
+        for item in items {
+            match item {
+                Item::Event(event) => {
+                    exporter.event(&event)?;
+                    if exporter.summary.events.is_multiple_of(PROGRESS_EVERY) {
+                        let fraction = span.zip(event.unix_ns()).map(|((begin, end), now)| {
+                            ((now - begin) as f64 / (end - begin).max(1) as f64).clamp(0.0, 1.0)
+                        });
+                        progress(Progress { events: exporter.summary.events, fraction });
+                    }
+                }
+                Item::Diagnostic(diagnostic) => exporter.diagnostic(&diagnostic)?,
+            }
+        }
+        Ok(())
+    })?;
+    exporter.finish(out)
+}
+
+/// The Parquet writer's settings for every table.
+fn writer_properties(trace: &Trace, options: &ParquetOptions) -> WriterProperties {
+    let level = ZstdLevel::try_new(options.zstd_level).unwrap_or_default();
+    WriterProperties::builder()
+        .set_compression(Compression::ZSTD(level))
+        .set_max_row_group_row_count(Some(options.row_group_rows.max(1)))
+        .set_max_row_group_bytes(Some(options.row_group_bytes.max(1)))
+        .set_statistics_enabled(EnabledStatistics::Page)
+        .set_created_by(format!("tracemark {}", env!("CARGO_PKG_VERSION")))
+        .set_key_value_metadata(Some(vec![
+            KeyValue::new("tracemark.trace_uuid".to_owned(), uuid_string(&trace.metadata().uuid())),
+            KeyValue::new("tracemark.hostname".to_owned(), trace.metadata().trace_info().hostname.clone()),
+        ]))
+        .build()
+}
+
+/// Creates `out`, or checks that it is an empty directory.
+fn prepare_output(out: &Path) -> Result<(), ColumnarError> {
+    let io = |source| ColumnarError::Io { path: out.to_owned(), source };
+    match std::fs::read_dir(out) {
+        Ok(mut entries) => {
+            if entries.next().is_some() {
+                return Err(ColumnarError::OutputNotEmpty { path: out.to_owned() });
+            }
+            Ok(())
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(out).map_err(io)
+        }
+        Err(error) => Err(io(error)),
+    }
+}
+
+/// An event table and where its fields' values are among an event's.
+struct EventTable {
+    table: Table,
+    /// For each payload column, the index of its field among the event's fields.
+    sources: Vec<usize>,
+}
+
+/// The state of one export.
+struct Exporter<'t, 'o> {
+    trace: &'t Trace,
+    options: &'o ParquetOptions,
+    properties: WriterProperties,
+    events_dir: PathBuf,
+    tables: Vec<EventTable>,
+    /// Event class ID to table.
+    by_class: HashMap<u32, usize>,
+    /// Table directory name to (identity hash, table) of the tables already named so.
+    by_name: HashMap<String, Vec<(u64, usize)>>,
+    diagnostics: Table,
+    /// Events delivered from each packet, by stream and sequence number.
+    packet_events: HashMap<(StreamId, u64), u64>,
+    quality: Quality,
+    summary: ParquetSummary,
+    /// Counts writes, for closing the least recently used file.
+    clock: u64,
+    /// Event tables with a file open.
+    open: usize,
+    /// Memory the event tables' builders and writers hold, as [`Table::held`] estimates it.
+    held: usize,
+}
+
+impl Exporter<'_, '_> {
+    fn event(&mut self, event: &Event<'_>) -> Result<(), ColumnarError> {
+        let index = match self.by_class.get(&event.id()) {
+            Some(index) => *index,
+            None => self.table_for(event)?,
+        };
+        let payload_bytes = event.payload().len();
+        // Arrow's offsets are 32-bit: a batch never holds 2 GiB of one column's bytes.
+        if self.tables[index].table.buffered().1.saturating_add(payload_bytes) > MAX_BATCH_BYTES {
+            self.write_batch(index)?;
+        }
+        let EventTable { table, sources } = &mut self.tables[index];
+        let quality = &mut self.quality;
+        let stream = event.stream();
+        let ts_ns = event.unix_ns().and_then(|ns| i64::try_from(ns).ok()).map(Value::Signed);
+        let columns = table.columns();
+        let (fixed, fields) = columns.split_at_mut(EVENT_COLUMNS.len());
+        let fixed_values = [
+            ts_ns,
+            Some(Value::Unsigned(event.timestamp())),
+            Some(Value::Unsigned(u64::from(stream.class))),
+            Some(Value::Unsigned(u64::from(stream.instance))),
+            Some(Value::Unsigned(event.packet_sequence())),
+        ];
+        for (column, value) in fixed.iter_mut().zip(&fixed_values) {
+            column.append(value.as_ref(), quality);
+        }
+        let mut next = 0;
+        // A record larger than a batch may hold keeps its row, its fields null (counted).
+        let values = (payload_bytes <= MAX_BATCH_BYTES).then(|| event.values()).into_iter().flatten();
+        for (position, (_, value)) in values.enumerate() {
+            let (Some(column), Some(source)) = (fields.get_mut(next), sources.get(next)) else { break };
+            if *source == position {
+                column.append(Some(&value), quality);
+                next += 1;
+            }
+        }
+        // A record that ends early leaves the rest of its fields null.
+        for column in fields.iter_mut().skip(next) {
+            quality.nulled_values += 1;
+            column.append(None, quality);
+        }
+        self.held = self.held.saturating_add(table.row_done(payload_bytes));
+        *self.packet_events.entry((stream, event.packet_sequence())).or_default() += 1;
+        self.summary.events += 1;
+        let (rows, bytes) = table.buffered();
+        if rows >= self.options.batch_rows || bytes >= self.options.batch_bytes.min(MAX_BATCH_BYTES) {
+            self.write_batch(index)?;
+        } else if self.held > self.options.memory_budget {
+            self.keep_in_budget()?;
+        }
+        Ok(())
+    }
+
+    /// The table for `event`'s class, made at its first event.
+    fn table_for(&mut self, event: &Event<'_>) -> Result<usize, ColumnarError> {
+        let class = event.class();
+        let abi = self.trace.metadata().abi();
+        let mut names = UniqueNames::reserving(EVENT_COLUMNS);
+        // The reader delivers events of a class only when its fields can be had.
+        let fields = class.fields().map(|fields| fields.into_owned()).unwrap_or_default();
+        let payload = members(&fields, abi, &mut names);
+        let base = table_dir_name(&class.name);
+        let same_name = self.by_name.entry(base.clone()).or_default();
+        if let Some((_, index)) = same_name.iter().find(|(identity, _)| *identity == class.identity) {
+            let index = *index;
+            self.by_class.insert(class.id, index);
+            return Ok(index);
+        }
+        let dir_name = if same_name.is_empty() { base } else { format!("{base}-{}", class.id) };
+        let index = self.tables.len();
+        same_name.push((class.identity, index));
+        let mut columns = tables::event_columns();
+        columns.extend(payload.iter().cloned());
+        let metadata = vec![
+            ("tracemark.event".to_owned(), class.name.clone()),
+            ("tracemark.identity".to_owned(), format!("{:016x}", class.identity)),
+        ];
+        let table = Table::new(
+            &columns,
+            metadata,
+            Place::Parts(self.events_dir.join(dir_name)),
+            self.properties.clone(),
+        );
+        self.tables.push(EventTable { table, sources: payload.iter().map(|member| member.source).collect() });
+        self.by_class.insert(class.id, index);
+        Ok(index)
+    }
+
+    /// Hands table `index`'s rows to its writer, then keeps memory in budget.
+    fn write_batch(&mut self, index: usize) -> Result<(), ColumnarError> {
+        self.hand_over(index)?;
+        self.keep_in_budget()
+    }
+
+    /// Hands table `index`'s rows to its writer, opening its file (and closing the least
+    /// recently used one beyond [`ParquetOptions::open_files`]).
+    fn hand_over(&mut self, index: usize) -> Result<(), ColumnarError> {
+        if !self.tables[index].table.is_open() {
+            if self.open >= self.options.open_files.max(1) {
+                let oldest = self
+                    .tables
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, table)| table.table.is_open())
+                    .min_by_key(|(_, table)| table.table.last_use)
+                    .map(|(oldest, _)| oldest);
+                if let Some(oldest) = oldest {
+                    let table = &mut self.tables[oldest].table;
+                    self.held = self.held.saturating_sub(table.held());
+                    table.close()?;
+                    self.open -= 1;
+                }
+            }
+            self.open += 1;
+        }
+        self.clock += 1;
+        let table = &mut self.tables[index].table;
+        table.last_use = self.clock;
+        let before = table.held();
+        table.write_batch()?;
+        self.held = self.held.saturating_sub(before).saturating_add(table.held());
+        Ok(())
+    }
+
+    /// Writes out the largest tables' rows and row groups in progress while the builders and
+    /// writers together hold more than the budget.
+    fn keep_in_budget(&mut self) -> Result<(), ColumnarError> {
+        while self.held > self.options.memory_budget {
+            let Some(largest) = (0..self.tables.len()).max_by_key(|&index| self.tables[index].table.held())
+            else {
+                break;
+            };
+            if self.tables[largest].table.held() == 0 {
+                break;
+            }
+            self.hand_over(largest)?;
+            let table = &mut self.tables[largest].table;
+            let before = table.held();
+            table.flush_row_group()?;
+            self.held = self.held.saturating_sub(before).saturating_add(table.held());
+        }
+        Ok(())
+    }
+
+    fn diagnostic(&mut self, diagnostic: &Diagnostic) -> Result<(), ColumnarError> {
+        tables::append_diagnostic(&mut self.diagnostics, diagnostic, &mut self.quality);
+        self.summary.diagnostics += 1;
+        if self.diagnostics.buffered().0 >= self.options.batch_rows {
+            self.diagnostics.write_batch()?;
+        }
+        Ok(())
+    }
+
+    /// Closes every event table, then writes the packets, diagnostics and trace tables.
+    fn finish(mut self, out: &Path) -> Result<ParquetSummary, ColumnarError> {
+        for table in &mut self.tables {
+            table.table.close()?;
+            self.summary.files += u64::from(table.table.files);
+        }
+        self.summary.event_tables = self.tables.len();
+        self.diagnostics.close()?;
+        let packets = tables::write_packets(self.trace, out, self.properties.clone(), &self.packet_events)?;
+        self.summary.packets = packets.rows;
+        self.summary.discarded = packets.discarded;
+        tables::write_trace(self.trace, out, self.properties.clone(), &self.summary)?;
+        self.summary.files += 3;
+        self.summary.lossy_strings = self.quality.lossy_strings;
+        self.summary.nulled_values = self.quality.nulled_values;
+        Ok(self.summary)
+    }
+}
+
+/// An event name as a directory name: letters, digits, `_`, `-` and `.` kept, anything else
+/// `_`; never empty, never starting with `.`, at most 200 bytes.
+pub fn table_dir_name(name: &str) -> String {
+    let mut dir: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.') { c } else { '_' })
+        .take(200)
+        .collect();
+    if dir.is_empty() || dir.starts_with('.') {
+        dir.insert(0, '_');
+    }
+    dir
+}
+
+/// A column of a table that is not a payload's.
+pub(crate) fn column(name: &str, source: usize, ty: crate::schema::ColumnType) -> Member {
+    Member { name: name.to_owned(), source, type_name: "", ty }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::table_dir_name;
+
+    #[test]
+    fn event_names_become_safe_directory_names() {
+        assert_eq!(table_dir_name("sched_switch"), "sched_switch");
+        assert_eq!(table_dir_name("tmk:syscall_entry_read"), "tmk_syscall_entry_read");
+        assert_eq!(table_dir_name("../../etc/passwd"), "_.._.._etc_passwd");
+        assert_eq!(table_dir_name(""), "_");
+        assert_eq!(table_dir_name(".hidden"), "_.hidden");
+        assert_eq!(table_dir_name("dé/jà"), "d__j_");
+        assert_eq!(table_dir_name(&"x".repeat(1000)).len(), 200);
+    }
+}
