@@ -12,13 +12,14 @@ use parquet::{
         properties::{EnabledStatistics, WriterProperties},
     },
 };
-use tracemark_reader::{uuid_string, Diagnostic, Event, Item, StreamId, Trace, Value};
+use tracemark_reader::{uuid_string, Diagnostic, DiagnosticKind, Event, Item, Trace, Value};
 
 use crate::{
     column::Quality,
     schema::{members, Member, UniqueNames},
     table::{create_dir, Place, Table},
-    tables, ColumnarError,
+    tables::{self, PacketTally},
+    ColumnarError,
 };
 
 /// Limits and sizes of an export. The defaults suit a laptop and a 2-core CI machine alike.
@@ -136,7 +137,7 @@ pub fn write_parquet(
         by_class: HashMap::new(),
         by_name: HashMap::new(),
         diagnostics: tables::diagnostics_table(out, properties.clone()),
-        packet_events: HashMap::new(),
+        packets: PacketTally::default(),
         quality: Quality::default(),
         summary: ParquetSummary::default(),
         clock: 0,
@@ -216,8 +217,8 @@ struct Exporter<'t, 'o> {
     /// Table directory name to (identity hash, table) of the tables already named so.
     by_name: HashMap<String, Vec<(u64, usize)>>,
     diagnostics: Table,
-    /// Events delivered from each packet, by stream and sequence number.
-    packet_events: HashMap<(StreamId, u64), u64>,
+    /// Events and CRC mismatches per packet.
+    packets: PacketTally,
     quality: Quality,
     summary: ParquetSummary,
     /// Counts writes, for closing the least recently used file.
@@ -271,7 +272,7 @@ impl Exporter<'_, '_> {
             column.append(None, quality);
         }
         self.held = self.held.saturating_add(table.row_done(payload_bytes));
-        *self.packet_events.entry((stream, event.packet_sequence())).or_default() += 1;
+        *self.packets.events.entry((stream, event.packet_sequence())).or_default() += 1;
         self.summary.events += 1;
         let (rows, bytes) = table.buffered();
         if rows >= self.options.batch_rows || bytes >= self.options.batch_bytes.min(MAX_BATCH_BYTES) {
@@ -375,6 +376,11 @@ impl Exporter<'_, '_> {
 
     fn diagnostic(&mut self, diagnostic: &Diagnostic) -> Result<(), ColumnarError> {
         tables::append_diagnostic(&mut self.diagnostics, diagnostic, &mut self.quality);
+        if let (DiagnosticKind::CrcMismatch { .. }, Some(stream), Some(sequence)) =
+            (&diagnostic.kind, diagnostic.stream, diagnostic.sequence)
+        {
+            self.packets.crc_mismatch.insert((stream, sequence));
+        }
         self.summary.diagnostics += 1;
         if self.diagnostics.buffered().0 >= self.options.batch_rows {
             self.diagnostics.write_batch()?;
@@ -390,7 +396,7 @@ impl Exporter<'_, '_> {
         }
         self.summary.event_tables = self.tables.len();
         self.diagnostics.close()?;
-        let packets = tables::write_packets(self.trace, out, self.properties.clone(), &self.packet_events)?;
+        let packets = tables::write_packets(self.trace, out, self.properties.clone(), &self.packets)?;
         self.summary.packets = packets.rows;
         self.summary.discarded = packets.discarded;
         tables::write_trace(self.trace, out, self.properties.clone(), &self.summary)?;

@@ -1,6 +1,9 @@
 //! The tables beside the event tables: `packets`, `diagnostics` and `trace`.
 
-use std::{collections::HashMap, path::Path};
+use std::{
+    collections::{HashMap, HashSet},
+    path::Path,
+};
 
 use parquet::file::properties::WriterProperties;
 use tracemark_format::{metadata::EnvValue, ByteOrder};
@@ -62,6 +65,16 @@ pub(crate) fn append_diagnostic(table: &mut Table, diagnostic: &Diagnostic, qual
     table.append_row(&row, quality);
 }
 
+/// What the event pass learns of each packet, by stream and sequence number.
+#[derive(Debug, Default)]
+pub(crate) struct PacketTally {
+    /// Events delivered from it.
+    pub(crate) events: HashMap<(StreamId, u64), u64>,
+    /// Packets whose CRC did not match (§10.3): the reader said so, so the packets table need
+    /// not read every packet's bytes again to say it.
+    pub(crate) crc_mismatch: HashSet<(StreamId, u64)>,
+}
+
 /// What the `packets` table holds in sum.
 pub(crate) struct PacketTotals {
     pub(crate) rows: u64,
@@ -73,7 +86,7 @@ pub(crate) fn write_packets(
     trace: &Trace,
     out: &Path,
     properties: WriterProperties,
-    events: &HashMap<(StreamId, u64), u64>,
+    tally: &PacketTally,
 ) -> Result<PacketTotals, ColumnarError> {
     let spec = [
         ("stream", U32),
@@ -125,7 +138,7 @@ pub(crate) fn write_packets(
                 ns(header.timestamp_end),
                 Some(Value::Unsigned(header.timestamp_begin)),
                 Some(Value::Unsigned(header.timestamp_end)),
-                Some(Value::Unsigned(events.get(&(stream, header.sequence)).copied().unwrap_or(0))),
+                Some(Value::Unsigned(tally.events.get(&(stream, header.sequence)).copied().unwrap_or(0))),
                 discarded.map(Value::Unsigned),
                 Some(Value::Unsigned(header.events_discarded)),
                 missing.map(Value::Unsigned),
@@ -133,7 +146,7 @@ pub(crate) fn write_packets(
                 Some(Value::Unsigned(u64::from(header.packet_size))),
                 Some(Value::Bool(header.flags.is_compressed())),
                 Some(Value::Bool(packet.is_whole())),
-                Some(Value::Bool(packet.crc_matches())),
+                Some(Value::Bool(!tally.crc_mismatch.contains(&(stream, header.sequence)))),
                 Some(Value::Str(packet.file().as_bytes())),
                 Some(Value::Unsigned(packet.offset())),
             ];

@@ -328,3 +328,52 @@ fn the_output_must_be_new_or_empty() {
     assert!(error.to_string().contains("not empty"), "{error}");
     assert_eq!(std::fs::read_to_string(work.path().join("keep.txt")).unwrap(), "mine");
 }
+
+/// Every conformance vector, valid and invalid: what the reader delivers is exported, row for
+/// row, damage becomes rows of `diagnostics`, and nothing fails or panics.
+#[test]
+fn every_conformance_vector_exports_what_the_reader_delivers() {
+    let work = tempfile::tempdir().unwrap();
+    let vectors = Path::new(env!("CARGO_MANIFEST_DIR")).join("../conformance/vectors");
+    let mut exported = 0;
+    for kind in ["valid", "invalid"] {
+        let mut paths: Vec<_> = std::fs::read_dir(vectors.join(kind))
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .filter(|path| path.extension().is_some_and(|extension| extension == "tmk"))
+            .collect();
+        paths.sort();
+        for path in paths {
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            let Ok(trace) = Trace::open(&path) else { continue };
+            let out = work.path().join(&name);
+            export_and_check(&name, &trace, &out, &ParquetOptions::default());
+            exported += 1;
+            if name == "crc-mismatch.tmk" {
+                let packets = Rows::open(&out.join("packets.parquet"));
+                let crc_ok: Vec<bool> = packets
+                    .batches
+                    .iter()
+                    .flat_map(|b| b.column_by_name("crc_ok").unwrap().as_boolean().iter())
+                    .map(Option::unwrap)
+                    .collect();
+                assert_eq!(crc_ok.iter().filter(|ok| !**ok).count(), 1, "{crc_ok:?}");
+                let kinds = Rows::open(&out.join("diagnostics.parquet"));
+                let kinds: Vec<String> = kinds
+                    .batches
+                    .iter()
+                    .flat_map(|b| {
+                        b.column_by_name("kind")
+                            .unwrap()
+                            .as_string::<i32>()
+                            .iter()
+                            .map(|k| k.unwrap().to_owned())
+                            .collect::<Vec<_>>()
+                    })
+                    .collect();
+                assert_eq!(kinds, ["CrcMismatch"]);
+            }
+        }
+    }
+    assert!(exported > 60, "{exported} vectors exported");
+}
