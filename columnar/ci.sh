@@ -4,7 +4,8 @@
 # ABI), the LTTng CTF fixtures (a kernel trace with scheduler events, a UST trace with losses)
 # and the TRACE arguments (e.g. the C probe's kernel-module trace), and has
 # columnar/tests/duckdb_check.py compare DuckDB's answers (counts per table and CPU, time span,
-# packets and losses, run time per task, wakeup latency by ASOF JOIN) with tracemark's.
+# packets and losses, run time per task, wakeup latency by ASOF JOIN) with tracemark's; then
+# two traces as partitions of one fleet directory, read across by DuckDB.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$SECONDS
@@ -29,6 +30,16 @@ for index in "${!traces[@]}"; do
 	"$tracemark" convert --to parquet "$trace" "$out" 2>&1 | grep -v '^note:' || true
 	"$python" columnar/tests/duckdb_check.py "$tracemark" "$trace" "$out"
 done
+
+# A fleet: two traces as partitions host=… of one directory, read across by DuckDB.
+"$tracemark" convert --to parquet --partition host=native "$work/demo" "$work/fleet" 2>/dev/null
+"$tracemark" convert --to parquet --partition host=ilp32-be "$work/demo-ilp32-be.tmk" "$work/fleet" 2>/dev/null
+"$python" columnar/tests/duckdb_check.py --fleet "$tracemark" "$work/fleet" \
+	"host=native:$work/demo" "host=ilp32-be:$work/demo-ilp32-be.tmk"
+if "$tracemark" convert --to parquet --partition host=native "$work/demo" "$work/fleet" 2>/dev/null; then
+	echo "columnar/ci.sh: a partition was exported twice" >&2
+	exit 1
+fi
 
 # An output directory that holds files is refused, and left as it was.
 if "$tracemark" convert --to parquet "$work/demo" "$work/parquet-0" 2>"$work/refused"; then

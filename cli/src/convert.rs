@@ -64,6 +64,10 @@ pub struct ConvertArgs {
     /// With `--to tracemark`: how data packets are compressed.
     #[arg(long, value_enum, default_value = "none")]
     compress: Compression,
+    /// With `--to parquet`: write the trace as partition KEY=VALUE (`host=web1`) of a fleet's
+    /// tables in OUT, which may hold other partitions: OUT/events/NAME/KEY=VALUE/, OUT/packets/KEY=VALUE/, ...
+    #[arg(long, value_name = "KEY=VALUE")]
+    partition: Option<String>,
 }
 
 pub fn run(args: &ConvertArgs) -> CliResult {
@@ -83,6 +87,9 @@ pub fn run(args: &ConvertArgs) -> CliResult {
     };
     if args.compress != Compression::None && to != Format::Tracemark {
         return Err("--compress applies to --to tracemark only".into());
+    }
+    if args.partition.is_some() && to != Format::Parquet {
+        return Err("--partition applies to --to parquet only".into());
     }
     let codec = match args.compress {
         Compression::None => None,
@@ -146,7 +153,7 @@ pub fn run(args: &ConvertArgs) -> CliResult {
                 summary.diagnostics
             );
         }
-        Format::Parquet => write_parquet(&trace, &args.out)?,
+        Format::Parquet => write_parquet(&trace, &args.out, args.partition.clone())?,
         Format::Tracemark => {
             let file = File::options().write(true).create_new(true).open(&args.out).map_err(|error| {
                 format!("{}: {error} (the output must be a new file)", args.out.display())
@@ -179,12 +186,16 @@ pub fn run(args: &ConvertArgs) -> CliResult {
 }
 
 /// `convert --to parquet`: the tables, with a progress bar on a terminal when it takes a while.
-fn write_parquet(trace: &Trace, out: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
+fn write_parquet(
+    trace: &Trace,
+    out: &std::path::Path,
+    partition: Option<String>,
+) -> Result<(), Box<dyn std::error::Error>> {
     let bar = crate::progress::DelayedBar::new(
         1000,
         "{spinner} writing Parquet [{wide_bar}] {percent}% {msg} {eta}",
     );
-    let options = tracemark_columnar::ParquetOptions::default();
+    let options = tracemark_columnar::ParquetOptions { partition, ..Default::default() };
     let summary = tracemark_columnar::write_parquet(trace, out, &options, |progress| {
         if let Some(fraction) = progress.fraction {
             bar.set(((fraction * 1000.0) as u64, format!("{} events", progress.events)));

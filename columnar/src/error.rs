@@ -26,6 +26,18 @@ pub enum ColumnarError {
         /// The directory.
         path: PathBuf,
     },
+    /// The partition is not `KEY=VALUE` with a safe key and value.
+    #[error("partition {partition:?}: give KEY=VALUE, the key letters, digits and _, the value letters, digits, _, - and . (not first)")]
+    BadPartition {
+        /// The partition as given.
+        partition: String,
+    },
+    /// The output already holds this partition: an export never adds to or replaces one.
+    #[error("{}: this partition was exported before; remove its directories to export it again", path.display())]
+    PartitionExists {
+        /// The trace table's partition directory.
+        path: PathBuf,
+    },
     /// The Parquet writer failed (an I/O error underneath, most often).
     #[error("{}: writing Parquet: {source}", path.display())]
     Parquet {

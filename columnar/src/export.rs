@@ -1,9 +1,6 @@
 //! [`write_parquet`]: a trace as a directory of Parquet tables.
 
-use std::{
-    collections::HashMap,
-    path::{Path, PathBuf},
-};
+use std::{collections::HashMap, path::Path};
 
 use parquet::{
     basic::{Compression, ZstdLevel},
@@ -16,8 +13,9 @@ use tracemark_reader::{uuid_string, Diagnostic, DiagnosticKind, Event, Item, Tra
 
 use crate::{
     column::Quality,
+    layout::Layout,
     schema::{members, Member, UniqueNames},
-    table::{create_dir, Place, Table},
+    table::Table,
     tables::{self, PacketTally},
     ColumnarError,
 };
@@ -45,6 +43,9 @@ pub struct ParquetOptions {
     pub workers: usize,
     /// zstd level of the Parquet pages.
     pub zstd_level: i32,
+    /// `KEY=VALUE` (`host=web1`): write this trace as one partition of a fleet's tables
+    /// (see [`write_parquet`]).
+    pub partition: Option<String>,
 }
 
 impl Default for ParquetOptions {
@@ -58,6 +59,7 @@ impl Default for ParquetOptions {
             memory_budget: 256 << 20,
             workers: std::thread::available_parallelism().map_or(0, |cores| cores.get().saturating_sub(1)),
             zstd_level: 1,
+            partition: None,
         }
     }
 }
@@ -106,15 +108,19 @@ pub const EVENT_COLUMNS: [&str; 5] = ["ts_ns", "ticks", "stream", "cpu", "packet
 ///
 /// - `events/NAME/part-NNNNN.parquet`: one table per event class, in time order, with the
 ///   columns `ts_ns` (nanoseconds since the Unix epoch through the stream's clock; null
-///   without a clock), `ticks`, `stream` (stream class ID), `cpu` (stream instance),
-///   `packet` (the packet's sequence number), then one per payload field (see
+///   without a clock or past 2262), `ticks`, `stream` (stream class ID), `cpu` (stream
+///   instance), `packet` (the packet's sequence number), then one per payload field (see
 ///   [`schema`](crate::schema) for the types; a field named like a column before it gets
 ///   `_2`). Classes of the same name and identity hash share a table; another class of that
-///   name gets `NAME-ID`. `NAME` is the event name with characters other than letters,
-///   digits, `_`, `-` and `.` replaced by `_`.
+///   name gets `NAME-ID`. `NAME` is [`table_dir_name`] of the event name.
 /// - `packets.parquet`: one row per data packet (ranges, sizes, events, losses).
 /// - `diagnostics.parquet`: one row per diagnostic the reader reported (§10).
 /// - `trace.parquet`: one row: identity, host, ABI, clocks, stream classes, environment.
+///
+/// With [`ParquetOptions::partition`] `KEY=VALUE`, the trace is one partition of a fleet's
+/// tables, laid out as Hive, Spark, DataFusion and DuckDB read partitioned tables:
+/// `events/NAME/KEY=VALUE/part-NNNNN.parquet` and `{packets,diagnostics,trace}/KEY=VALUE/
+/// part-00000.parquet`; `out` may hold other partitions, and one exported before is refused.
 ///
 /// Memory stays within [`ParquetOptions::memory_budget`] plus the reader's, whatever the size
 /// of the trace. `progress` is called every 16,384 events.
@@ -124,19 +130,18 @@ pub fn write_parquet(
     options: &ParquetOptions,
     mut progress: impl FnMut(Progress),
 ) -> Result<ParquetSummary, ColumnarError> {
-    prepare_output(out)?;
-    let events_dir = out.join("events");
-    create_dir(&events_dir)?;
+    let layout = Layout::new(out, options.partition.as_deref())?;
+    layout.prepare()?;
     let properties = writer_properties(trace, options);
     let mut exporter = Exporter {
         trace,
         options,
         properties: properties.clone(),
-        events_dir,
+        diagnostics: tables::diagnostics_table(&layout, properties.clone()),
+        layout,
         tables: Vec::new(),
         by_class: HashMap::new(),
         by_name: HashMap::new(),
-        diagnostics: tables::diagnostics_table(out, properties.clone()),
         packets: PacketTally::default(),
         quality: Quality::default(),
         summary: ParquetSummary::default(),
@@ -162,7 +167,7 @@ pub fn write_parquet(
         }
         Ok(())
     })?;
-    exporter.finish(out)
+    exporter.finish()
 }
 
 /// The Parquet writer's settings for every table.
@@ -181,23 +186,6 @@ fn writer_properties(trace: &Trace, options: &ParquetOptions) -> WriterPropertie
         .build()
 }
 
-/// Creates `out`, or checks that it is an empty directory.
-fn prepare_output(out: &Path) -> Result<(), ColumnarError> {
-    let io = |source| ColumnarError::Io { path: out.to_owned(), source };
-    match std::fs::read_dir(out) {
-        Ok(mut entries) => {
-            if entries.next().is_some() {
-                return Err(ColumnarError::OutputNotEmpty { path: out.to_owned() });
-            }
-            Ok(())
-        }
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            std::fs::create_dir_all(out).map_err(io)
-        }
-        Err(error) => Err(io(error)),
-    }
-}
-
 /// An event table and where its fields' values are among an event's.
 struct EventTable {
     table: Table,
@@ -210,7 +198,7 @@ struct Exporter<'t, 'o> {
     trace: &'t Trace,
     options: &'o ParquetOptions,
     properties: WriterProperties,
-    events_dir: PathBuf,
+    layout: Layout,
     tables: Vec<EventTable>,
     /// Event class ID to table.
     by_class: HashMap<u32, usize>,
@@ -307,12 +295,8 @@ impl Exporter<'_, '_> {
             ("tracemark.event".to_owned(), class.name.clone()),
             ("tracemark.identity".to_owned(), format!("{:016x}", class.identity)),
         ];
-        let table = Table::new(
-            &columns,
-            metadata,
-            Place::Parts(self.events_dir.join(dir_name)),
-            self.properties.clone(),
-        );
+        let table =
+            Table::new(&columns, metadata, self.layout.event_table(&dir_name), self.properties.clone());
         self.tables.push(EventTable { table, sources: payload.iter().map(|member| member.source).collect() });
         self.by_class.insert(class.id, index);
         Ok(index)
@@ -389,17 +373,18 @@ impl Exporter<'_, '_> {
     }
 
     /// Closes every event table, then writes the packets, diagnostics and trace tables.
-    fn finish(mut self, out: &Path) -> Result<ParquetSummary, ColumnarError> {
+    fn finish(mut self) -> Result<ParquetSummary, ColumnarError> {
         for table in &mut self.tables {
             table.table.close()?;
             self.summary.files += u64::from(table.table.files);
         }
         self.summary.event_tables = self.tables.len();
         self.diagnostics.close()?;
-        let packets = tables::write_packets(self.trace, out, self.properties.clone(), &self.packets)?;
+        let packets =
+            tables::write_packets(self.trace, &self.layout, self.properties.clone(), &self.packets)?;
         self.summary.packets = packets.rows;
         self.summary.discarded = packets.discarded;
-        tables::write_trace(self.trace, out, self.properties.clone(), &self.summary)?;
+        tables::write_trace(self.trace, &self.layout, self.properties.clone(), &self.summary)?;
         self.summary.files += 3;
         self.summary.lossy_strings = self.quality.lossy_strings;
         self.summary.nulled_values = self.quality.nulled_values;

@@ -23,6 +23,7 @@
 mod column;
 mod error;
 mod export;
+mod layout;
 pub mod schema;
 mod table;
 mod tables;

@@ -182,18 +182,21 @@ impl Table {
     }
 
     fn open(&mut self) -> Result<(), ColumnarError> {
-        if let Place::File(_) = self.place {
-            if self.files > 0 {
-                // A single-file table is never closed before the end.
+        match &self.place {
+            // A single-file table is never closed before the end.
+            Place::File(path) if self.files > 0 => {
                 return Err(ColumnarError::Io {
-                    path: self.path(),
+                    path: path.clone(),
                     source: std::io::Error::other("a single-file table was reopened"),
-                });
+                })
             }
-        } else if self.files == 0 {
-            if let Place::Parts(dir) = &self.place {
-                create_dir(dir)?;
+            Place::File(path) => {
+                if let Some(dir) = path.parent() {
+                    create_dirs(dir)?;
+                }
             }
+            Place::Parts(dir) if self.files == 0 => create_dirs(dir)?,
+            Place::Parts(_) => {}
         }
         self.files += 1;
         let path = self.path();
@@ -213,7 +216,7 @@ impl Table {
     }
 }
 
-/// Creates `dir` (not its parents: the export's directory exists).
-pub(crate) fn create_dir(dir: &Path) -> Result<(), ColumnarError> {
-    std::fs::create_dir(dir).map_err(|source| ColumnarError::Io { path: dir.to_owned(), source })
+/// Creates `dir` and its parents.
+fn create_dirs(dir: &Path) -> Result<(), ColumnarError> {
+    std::fs::create_dir_all(dir).map_err(|source| ColumnarError::Io { path: dir.to_owned(), source })
 }

@@ -1,9 +1,6 @@
 //! The tables beside the event tables: `packets`, `diagnostics` and `trace`.
 
-use std::{
-    collections::{HashMap, HashSet},
-    path::Path,
-};
+use std::collections::{HashMap, HashSet};
 
 use parquet::file::properties::WriterProperties;
 use tracemark_format::{metadata::EnvValue, ByteOrder};
@@ -12,8 +9,9 @@ use tracemark_reader::{uuid_string, Diagnostic, StreamId, Trace, Value};
 use crate::{
     column::Quality,
     export::column,
+    layout::Layout,
     schema::{ColumnType, IntShape, Member},
-    table::{Place, Table},
+    table::Table,
     ColumnarError, ParquetSummary,
 };
 
@@ -33,7 +31,7 @@ pub(crate) fn event_columns() -> Vec<Member> {
 }
 
 /// The `diagnostics` table.
-pub(crate) fn diagnostics_table(out: &Path, properties: WriterProperties) -> Table {
+pub(crate) fn diagnostics_table(layout: &Layout, properties: WriterProperties) -> Table {
     let spec = [
         ("kind", ColumnType::Str),
         ("section", ColumnType::Str),
@@ -45,7 +43,7 @@ pub(crate) fn diagnostics_table(out: &Path, properties: WriterProperties) -> Tab
         ("packet", U64),
         ("message", ColumnType::Str),
     ];
-    Table::new(&columns(&spec), Vec::new(), Place::File(out.join("diagnostics.parquet")), properties)
+    Table::new(&columns(&spec), Vec::new(), layout.table("diagnostics"), properties)
 }
 
 /// A row of the `diagnostics` table.
@@ -84,7 +82,7 @@ pub(crate) struct PacketTotals {
 /// Writes the `packets` table: one row per data packet, stream by stream, in sequence order.
 pub(crate) fn write_packets(
     trace: &Trace,
-    out: &Path,
+    layout: &Layout,
     properties: WriterProperties,
     tally: &PacketTally,
 ) -> Result<PacketTotals, ColumnarError> {
@@ -108,8 +106,7 @@ pub(crate) fn write_packets(
         ("file", ColumnType::Str),
         ("offset", U64),
     ];
-    let mut table =
-        Table::new(&columns(&spec), Vec::new(), Place::File(out.join("packets.parquet")), properties);
+    let mut table = Table::new(&columns(&spec), Vec::new(), layout.table("packets"), properties);
     let mut totals = PacketTotals { rows: 0, discarded: 0 };
     let mut quality = Quality::default();
     for stream in trace.stream_ids() {
@@ -164,7 +161,7 @@ pub(crate) fn write_packets(
 /// Writes the `trace` table: one row describing the trace.
 pub(crate) fn write_trace(
     trace: &Trace,
-    out: &Path,
+    layout: &Layout,
     properties: WriterProperties,
     summary: &ParquetSummary,
 ) -> Result<(), ColumnarError> {
@@ -210,8 +207,7 @@ pub(crate) fn write_trace(
         ("discarded", U64),
         ("source", text),
     ];
-    let mut table =
-        Table::new(&columns(&spec), Vec::new(), Place::File(out.join("trace.parquet")), properties);
+    let mut table = Table::new(&columns(&spec), Vec::new(), layout.table("trace"), properties);
     let uuid = uuid_string(&metadata.uuid());
     let version = trace.version().to_string();
     let byte_order = match metadata.byte_order() {

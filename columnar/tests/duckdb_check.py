@@ -3,6 +3,7 @@
 with what tracemark itself says of the same trace.
 
     duckdb_check.py TRACEMARK_BIN TRACE PARQUET_DIR
+    duckdb_check.py --fleet TRACEMARK_BIN FLEET_DIR host=NAME:TRACE...
 
 - events per table and per (stream, CPU), first and last timestamps, packets, discarded
   events: against `tracemark stats --json`;
@@ -10,6 +11,10 @@ with what tracemark itself says of the same trace.
   the switch to it to the next switch on that CPU), and, with `sched_wakeup`, the wakeup
   latency (an ASOF join: the first switch to the woken task at or after its wakeup); against
   the same computed here from `tracemark dump --json`.
+
+With --fleet, FLEET_DIR holds the traces exported with `--partition host=NAME`: DuckDB reads
+each table across the fleet (Hive partitioning gives the `host` column), and the events per
+host and CPU, and the hosts of the `trace` table, must be each trace's.
 
 Exits 1 on the first difference, printing it.
 """
@@ -140,5 +145,29 @@ def scheduler(db, tracemark, trace, table):
     return checked
 
 
+def fleet(tracemark, fleet_dir, members):
+    db = duckdb.connect()
+    expected = {}
+    hostnames = {}
+    for member in members:
+        partition, trace = member.split(":", 1)
+        host = partition.split("=", 1)[1]
+        stats = json.loads(subprocess.run([tracemark, "stats", "--json", trace], check=True,
+                                          capture_output=True, text=True).stdout)
+        for s in stats["streams"]:
+            if s["events"]:
+                expected[(host, s["cpu"])] = expected.get((host, s["cpu"]), 0) + s["events"]
+        hostnames[host] = stats["events"]
+    everything = f"read_parquet('{fleet_dir}/events/*/*/*.parquet', hive_partitioning = true, union_by_name = true)"
+    rows = query(db, f"SELECT host, cpu, count(*) FROM {everything} GROUP BY ALL")
+    same("events per host and CPU", expected, {(host, cpu): n for host, cpu, n in rows})
+    rows = query(db, f"SELECT host, events FROM read_parquet('{fleet_dir}/trace/*/*.parquet', hive_partitioning = true)")
+    same("trace table per host", hostnames, dict(rows))
+    print(f"duckdb_check: fleet of {len(members)} hosts: events per host and CPU equal to tracemark's")
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1] == "--fleet":
+        fleet(sys.argv[2], sys.argv[3], sys.argv[4:])
+    else:
+        main()

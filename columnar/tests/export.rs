@@ -308,6 +308,7 @@ fn tiny_limits_change_the_files_not_the_rows() {
         memory_budget: 1,
         workers: 1,
         zstd_level: 3,
+        partition: None,
     };
     for (index, (name, trace)) in traces().iter().enumerate() {
         let out = work.path().join(format!("t{index}"));
@@ -376,4 +377,39 @@ fn every_conformance_vector_exports_what_the_reader_delivers() {
         }
     }
     assert!(exported > 60, "{exported} vectors exported");
+}
+
+/// A fleet: traces exported as partitions `host=…` of one directory, laid out as Hive, Spark,
+/// DataFusion and DuckDB read a partitioned table; a partition is never written twice.
+#[test]
+fn partitions_lay_out_a_fleet() {
+    let work = tempfile::tempdir().unwrap();
+    let fleet = work.path().join("fleet");
+    let traces = traces();
+    let hosts = [("host=web1", &traces[0].1), ("host=db-2.example", &traces[1].1)];
+    for (partition, trace) in hosts {
+        let options = ParquetOptions { partition: Some(partition.to_owned()), ..ParquetOptions::default() };
+        let summary = write_parquet(trace, &fleet, &options, |_| {}).unwrap();
+        let mut rows = 0;
+        for table in std::fs::read_dir(fleet.join("events")).unwrap() {
+            let dir = table.unwrap().path().join(partition);
+            if dir.exists() {
+                rows += Rows::open(&dir).len() as u64;
+            }
+        }
+        assert_eq!(rows, summary.events, "{partition}");
+        for table in ["packets", "diagnostics", "trace"] {
+            assert!(
+                fleet.join(table).join(partition).join("part-00000.parquet").is_file(),
+                "{table}/{partition}"
+            );
+        }
+        assert_eq!(Rows::open(&fleet.join("trace").join(partition)).len(), 1);
+    }
+    let again = ParquetOptions { partition: Some("host=web1".into()), ..ParquetOptions::default() };
+    let error = write_parquet(&traces[0].1, &fleet, &again, |_| {}).unwrap_err();
+    assert!(error.to_string().contains("exported before"), "{error}");
+    let bad = ParquetOptions { partition: Some("host=../../etc".into()), ..ParquetOptions::default() };
+    let error = write_parquet(&traces[0].1, &fleet, &bad, |_| {}).unwrap_err();
+    assert!(error.to_string().contains("KEY=VALUE"), "{error}");
 }
