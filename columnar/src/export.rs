@@ -3,11 +3,12 @@
 use std::{collections::HashMap, path::Path};
 
 use parquet::{
-    basic::{Compression, ZstdLevel},
+    basic::{Compression, Encoding, ZstdLevel},
     file::{
         metadata::KeyValue,
         properties::{EnabledStatistics, WriterProperties},
     },
+    schema::types::ColumnPath,
 };
 use tracemark_reader::{uuid_string, Diagnostic, DiagnosticKind, Event, Item, Trace, Value};
 
@@ -173,7 +174,16 @@ pub fn write_parquet(
 /// The Parquet writer's settings for every table.
 fn writer_properties(trace: &Trace, options: &ParquetOptions) -> WriterProperties {
     let level = ZstdLevel::try_new(options.zstd_level).unwrap_or_default();
-    WriterProperties::builder()
+    let mut builder = WriterProperties::builder();
+    // Timestamps rise and are nearly all distinct: a dictionary only costs time before the
+    // writer gives it up, and deltas are what compresses them.
+    for column in ["ts_ns", "ticks"] {
+        let path = ColumnPath::from(column);
+        builder = builder
+            .set_column_dictionary_enabled(path.clone(), false)
+            .set_column_encoding(path, Encoding::DELTA_BINARY_PACKED);
+    }
+    builder
         .set_compression(Compression::ZSTD(level))
         .set_max_row_group_row_count(Some(options.row_group_rows.max(1)))
         .set_max_row_group_bytes(Some(options.row_group_bytes.max(1)))
@@ -246,12 +256,13 @@ impl Exporter<'_, '_> {
         }
         let mut next = 0;
         // A record larger than a batch may hold keeps its row, its fields null (counted).
-        let values = (payload_bytes <= MAX_BATCH_BYTES).then(|| event.values()).into_iter().flatten();
-        for (position, (_, value)) in values.enumerate() {
-            let (Some(column), Some(source)) = (fields.get_mut(next), sources.get(next)) else { break };
-            if *source == position {
-                column.append(Some(&value), quality);
-                next += 1;
+        if payload_bytes <= MAX_BATCH_BYTES {
+            for (position, (_, value)) in event.values().enumerate() {
+                let (Some(column), Some(source)) = (fields.get_mut(next), sources.get(next)) else { break };
+                if *source == position {
+                    column.append(Some(&value), quality);
+                    next += 1;
+                }
             }
         }
         // A record that ends early leaves the rest of its fields null.
@@ -260,7 +271,7 @@ impl Exporter<'_, '_> {
             column.append(None, quality);
         }
         self.held = self.held.saturating_add(table.row_done(payload_bytes));
-        *self.packets.events.entry((stream, event.packet_sequence())).or_default() += 1;
+        self.packets.event(stream, event.packet_sequence());
         self.summary.events += 1;
         let (rows, bytes) = table.buffered();
         if rows >= self.options.batch_rows || bytes >= self.options.batch_bytes.min(MAX_BATCH_BYTES) {

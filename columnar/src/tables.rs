@@ -66,11 +66,41 @@ pub(crate) fn append_diagnostic(table: &mut Table, diagnostic: &Diagnostic, qual
 /// What the event pass learns of each packet, by stream and sequence number.
 #[derive(Debug, Default)]
 pub(crate) struct PacketTally {
-    /// Events delivered from it.
-    pub(crate) events: HashMap<(StreamId, u64), u64>,
+    /// Events delivered from each packet left behind.
+    events: HashMap<(StreamId, u64), u64>,
+    /// Each stream's current packet and its events so far, by stream: events come in runs
+    /// per packet, so most events touch this, not the map.
+    current: Vec<(StreamId, u64, u64)>,
     /// Packets whose CRC did not match (§10.3): the reader said so, so the packets table need
     /// not read every packet's bytes again to say it.
     pub(crate) crc_mismatch: HashSet<(StreamId, u64)>,
+}
+
+impl PacketTally {
+    /// Counts an event of packet `sequence` of `stream`.
+    pub(crate) fn event(&mut self, stream: StreamId, sequence: u64) {
+        match self.current.binary_search_by_key(&stream, |entry| entry.0) {
+            Ok(index) => {
+                let entry = &mut self.current[index];
+                if entry.1 == sequence {
+                    entry.2 += 1;
+                } else {
+                    *self.events.entry((stream, entry.1)).or_default() += entry.2;
+                    *entry = (stream, sequence, 1);
+                }
+            }
+            Err(index) => self.current.insert(index, (stream, sequence, 1)),
+        }
+    }
+
+    /// Events delivered from packet `sequence` of `stream`.
+    fn events(&self, stream: StreamId, sequence: u64) -> u64 {
+        let current = match self.current.binary_search_by_key(&stream, |entry| entry.0) {
+            Ok(index) if self.current[index].1 == sequence => self.current[index].2,
+            _ => 0,
+        };
+        current + self.events.get(&(stream, sequence)).copied().unwrap_or(0)
+    }
 }
 
 /// What the `packets` table holds in sum.
@@ -135,7 +165,7 @@ pub(crate) fn write_packets(
                 ns(header.timestamp_end),
                 Some(Value::Unsigned(header.timestamp_begin)),
                 Some(Value::Unsigned(header.timestamp_end)),
-                Some(Value::Unsigned(tally.events.get(&(stream, header.sequence)).copied().unwrap_or(0))),
+                Some(Value::Unsigned(tally.events(stream, header.sequence))),
                 discarded.map(Value::Unsigned),
                 Some(Value::Unsigned(header.events_discarded)),
                 missing.map(Value::Unsigned),
