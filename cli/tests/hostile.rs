@@ -180,6 +180,7 @@ fn commands() -> Vec<Vec<&'static str>> {
         vec!["stats"],
         vec!["convert", "--to", "ctf", "OUT"],
         vec!["convert", "--to", "chrome-json", "OUT"],
+        vec!["convert", "--to", "parquet", "OUT"],
     ]
 }
 
@@ -302,6 +303,15 @@ fn hostile_traces(dir: &Path) -> Vec<Hostile> {
     ] {
         traces.push(Hostile { name, path: write(dir, file, &with_ticks(wide(ty))), ticks: Some(3) });
     }
+
+    // An event of such a class: 65,535 columns for the Parquet export.
+    let mut wide_event = with_ticks(wide(TypeDesc::Int(IntType::U32)));
+    wide_event = wide_event.packet(data(0, vec![ev(2, 40, (0..65_535).map(Val::U).collect())]));
+    traces.push(Hostile {
+        name: "event-of-65535-fields",
+        path: write(dir, "wide-event.tmk", &wide_event),
+        ticks: Some(3),
+    });
 
     let mappings = (0..65_535u64)
         .map(|index| EnumMapping { label: format!("m{index}"), lo: 2 * index, hi: 2 * index })

@@ -15,7 +15,7 @@ use arrow_array::{
 };
 use arrow_buffer::{NullBufferBuilder, OffsetBuffer, ScalarBuffer};
 use arrow_schema::{ArrowError, FieldRef, Fields};
-use tracemark_reader::{Integer, Value};
+use tracemark_reader::{EncodedKind, EncodedValue, Integer, Value};
 
 use crate::schema::{enum_fields, struct_fields, ColumnType, IntShape, Member};
 
@@ -44,14 +44,14 @@ pub(crate) enum IntColumn {
 impl IntColumn {
     fn new(shape: IntShape) -> IntColumn {
         match (shape.bytes, shape.signed) {
-            (1, true) => IntColumn::I8(Int8Builder::new()),
-            (2, true) => IntColumn::I16(Int16Builder::new()),
-            (4, true) => IntColumn::I32(Int32Builder::new()),
-            (_, true) => IntColumn::I64(Int64Builder::new()),
-            (1, false) => IntColumn::U8(UInt8Builder::new()),
-            (2, false) => IntColumn::U16(UInt16Builder::new()),
-            (4, false) => IntColumn::U32(UInt32Builder::new()),
-            (_, false) => IntColumn::U64(UInt64Builder::new()),
+            (1, true) => IntColumn::I8(Int8Builder::with_capacity(0)),
+            (2, true) => IntColumn::I16(Int16Builder::with_capacity(0)),
+            (4, true) => IntColumn::I32(Int32Builder::with_capacity(0)),
+            (_, true) => IntColumn::I64(Int64Builder::with_capacity(0)),
+            (1, false) => IntColumn::U8(UInt8Builder::with_capacity(0)),
+            (2, false) => IntColumn::U16(UInt16Builder::with_capacity(0)),
+            (4, false) => IntColumn::U32(UInt32Builder::with_capacity(0)),
+            (_, false) => IntColumn::U64(UInt64Builder::with_capacity(0)),
         }
     }
 
@@ -107,7 +107,8 @@ impl IntColumn {
     }
 }
 
-/// A column's builder.
+/// A column's builder. Builders start empty, not at Arrow's default 1,024 values: a class of
+/// 65,535 fields would otherwise take 330 MB of builders before its first row.
 #[derive(Debug)]
 pub(crate) enum Column {
     /// `Boolean`.
@@ -172,12 +173,12 @@ impl Column {
     /// An empty builder for `ty`.
     pub(crate) fn new(ty: &ColumnType) -> Column {
         match ty {
-            ColumnType::Bool => Column::Bool(BooleanBuilder::new()),
+            ColumnType::Bool => Column::Bool(BooleanBuilder::with_capacity(0)),
             ColumnType::Int(shape) => Column::Int(IntColumn::new(*shape)),
-            ColumnType::F32 => Column::F32(Float32Builder::new()),
-            ColumnType::F64 => Column::F64(Float64Builder::new()),
-            ColumnType::Str => Column::Str(StringBuilder::new()),
-            ColumnType::Bin => Column::Bin(BinaryBuilder::new()),
+            ColumnType::F32 => Column::F32(Float32Builder::with_capacity(0)),
+            ColumnType::F64 => Column::F64(Float64Builder::with_capacity(0)),
+            ColumnType::Str => Column::Str(StringBuilder::with_capacity(0, 0)),
+            ColumnType::Bin => Column::Bin(BinaryBuilder::with_capacity(0, 0)),
             ColumnType::FixedList { len, element } => Column::FixedList {
                 len: *len as usize,
                 field: element.element_field(),
@@ -193,7 +194,7 @@ impl Column {
             ColumnType::Enum(shape) => Column::Enum {
                 fields: enum_fields(*shape),
                 value: IntColumn::new(*shape),
-                label: StringBuilder::new(),
+                label: StringBuilder::with_capacity(0, 0),
                 nulls: NullBufferBuilder::new(0),
             },
             ColumnType::Struct(members) => Column::Struct {
@@ -282,6 +283,96 @@ impl Column {
             _ => return false,
         }
         true
+    }
+
+    /// Appends a list of `elements`, each appended as it comes: a list of many never exists
+    /// whole as values (a trace's 300,000 environment entries).
+    pub(crate) fn append_list<'v>(
+        &mut self,
+        elements: impl Iterator<Item = Value<'v>>,
+        quality: &mut Quality,
+    ) {
+        let Column::List { offsets, elements: column, nulls, .. } = self else {
+            quality.nulled_values += 1;
+            self.append_null();
+            return;
+        };
+        let last = offsets.last().copied().unwrap_or(0);
+        let mut end = last;
+        for element in elements {
+            // Past i32::MAX elements (which no metadata list approaches), the rest is dropped.
+            let Some(next) = end.checked_add(1) else { break };
+            column.append(Some(&element), quality);
+            end = next;
+        }
+        offsets.push(end);
+        nulls.append_non_null();
+    }
+
+    /// Appends `value`, read element by element and member by member as it is encoded: a
+    /// compound value never exists whole in memory, only in the builders (a record of nested
+    /// arrays of one-byte elements decoded as a [`Value`] tree takes tens of bytes per byte).
+    pub(crate) fn append_encoded(&mut self, value: &EncodedValue<'_>, quality: &mut Quality) {
+        match (self, value.kind()) {
+            (column, EncodedKind::Scalar) => {
+                let decoded = value.decode();
+                if decoded.is_none() {
+                    quality.nulled_values += 1;
+                }
+                column.append(decoded.as_ref(), quality);
+            }
+            (Column::FixedList { len, elements, nulls, .. }, EncodedKind::Array) => {
+                let mut appended = 0;
+                for element in value.elements().into_iter().flatten().take(*len) {
+                    elements.append_encoded(&element, quality);
+                    appended += 1;
+                }
+                // Elements that did not decode are null: the list keeps its length.
+                for _ in appended..*len {
+                    quality.nulled_values += 1;
+                    elements.append_null();
+                }
+                nulls.append_non_null();
+            }
+            (Column::List { offsets, elements, nulls, .. }, EncodedKind::Sequence) => {
+                let last = offsets.last().copied().unwrap_or(0);
+                let room = usize::try_from(i32::MAX - last).unwrap_or(0);
+                if value.len().is_none_or(|len| len > room) {
+                    quality.nulled_values += 1;
+                    offsets.push(last);
+                    nulls.append_null();
+                    return;
+                }
+                let mut appended = 0i32;
+                for element in value.elements().into_iter().flatten() {
+                    elements.append_encoded(&element, quality);
+                    appended += 1;
+                }
+                offsets.push(last + appended);
+                nulls.append_non_null();
+            }
+            (Column::Struct { sources, members, nulls, .. }, EncodedKind::Struct) => {
+                let mut next = 0;
+                for (position, (_, member)) in value.members().into_iter().flatten().enumerate() {
+                    let (Some(column), Some(source)) = (members.get_mut(next), sources.get(next)) else {
+                        break;
+                    };
+                    if *source == position {
+                        column.append_encoded(&member, quality);
+                        next += 1;
+                    }
+                }
+                for column in members.iter_mut().skip(next) {
+                    quality.nulled_values += 1;
+                    column.append_null();
+                }
+                nulls.append_non_null();
+            }
+            (column, _) => {
+                quality.nulled_values += 1;
+                column.append_null();
+            }
+        }
     }
 
     /// Appends a null (and, below a fixed-size list or a struct, the nulls that keep its

@@ -15,7 +15,7 @@ use tracemark_reader::{uuid_string, Diagnostic, DiagnosticKind, Event, Item, Tra
 use crate::{
     column::Quality,
     layout::Layout,
-    schema::{members, Member, UniqueNames},
+    schema::{members, ColumnType, Member, UniqueNames},
     table::Table,
     tables::{self, PacketTally},
     ColumnarError,
@@ -84,6 +84,9 @@ pub struct ParquetSummary {
     pub nulled_values: u64,
     /// Events the writer discarded (§10.1), as the packets count them.
     pub discarded: u64,
+    /// Event tables of classes too wide for columns, whose values are a JSON array
+    /// ([`JSON_COLUMN`]).
+    pub json_tables: usize,
 }
 
 /// Progress of an export, reported every few thousand events.
@@ -98,6 +101,20 @@ pub struct Progress {
 /// Builder memory a batch may reach whatever [`ParquetOptions::batch_bytes`] says: half of
 /// what Arrow's 32-bit offsets can address.
 const MAX_BATCH_BYTES: usize = 1 << 30;
+
+/// Leaf columns a class's payload may have as columns: a Parquet writer holds buffers per
+/// leaf column (about 10 KB), so a class of 65,535 fields would take most of a gigabyte. A
+/// wider class has one column, [`JSON_COLUMN`], instead.
+pub const MAX_TABLE_COLUMNS: usize = 1024;
+
+/// The column of a class too wide for columns ([`MAX_TABLE_COLUMNS`]): each event's field
+/// values as a JSON array, in field order (the names are the table schema's `tracemark.fields`
+/// metadata, a JSON array).
+pub const JSON_COLUMN: &str = "fields_json";
+
+/// Leaf columns of all open files together at most: files are closed, least recently used
+/// first, to stay under it.
+const MAX_OPEN_COLUMNS: usize = 8192;
 
 /// Events between two progress reports.
 const PROGRESS_EVERY: u64 = 1 << 14;
@@ -148,6 +165,7 @@ pub fn write_parquet(
         summary: ParquetSummary::default(),
         clock: 0,
         open: 0,
+        open_columns: 0,
         held: 0,
     };
     let span = trace.time_span();
@@ -201,6 +219,8 @@ struct EventTable {
     table: Table,
     /// For each payload column, the index of its field among the event's fields.
     sources: Vec<usize>,
+    /// For a class too wide for columns: the buffer its events' JSON arrays are written in.
+    json: Option<Vec<u8>>,
 }
 
 /// The state of one export.
@@ -223,6 +243,8 @@ struct Exporter<'t, 'o> {
     clock: u64,
     /// Event tables with a file open.
     open: usize,
+    /// Leaf columns of the open files.
+    open_columns: usize,
     /// Memory the event tables' builders and writers hold, as [`Table::held`] estimates it.
     held: usize,
 }
@@ -238,7 +260,7 @@ impl Exporter<'_, '_> {
         if self.tables[index].table.buffered().1.saturating_add(payload_bytes) > MAX_BATCH_BYTES {
             self.write_batch(index)?;
         }
-        let EventTable { table, sources } = &mut self.tables[index];
+        let EventTable { table, sources, json } = &mut self.tables[index];
         let quality = &mut self.quality;
         let stream = event.stream();
         let ts_ns = event.unix_ns().and_then(|ns| i64::try_from(ns).ok()).map(Value::Signed);
@@ -255,12 +277,36 @@ impl Exporter<'_, '_> {
             column.append(value.as_ref(), quality);
         }
         let mut next = 0;
+        let mut held_bytes = payload_bytes;
+        if let Some(json) = json {
+            // Too wide for columns: the values as one JSON array, in field order.
+            json.clear();
+            json.push(b'[');
+            for (position, (_, value)) in event.streamed_values().enumerate() {
+                if position > 0 {
+                    json.push(b',');
+                }
+                // Writing to a Vec fails only on a value that cannot be serialized: none can't.
+                let _ = serde_json::to_writer(&mut *json, &value);
+            }
+            json.push(b']');
+            // Every value the reader wrote is JSON text, which is UTF-8.
+            let text = String::from_utf8_lossy(json);
+            if let Some(column) = fields.first_mut() {
+                column.append(Some(&Value::Str(text.as_bytes())), quality);
+                next = 1;
+            }
+            held_bytes = json.len();
         // A record larger than a batch may hold keeps its row, its fields null (counted).
-        if payload_bytes <= MAX_BATCH_BYTES {
-            for (position, (_, value)) in event.values().enumerate() {
+        } else if payload_bytes <= MAX_BATCH_BYTES {
+            for (position, (_, value)) in event.streamed_values().enumerate() {
                 let (Some(column), Some(source)) = (fields.get_mut(next), sources.get(next)) else { break };
                 if *source == position {
-                    column.append(Some(&value), quality);
+                    match (value.scalar(), value.encoded()) {
+                        (Some(value), _) => column.append(Some(value), quality),
+                        (None, Some(encoded)) => column.append_encoded(encoded, quality),
+                        (None, None) => column.append(None, quality),
+                    }
                     next += 1;
                 }
             }
@@ -270,7 +316,7 @@ impl Exporter<'_, '_> {
             quality.nulled_values += 1;
             column.append(None, quality);
         }
-        self.held = self.held.saturating_add(table.row_done(payload_bytes));
+        self.held = self.held.saturating_add(table.row_done(held_bytes));
         self.packets.event(stream, event.packet_sequence());
         self.summary.events += 1;
         let (rows, bytes) = table.buffered();
@@ -301,14 +347,26 @@ impl Exporter<'_, '_> {
         let index = self.tables.len();
         same_name.push((class.identity, index));
         let mut columns = tables::event_columns();
-        columns.extend(payload.iter().cloned());
-        let metadata = vec![
+        let leaves = payload.iter().fold(0usize, |sum, member| sum.saturating_add(member.ty.leaf_columns()));
+        let json = leaves > MAX_TABLE_COLUMNS;
+        if json {
+            self.summary.json_tables += 1;
+            columns.push(crate::export::column(JSON_COLUMN, columns.len(), ColumnType::Str));
+        } else {
+            columns.extend(payload.iter().cloned());
+        }
+        let mut metadata = vec![
             ("tracemark.event".to_owned(), class.name.clone()),
             ("tracemark.identity".to_owned(), format!("{:016x}", class.identity)),
         ];
+        if json {
+            let names: Vec<&str> = fields.iter().map(|field| field.name.as_str()).collect();
+            metadata.push(("tracemark.fields".to_owned(), serde_json::to_string(&names).unwrap_or_default()));
+        }
         let table =
             Table::new(&columns, metadata, self.layout.event_table(&dir_name), self.properties.clone());
-        self.tables.push(EventTable { table, sources: payload.iter().map(|member| member.source).collect() });
+        let sources = if json { vec![0] } else { payload.iter().map(|member| member.source).collect() };
+        self.tables.push(EventTable { table, sources, json: json.then(Vec::new) });
         self.by_class.insert(class.id, index);
         Ok(index)
     }
@@ -323,7 +381,11 @@ impl Exporter<'_, '_> {
     /// recently used one beyond [`ParquetOptions::open_files`]).
     fn hand_over(&mut self, index: usize) -> Result<(), ColumnarError> {
         if !self.tables[index].table.is_open() {
-            if self.open >= self.options.open_files.max(1) {
+            let needed = self.tables[index].table.leaf_columns();
+            while self.open > 0
+                && (self.open >= self.options.open_files.max(1)
+                    || self.open_columns.saturating_add(needed) > MAX_OPEN_COLUMNS)
+            {
                 let oldest = self
                     .tables
                     .iter()
@@ -331,14 +393,15 @@ impl Exporter<'_, '_> {
                     .filter(|(_, table)| table.table.is_open())
                     .min_by_key(|(_, table)| table.table.last_use)
                     .map(|(oldest, _)| oldest);
-                if let Some(oldest) = oldest {
-                    let table = &mut self.tables[oldest].table;
-                    self.held = self.held.saturating_sub(table.held());
-                    table.close()?;
-                    self.open -= 1;
-                }
+                let Some(oldest) = oldest else { break };
+                let table = &mut self.tables[oldest].table;
+                self.held = self.held.saturating_sub(table.held());
+                table.close()?;
+                self.open -= 1;
+                self.open_columns = self.open_columns.saturating_sub(table.leaf_columns());
             }
             self.open += 1;
+            self.open_columns = self.open_columns.saturating_add(needed);
         }
         self.clock += 1;
         let table = &mut self.tables[index].table;
@@ -395,7 +458,9 @@ impl Exporter<'_, '_> {
             tables::write_packets(self.trace, &self.layout, self.properties.clone(), &self.packets)?;
         self.summary.packets = packets.rows;
         self.summary.discarded = packets.discarded;
-        tables::write_trace(self.trace, &self.layout, self.properties.clone(), &self.summary)?;
+        // One row: a dictionary would only add a table of every environment entry.
+        let one_row = self.properties.clone().into_builder().set_dictionary_enabled(false).build();
+        tables::write_trace(self.trace, &self.layout, one_row, &self.summary)?;
         self.summary.files += 3;
         self.summary.lossy_strings = self.quality.lossy_strings;
         self.summary.nulled_values = self.quality.nulled_values;

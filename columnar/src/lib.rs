@@ -30,4 +30,7 @@ mod tables;
 
 pub use column::Quality;
 pub use error::ColumnarError;
-pub use export::{table_dir_name, write_parquet, ParquetOptions, ParquetSummary, Progress, EVENT_COLUMNS};
+pub use export::{
+    table_dir_name, write_parquet, ParquetOptions, ParquetSummary, Progress, EVENT_COLUMNS, JSON_COLUMN,
+    MAX_TABLE_COLUMNS,
+};

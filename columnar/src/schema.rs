@@ -182,6 +182,18 @@ impl ColumnType {
         }
     }
 
+    /// The leaf columns Parquet stores for it: what a writer's memory grows with.
+    pub fn leaf_columns(&self) -> usize {
+        match self {
+            ColumnType::FixedList { element, .. } | ColumnType::List(element) => element.leaf_columns(),
+            ColumnType::Enum(_) => 2,
+            ColumnType::Struct(members) => {
+                members.iter().fold(0usize, |sum, member| sum.saturating_add(member.ty.leaf_columns()))
+            }
+            _ => 1,
+        }
+    }
+
     /// The Arrow field of a list's elements.
     pub fn element_field(&self) -> FieldRef {
         Arc::new(Field::new(ELEMENT, self.data_type(), true))

@@ -28,6 +28,12 @@ use crate::{
 /// starts with (32 bytes), validity bits and offsets.
 const ROW_OVERHEAD: usize = 48;
 
+/// A cell of a row: a value (or null), or the elements of a list, appended as they come.
+pub(crate) enum Cell<'a> {
+    One(Option<Value<'a>>),
+    Many(Box<dyn Iterator<Item = Value<'a>> + 'a>),
+}
+
 /// Where a table's files go.
 #[derive(Debug, Clone)]
 pub(crate) enum Place {
@@ -41,6 +47,8 @@ pub(crate) enum Place {
 pub(crate) struct Table {
     schema: SchemaRef,
     columns: Vec<Column>,
+    /// Leaf columns, what the writer's memory grows with.
+    leaf_columns: usize,
     /// Rows in the builders.
     rows: usize,
     /// Memory the builders hold, estimated from the payload bytes behind their rows.
@@ -69,6 +77,9 @@ impl Table {
         Table {
             schema: Arc::new(schema),
             columns: members.iter().map(|member| Column::new(&member.ty)).collect(),
+            leaf_columns: members
+                .iter()
+                .fold(0, |sum: usize, member| sum.saturating_add(member.ty.leaf_columns())),
             rows: 0,
             bytes: 0,
             place,
@@ -108,9 +119,25 @@ impl Table {
         self.row_done(0);
     }
 
+    /// Appends a row of `cells`, one per column.
+    pub(crate) fn append_cells(&mut self, cells: Vec<Cell<'_>>, quality: &mut Quality) {
+        for (column, cell) in self.columns.iter_mut().zip(cells) {
+            match cell {
+                Cell::One(value) => column.append(value.as_ref(), quality),
+                Cell::Many(elements) => column.append_list(elements, quality),
+            }
+        }
+        self.row_done(0);
+    }
+
     /// Rows in the builders, and the memory they hold.
     pub(crate) fn buffered(&self) -> (usize, usize) {
         (self.rows, self.bytes)
+    }
+
+    /// Leaf columns of the table.
+    pub(crate) fn leaf_columns(&self) -> usize {
+        self.leaf_columns
     }
 
     /// Whether a file is open.

@@ -11,7 +11,7 @@ use crate::{
     export::column,
     layout::Layout,
     schema::{ColumnType, IntShape, Member},
-    table::Table,
+    table::{Cell, Table},
     ColumnarError, ParquetSummary,
 };
 
@@ -245,59 +245,54 @@ pub(crate) fn write_trace(
         ByteOrder::Big => "big",
     };
     let size = |size: u8| Value::Unsigned(u64::from(size));
-    let clocks = metadata
-        .clocks()
-        .map(|clock| {
-            Value::Struct(vec![
-                ("id", Value::Unsigned(u64::from(clock.id))),
-                ("name", Value::Str(clock.name.as_bytes())),
-                ("frequency", Value::Unsigned(clock.frequency)),
-                ("offset_ns", Value::Signed(clock.offset_ns)),
-                ("precision", Value::Unsigned(clock.precision)),
-                ("description", Value::Str(clock.description.as_bytes())),
-            ])
-        })
-        .collect();
-    let streams = metadata
-        .stream_classes()
-        .map(|stream| {
-            Value::Struct(vec![
-                ("id", Value::Unsigned(u64::from(stream.id))),
-                ("name", Value::Str(stream.name.as_bytes())),
-                ("clock_id", Value::Unsigned(u64::from(stream.clock_id))),
-            ])
-        })
-        .collect();
-    let env_values: Vec<(&str, String)> = metadata
+    let clocks = metadata.clocks().map(|clock| {
+        Value::Struct(vec![
+            ("id", Value::Unsigned(u64::from(clock.id))),
+            ("name", Value::Str(clock.name.as_bytes())),
+            ("frequency", Value::Unsigned(clock.frequency)),
+            ("offset_ns", Value::Signed(clock.offset_ns)),
+            ("precision", Value::Unsigned(clock.precision)),
+            ("description", Value::Str(clock.description.as_bytes())),
+        ])
+    });
+    let streams = metadata.stream_classes().map(|stream| {
+        Value::Struct(vec![
+            ("id", Value::Unsigned(u64::from(stream.id))),
+            ("name", Value::Str(stream.name.as_bytes())),
+            ("clock_id", Value::Unsigned(u64::from(stream.clock_id))),
+        ])
+    });
+    // An integer's text lives only while its element is appended.
+    let numbers: Vec<String> = metadata
         .env()
         .iter()
-        .map(|entry| {
-            let value = match &entry.value {
-                EnvValue::Str(text) => text.clone(),
-                EnvValue::Int(number) => number.to_string(),
-            };
-            (entry.key.as_str(), value)
+        .filter_map(|entry| match &entry.value {
+            EnvValue::Int(number) => Some(number.to_string()),
+            EnvValue::Str(_) => None,
         })
         .collect();
-    let env = env_values
-        .iter()
-        .map(|(key, value)| {
-            Value::Struct(vec![("key", Value::Str(key.as_bytes())), ("value", Value::Str(value.as_bytes()))])
-        })
-        .collect();
+    let mut number = numbers.iter();
+    let env = metadata.env().iter().map(move |entry| {
+        let value = match &entry.value {
+            EnvValue::Str(text) => text.as_bytes(),
+            EnvValue::Int(_) => number.next().map_or(&b""[..], |text| text.as_bytes()),
+        };
+        Value::Struct(vec![("key", Value::Str(entry.key.as_bytes())), ("value", Value::Str(value))])
+    });
     let span = trace.time_span();
     let ns = |ns: i128| i64::try_from(ns).ok().map(Value::Signed);
-    let row = [
-        Some(Value::Str(uuid.as_bytes())),
-        Some(Value::Str(info.hostname.as_bytes())),
-        Some(Value::Str(info.os_name.as_bytes())),
-        Some(Value::Str(info.os_release.as_bytes())),
-        Some(Value::Str(info.architecture.as_bytes())),
-        Some(Value::Str(info.tracer_name.as_bytes())),
-        Some(Value::Str(info.tracer_version.as_bytes())),
-        Some(Value::Str(version.as_bytes())),
-        Some(Value::Str(byte_order.as_bytes())),
-        Some(Value::Struct(vec![
+    let one = |value| Cell::One(Some(value));
+    let row = vec![
+        one(Value::Str(uuid.as_bytes())),
+        one(Value::Str(info.hostname.as_bytes())),
+        one(Value::Str(info.os_name.as_bytes())),
+        one(Value::Str(info.os_release.as_bytes())),
+        one(Value::Str(info.architecture.as_bytes())),
+        one(Value::Str(info.tracer_name.as_bytes())),
+        one(Value::Str(info.tracer_version.as_bytes())),
+        one(Value::Str(version.as_bytes())),
+        one(Value::Str(byte_order.as_bytes())),
+        one(Value::Struct(vec![
             ("short", size(abi.short)),
             ("int", size(abi.int)),
             ("long", size(abi.long)),
@@ -305,15 +300,15 @@ pub(crate) fn write_trace(
             ("pointer", size(abi.pointer)),
             ("size_t", size(abi.size_t)),
         ])),
-        Some(Value::Sequence(clocks)),
-        Some(Value::Sequence(streams)),
-        Some(Value::Sequence(env)),
-        span.and_then(|(begin, _)| ns(begin)),
-        span.and_then(|(_, end)| ns(end)),
-        Some(Value::Unsigned(summary.events)),
-        Some(Value::Unsigned(summary.discarded)),
-        Some(Value::Str(trace.path().as_bytes())),
+        Cell::Many(Box::new(clocks)),
+        Cell::Many(Box::new(streams)),
+        Cell::Many(Box::new(env)),
+        Cell::One(span.and_then(|(begin, _)| ns(begin))),
+        Cell::One(span.and_then(|(_, end)| ns(end))),
+        one(Value::Unsigned(summary.events)),
+        one(Value::Unsigned(summary.discarded)),
+        one(Value::Str(trace.path().as_bytes())),
     ];
-    table.append_row(&row, &mut Quality::default());
+    table.append_cells(row, &mut Quality::default());
     table.close()
 }

@@ -413,3 +413,56 @@ fn partitions_lay_out_a_fleet() {
     let error = write_parquet(&traces[0].1, &fleet, &bad, |_| {}).unwrap_err();
     assert!(error.to_string().contains("KEY=VALUE"), "{error}");
 }
+
+/// A class too wide for columns (more than [`MAX_TABLE_COLUMNS`] leaves) has one JSON column
+/// of its values in field order, the names in the column's metadata; a Parquet writer with
+/// 65,535 columns would take most of a gigabyte.
+#[test]
+fn a_class_too_wide_for_columns_is_one_json_column() {
+    use tracemark_columnar::{JSON_COLUMN, MAX_TABLE_COLUMNS};
+    use tracemark_conformance::{
+        vectors::model::{class, data, ev, lay_out, meta, Meta, TraceDesc},
+        Val,
+    };
+    use tracemark_format::{Field, IntType, TypeDesc};
+
+    let width = MAX_TABLE_COLUMNS as u64 + 1;
+    let fields =
+        (0..width).map(|index| Field::new(format!("f{index}"), TypeDesc::Int(IntType::U16))).collect();
+    let narrow = class(1, "narrow", vec![Field::new("n", TypeDesc::Int(IntType::U16))]);
+    let desc = TraceDesc::new(Abi::lp64(ByteOrder::Little), vec![narrow])
+        .packet(meta(vec![Meta::Class(class(2, "wide", fields))]))
+        .packet(data(
+            0,
+            vec![
+                ev(2, 10, (0..width).map(|value| Val::U(value * 3)).collect()),
+                ev(1, 20, vec![Val::U(7)]),
+                ev(2, 30, (0..width).map(|value| Val::U(width - value)).collect()),
+            ],
+        ));
+    let laid = lay_out(&desc, "wide.tmk", false).unwrap();
+    let trace = Trace::from_bytes(laid.files.into_iter().next().unwrap().1).unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("out");
+    let summary = write_parquet(&trace, &out, &ParquetOptions::default(), |_| {}).unwrap();
+    assert_eq!(summary.json_tables, 1);
+    let rows = Rows::open(&out.join("events/wide"));
+    let file = File::open(table_files(&out.join("events/wide"))[0].clone()).unwrap();
+    let schema = ParquetRecordBatchReaderBuilder::try_new(file).unwrap().schema().clone();
+    assert_eq!(schema.fields().len(), 6, "{schema:?}");
+    let names: Vec<String> = serde_json::from_str(&schema.metadata()["tracemark.fields"]).unwrap();
+    assert_eq!(names.len() as u64, width);
+    assert_eq!(names[1], "f1");
+    let json: Vec<Vec<u64>> = rows.batches[0]
+        .column_by_name(JSON_COLUMN)
+        .unwrap()
+        .as_string::<i32>()
+        .iter()
+        .map(|text| serde_json::from_str(text.unwrap()).unwrap())
+        .collect();
+    assert_eq!(json[0], (0..width).map(|value| value * 3).collect::<Vec<_>>());
+    assert_eq!(json[1], (0..width).map(|value| width - value).collect::<Vec<_>>());
+    // The narrow class keeps its columns.
+    let narrow = Rows::open(&out.join("events/narrow"));
+    assert_eq!(narrow.integers("n"), vec![Some(7)]);
+}

@@ -353,7 +353,7 @@ impl<'t> RawRecord<'t> {
 
     /// The index of the top-level field `name`.
     pub(crate) fn field_index(&self, name: &str) -> Option<usize> {
-        self.entry.plan.fields.iter().position(|(field, _)| field == name)
+        self.entry.plan.field_index(name)
     }
 
     /// Every field, decoded. A payload the walk accepted always decodes; should it not, the
@@ -481,6 +481,12 @@ impl<'t> Event<'t> {
     /// Top-level field `index`, decoded now (not kept).
     pub fn value_at(&self, index: usize) -> Option<Value<'t>> {
         self.raw.value_at(index).map(|(_, value)| value)
+    }
+
+    /// The position of the top-level field `name` in declared order (the first, should two
+    /// share it), found by binary search.
+    pub fn field_index(&self, name: &str) -> Option<usize> {
+        self.raw.field_index(name)
     }
 
     /// Field `name`, decoded now (not kept).

@@ -850,7 +850,7 @@ pub unsafe extern "C" fn tmk_event_field(
     // SAFETY: forwarded caller contract.
     let found = unsafe {
         with_event_walks(cursor, Err(Status::NoEvent), |event, walks| {
-            let index = event.field_names().position(|field| field == wanted).ok_or(Status::NotFound)?;
+            let index = event.field_index(wanted).ok_or(Status::NotFound)?;
             let (name, value) = walks.field(event, index).ok_or(Status::NotFound)?;
             Ok(Value::view(value, name, event_field_hint(event, index), cursor))
         })
