@@ -144,11 +144,12 @@ pub fn run(args: &ConvertArgs) -> CliResult {
             };
             eprintln!(
                 "wrote {} (Trace Event Format): {} tracks, {} slices from {} scheduler switches, \
-                 {} instant events, {} diagnostics",
+                 {} span slices, {} instant events, {} diagnostics",
                 args.out.display(),
                 summary.tracks,
                 summary.slices,
                 summary.switches,
+                summary.spans,
                 summary.instants,
                 summary.diagnostics
             );

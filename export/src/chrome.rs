@@ -14,6 +14,11 @@
 //!   `next_pid` and `next_prio`) and the state it left in (`prev_state` of the switch that
 //!   ended it). Before a CPU's first switch, the outgoing task (`prev_comm`) gets a slice
 //!   from the CPU's first event.
+//! - Spans become slices: an event named `NAME:enter` with a `span_id` field (as
+//!   `tracemark-tracing` writes a Rust program's spans) starts a complete event named `NAME`
+//!   on its stream's track, ended by the `NAME:exit` with the same `span_id` on that stream;
+//!   its `args` are the `span_id`. A span still entered at the end of the trace runs until its
+//!   last event. Unmatched exits are instants.
 //! - Every other event is a thread-scoped instant (`ph: "i"`, `s: "t"`) with its fields as
 //!   `args`; fields with a display hint (pointers, marker `%x`, `%o`, `%c`) are strings as
 //!   `tracemark dump` shows them, other values as in `tracemark dump --json`.
@@ -41,6 +46,8 @@ pub struct ChromeSummary {
     pub slices: u64,
     /// Scheduler switch events turned into slices.
     pub switches: u64,
+    /// Slices made from spans entered and exited (`NAME:enter`, `NAME:exit`).
+    pub spans: u64,
     /// Diagnostics, written as instants too.
     pub diagnostics: u64,
     /// Tracks (streams).
@@ -78,6 +85,15 @@ struct Running {
 struct Track {
     first_event: Option<i128>,
     running: Option<Running>,
+    /// Spans entered and not exited yet, by `span_id`: their name and when they were entered.
+    entered: BTreeMap<u64, (String, i128)>,
+}
+
+/// A span's enter or exit: the span's name (the event's without the suffix) and ID.
+fn span_edge<'e>(event: &'e Event<'_>, suffix: &str) -> Option<(&'e str, u64)> {
+    let name = event.name().strip_suffix(suffix)?;
+    let id = event.value("span_id")?.as_u64()?;
+    Some((name, id))
 }
 
 /// The event's fields as an `args` object, hinted fields as displayed text.
@@ -171,6 +187,31 @@ impl<W: Write> ChromeWriter<W> {
         serde_json::to_writer(&mut self.out, &args)?;
         self.out.write_all(b"}").map_err(ExportError::Output)?;
         self.summary.slices += 1;
+        Ok(())
+    }
+
+    /// A span's slice: entered at `start`, exited at `end`.
+    fn span(
+        &mut self,
+        stream: StreamId,
+        name: &str,
+        span_id: u64,
+        start: i128,
+        end: i128,
+    ) -> Result<(), ExportError> {
+        self.entry().map_err(ExportError::Output)?;
+        self.out.write_all(br#"{"ph":"X","cat":"span","name":"#).map_err(ExportError::Output)?;
+        serde_json::to_writer(&mut self.out, name)?;
+        write!(
+            self.out,
+            r#","ts":{},"dur":{},"pid":{},"tid":{},"args":{{"span_id":{span_id}}}}}"#,
+            Micros(start - self.origin),
+            Micros((end - start).max(0)),
+            stream.class,
+            stream.instance
+        )
+        .map_err(ExportError::Output)?;
+        self.summary.spans += 1;
         Ok(())
     }
 
@@ -307,6 +348,16 @@ pub fn write_chrome_json(
                     let stream = event.stream();
                     let track = tracks.entry(stream).or_default();
                     let first_event = *track.first_event.get_or_insert(at);
+                    if let Some((name, span_id)) = span_edge(&event, ":enter") {
+                        track.entered.insert(span_id, (name.to_owned(), at));
+                        continue;
+                    }
+                    if let Some((_, span_id)) = span_edge(&event, ":exit") {
+                        if let Some((name, start)) = track.entered.remove(&span_id) {
+                            writer.span(stream, &name, span_id, start, at)?;
+                            continue;
+                        }
+                    }
                     let incoming = if is_sched_switch(&event) { task(&event, "next_", at) } else { None };
                     let Some(incoming) = incoming else {
                         writer.instant(&event, at)?;
@@ -339,10 +390,14 @@ pub fn write_chrome_json(
         }
         Ok::<(), ExportError>(())
     })?;
-    // Tasks still running at the end of the trace run until its last event.
+    // Tasks still running and spans still entered at the end of the trace run until its last
+    // event.
     for (stream, track) in &mut tracks {
         if let Some(running) = track.running.take() {
             writer.slice(*stream, &running, last, None)?;
+        }
+        for (span_id, (name, start)) in std::mem::take(&mut track.entered) {
+            writer.span(*stream, &name, span_id, start, last)?;
         }
     }
     writer.out.write_all(b"\n]}\n").map_err(ExportError::Output)?;

@@ -1,0 +1,155 @@
+//! A [`tracing_subscriber::Layer`] that records a Rust program's spans and events into a
+//! tracemark trace, in binary: formatting happens later, in `tracemark dump`, if ever.
+//!
+//! ```no_run
+//! use tracing_subscriber::prelude::*;
+//!
+//! let (layer, guard) = tracemark_tracing::TracemarkLayer::directory("trace-dir")?;
+//! tracing_subscriber::registry().with(layer).init();
+//! // ... the program runs, instrumented with `tracing` ...
+//! let report = guard.finish()?; // or drop the guard
+//! eprintln!("{} events written, {} dropped by full rings", report.events_written, report.events_discarded);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Each thread writes into its own lock-free ring of a
+//! [`RingSession`] (taken the first time the thread
+//! records, given back when it ends); a consumer thread
+//! writes the packets out. A full ring drops the record and counts it (§10.1): the program is
+//! never blocked.
+//!
+//! Each callsite gets event classes, declared in the metadata the first time a thread records
+//! them:
+//!
+//! - an event: `TARGET:NAME` (`NAME` is `tracing`'s, `event src/main.rs:12`), one field per
+//!   recorded value;
+//! - a span: `TARGET:NAME:new` (`span_id`, `parent_id`, 0 for none, then its fields),
+//!   `:record` (fields recorded later), `:enter`, `:exit`, `:close` (`span_id`).
+//!
+//! Field types follow the values: `i64`, `u64`, `f64`, `bool`; strings, `Debug` and `Display`
+//! output, errors and 128-bit integers as strings; bytes as blobs. A callsite whose records
+//! differ in the fields they set, or in a field's type, gets a class per signature: nothing
+//! is declared that a record did not carry. Field names become identifiers (`http.method` is
+//! `http_method`).
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod classes;
+mod layer;
+mod record;
+
+use std::{path::Path, sync::Arc};
+
+pub use layer::{Session, TracemarkLayer};
+use tracemark_writer::{ring::RingSession, Config, DirectorySink};
+
+impl TracemarkLayer {
+    /// A layer writing into a new trace directory at `path` (§9.1), one ring per thread, the
+    /// writer's default packet size; and the guard that finishes the trace.
+    pub fn directory(
+        path: impl AsRef<Path>,
+    ) -> Result<(TracemarkLayer, FlushGuard), tracemark_writer::Error> {
+        let sink = DirectorySink::create(path)?;
+        let session = RingSession::builder(Config::default()).build(sink)?;
+        Ok(TracemarkLayer::new(session))
+    }
+
+    /// A layer writing into `session`; and the guard that finishes it.
+    pub fn new(session: Session) -> (TracemarkLayer, FlushGuard) {
+        let shared = Arc::new(layer::Shared::new(session));
+        (TracemarkLayer { shared: Arc::clone(&shared) }, FlushGuard { shared: Some(shared) })
+    }
+}
+
+/// Finishes the trace when dropped (or by [`finish`](FlushGuard::finish)): the layer stops
+/// recording, every ring's last packet is delivered, then the metadata, and a directory trace
+/// is marked finished (§9.4).
+#[must_use = "dropping the guard finishes the trace"]
+pub struct FlushGuard {
+    shared: Option<Arc<layer::Shared>>,
+}
+
+/// What a finished trace holds, and what the layer could not record.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Report {
+    /// Records written into the rings.
+    pub events_written: u64,
+    /// Records the rings dropped when full, counted in the trace (§10.1).
+    pub events_discarded: u64,
+    /// Records made after the guard closed the layer, not written.
+    pub after_close: u64,
+    /// Records made while the same thread was already recording (a `Debug` implementation
+    /// that logs) or while it was ending, not written.
+    pub reentrant: u64,
+    /// Records the writer refused (a class it would not register, a record larger than a
+    /// packet), not written.
+    pub refused: u64,
+}
+
+/// Why a trace could not be finished.
+#[derive(Debug, thiserror::Error)]
+pub enum FinishError {
+    /// Other threads still hold their rings a second after the layer closed (they are still
+    /// running): what they wrote until the flush made then is in the trace, which is not
+    /// marked finished.
+    #[error("{0} threads still hold their rings: their last packets are not delivered and the trace is not marked finished")]
+    StreamsOpen(usize),
+    /// The writer failed (the sink).
+    #[error(transparent)]
+    Writer(#[from] tracemark_writer::Error),
+}
+
+impl FlushGuard {
+    /// Finishes the trace now; see [`FlushGuard`].
+    pub fn finish(mut self) -> Result<Report, FinishError> {
+        match self.shared.take() {
+            Some(shared) => finish(&shared),
+            None => Ok(Report::default()),
+        }
+    }
+}
+
+impl Drop for FlushGuard {
+    fn drop(&mut self) {
+        if let Some(shared) = self.shared.take() {
+            if let Err(error) = finish(&shared) {
+                eprintln!("tracemark-tracing: {error}");
+            }
+        }
+    }
+}
+
+fn finish(shared: &layer::Shared) -> Result<Report, FinishError> {
+    use std::sync::atomic::Ordering;
+    shared.closed.store(true, Ordering::Release);
+    layer::release_stream(shared.id());
+    let counters = &shared.counters;
+    let mut report = Report {
+        after_close: counters.after_close.load(Ordering::Relaxed),
+        reentrant: counters.reentrant.load(Ordering::Relaxed),
+        refused: counters.refused.load(Ordering::Relaxed),
+        ..Report::default()
+    };
+    // A thread that just ended may still be running its thread-local destructors, which give
+    // its ring back: wait a little for them.
+    let mut result = shared.session.finish();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    while matches!(result, Err(tracemark_writer::Error::StreamsOpen(_)))
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        result = shared.session.finish();
+    }
+    match result {
+        Ok(summary) => {
+            report.events_written = summary.events_written;
+            report.events_discarded = summary.events_discarded;
+            Ok(report)
+        }
+        Err(tracemark_writer::Error::StreamsOpen(open)) => {
+            shared.session.flush();
+            Err(FinishError::StreamsOpen(open))
+        }
+        Err(error) => Err(error.into()),
+    }
+}
