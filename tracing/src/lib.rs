@@ -32,9 +32,11 @@
 //! is declared that a record did not carry. Field names become identifiers (`http.method` is
 //! `http_method`).
 #![deny(missing_docs)]
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 mod classes;
+#[allow(unsafe_code)]
+mod exit;
 mod layer;
 mod record;
 
@@ -57,6 +59,7 @@ impl TracemarkLayer {
     /// A layer writing into `session`; and the guard that finishes it.
     pub fn new(session: Session) -> (TracemarkLayer, FlushGuard) {
         let shared = Arc::new(layer::Shared::new(session));
+        exit::finish_at_exit(&shared);
         (TracemarkLayer { shared: Arc::clone(&shared) }, FlushGuard { shared: Some(shared) })
     }
 }
@@ -64,6 +67,11 @@ impl TracemarkLayer {
 /// Finishes the trace when dropped (or by [`finish`](FlushGuard::finish)): the layer stops
 /// recording, every ring's last packet is delivered, then the metadata, and a directory trace
 /// is marked finished (§9.4).
+///
+/// A program that exits normally without dropping it (`std::process::exit`, a guard kept in a
+/// static) has its trace finished at exit all the same (an `atexit` hook): only an abnormal
+/// end (a signal, an abort) loses the packets not yet delivered, at most the last second's
+/// (the session's flush interval), and leaves the trace not marked finished.
 #[must_use = "dropping the guard finishes the trace"]
 pub struct FlushGuard {
     shared: Option<Arc<layer::Shared>>,
@@ -103,7 +111,7 @@ impl FlushGuard {
     /// Finishes the trace now; see [`FlushGuard`].
     pub fn finish(mut self) -> Result<Report, FinishError> {
         match self.shared.take() {
-            Some(shared) => finish(&shared),
+            Some(shared) => finish(&shared, ENDING_THREADS_WAIT),
             None => Ok(Report::default()),
         }
     }
@@ -112,16 +120,24 @@ impl FlushGuard {
 impl Drop for FlushGuard {
     fn drop(&mut self) {
         if let Some(shared) = self.shared.take() {
-            if let Err(error) = finish(&shared) {
+            if let Err(error) = finish(&shared, ENDING_THREADS_WAIT) {
                 eprintln!("tracemark-tracing: {error}");
             }
         }
     }
 }
 
-fn finish(shared: &layer::Shared) -> Result<Report, FinishError> {
+/// How long finishing waits for threads that just ended to give their rings back (their
+/// thread-local destructors may still be running).
+const ENDING_THREADS_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Closes the layer and finishes its trace, waiting up to `wait` for other threads' rings;
+/// once only (a second call, the guard's and the exit hook's, does nothing).
+fn finish(shared: &layer::Shared, wait: std::time::Duration) -> Result<Report, FinishError> {
     use std::sync::atomic::Ordering;
-    shared.closed.store(true, Ordering::Release);
+    if shared.closed.swap(true, Ordering::AcqRel) {
+        return Ok(Report::default());
+    }
     layer::release_stream(shared.id());
     let counters = &shared.counters;
     let mut report = Report {
@@ -133,7 +149,7 @@ fn finish(shared: &layer::Shared) -> Result<Report, FinishError> {
     // A thread that just ended may still be running its thread-local destructors, which give
     // its ring back: wait a little for them.
     let mut result = shared.session.finish();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    let deadline = std::time::Instant::now() + wait;
     while matches!(result, Err(tracemark_writer::Error::StreamsOpen(_)))
         && std::time::Instant::now() < deadline
     {

@@ -296,3 +296,52 @@ fn spans_are_slices_in_chrome_json() {
         assert_eq!(inner["tid"], outer["tid"]);
     }
 }
+
+/// A callsite built by hand, as a macro cannot (the macros stop at 32 fields): 200 fields.
+struct WideCallsite(std::sync::OnceLock<&'static tracing_core::Metadata<'static>>);
+
+impl tracing_core::Callsite for WideCallsite {
+    fn set_interest(&self, _: tracing_core::Interest) {}
+
+    fn metadata(&self) -> &tracing_core::Metadata<'_> {
+        self.0.get().expect("the metadata is set before the callsite is used")
+    }
+}
+
+static WIDE: WideCallsite = WideCallsite(std::sync::OnceLock::new());
+
+#[test]
+fn a_callsite_of_200_fields_is_a_class_of_200_fields() {
+    use tracing_core::{callsite::Identifier, field::FieldSet, Kind, Level, Metadata};
+    const WIDTH: usize = 200;
+    let names: &'static [&'static str] =
+        Vec::leak((0..WIDTH).map(|index| &*String::leak(format!("field.{index}"))).collect());
+    let metadata: &'static Metadata<'static> = Box::leak(Box::new(Metadata::new(
+        "wide",
+        "layer",
+        Level::INFO,
+        None,
+        None,
+        None,
+        FieldSet::new(names, Identifier(&WIDE)),
+        Kind::EVENT,
+    )));
+    WIDE.0.set(metadata).unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let path = work.path().join("trace");
+    let (layer, guard) = TracemarkLayer::directory(&path).unwrap();
+    tracing::dispatcher::with_default(&dispatch(layer), || {
+        let numbers: Vec<u64> = (0..WIDTH as u64).map(|n| n * n).collect();
+        let values: Vec<Option<&dyn tracing_core::field::Value>> =
+            numbers.iter().map(|n| Some(n as &dyn tracing_core::field::Value)).collect();
+        tracing_core::Event::dispatch(metadata, &metadata.fields().value_set_all(&values));
+    });
+    assert_eq!(guard.finish().unwrap().events_written, 1);
+    let events = read(&path);
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].0, "layer:wide");
+    let fields = &events[0].2;
+    assert_eq!(fields.len(), WIDTH);
+    assert_eq!(field(fields, "field_0"), "u:0");
+    assert_eq!(field(fields, "field_199"), format!("u:{}", 199 * 199));
+}
