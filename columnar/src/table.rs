@@ -233,7 +233,7 @@ impl Table {
             .open(&path)
             .map_err(|source| ColumnarError::Io { path: path.clone(), source })?;
         let writer = ArrowWriter::try_new(
-            BufWriter::with_capacity(1 << 20, file),
+            BufWriter::with_capacity(1 << 16, file),
             self.schema.clone(),
             Some(self.properties.clone()),
         )

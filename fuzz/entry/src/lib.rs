@@ -16,6 +16,7 @@
 //! | [`writer_diff`] | a script → Rust and C writers | same packets; both decode to the script |
 //! | [`tsdl`] | CTF metadata text → parser, model, planner | errors located in the text |
 //! | [`ctf_stream`] | a CTF stream file under one of three metadata | packets, events and values lie in the input |
+//! | [`parquet`] | `Trace::from_bytes`, then the Parquet export | exports without error, a row per event |
 //!
 //! Every target also runs under the allocation limits of spec §12 ([`alloc_guard`]): this
 //! crate installs [`alloc_guard::GuardedAllocator`] as the global allocator of whatever links
@@ -29,6 +30,7 @@
 
 pub mod alloc_guard;
 mod cdiff;
+mod columnar;
 mod ctf;
 mod decoders;
 mod expect;
@@ -38,6 +40,7 @@ pub mod seeds;
 pub mod vectors;
 mod writer_diff;
 
+pub use columnar::parquet;
 pub use ctf::{ctf_stream, tsdl, CTF_METADATA, PAYLOADS_METADATA};
 pub use decoders::{compressed, format_string, index, metadata, metadata_packet, packet_header, trace};
 pub use roundtrip::roundtrip;
@@ -52,7 +55,7 @@ static ALLOCATOR: GuardedAllocator = GuardedAllocator;
 pub type Target = fn(&[u8]);
 
 /// Every target, by name: what `fuzz/ci.sh` runs and the corpus replay test iterates.
-pub const TARGETS: [(&str, Target); 11] = [
+pub const TARGETS: [(&str, Target); 12] = [
     ("packet_header", packet_header),
     ("metadata", metadata),
     ("index", index),
@@ -64,6 +67,7 @@ pub const TARGETS: [(&str, Target); 11] = [
     ("writer_diff", writer_diff),
     ("tsdl", tsdl),
     ("ctf_stream", ctf_stream),
+    ("parquet", parquet),
 ];
 
 /// `check`: the conformance checker (`tracemark check`) on any bytes as a single-file trace.

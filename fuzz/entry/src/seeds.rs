@@ -239,6 +239,7 @@ pub fn all() -> Vec<Seed> {
     for (name, bytes) in &trace_seeds {
         add("trace", name.clone(), bytes.clone());
         add("check", name.clone(), bytes.clone());
+        add("parquet", name.clone(), bytes.clone());
         for (index, packet) in packets(bytes).into_iter().enumerate() {
             let Ok((header, order)) = PacketHeader::decode(packet) else { continue };
             if header.is_metadata() {

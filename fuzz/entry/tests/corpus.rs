@@ -36,7 +36,7 @@ fn files(dir: &Path) -> Vec<PathBuf> {
 fn inputs(target: &str) -> Vec<PathBuf> {
     let mut paths = files(&fuzz_dir().join("seeds").join(target));
     paths.extend(files(&fuzz_dir().join("regressions").join(target)));
-    if matches!(target, "trace" | "check") {
+    if matches!(target, "trace" | "check" | "parquet") {
         paths.extend(files(&fuzz_dir().join("../conformance/vectors")));
         paths.extend(files(&fuzz_dir().join("vectors")));
     }
