@@ -45,7 +45,7 @@ for run in $(seq "$runs"); do
 	/usr/bin/time -f '%e %U %S %M' -o "$work/time" "$tracemark" convert --to parquet "$work/trace" "$work/parquet" 2>"$work/log"
 	read -r wall user sys rss < "$work/time"
 	echo "$wall" >> "$work/wall"
-	echo "$user + $sys" | bc >> "$work/cpu"
+	awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }' >> "$work/cpu"
 	echo "$rss" >> "$work/rss"
 	written=$(grep -o 'wrote .*: [0-9]* events' "$work/log" | grep -o '[0-9]* events' | cut -d' ' -f1)
 	[ "$written" = "$events" ] || { echo "run $run wrote $written events, not $events" >&2; cat "$work/log" >&2; exit 1; }
