@@ -44,3 +44,53 @@ fn exiting_without_dropping_the_guard_loses_nothing() {
     let delivered = trace.events().filter_map(Item::event).count() as u64;
     assert_eq!(delivered, RECORDS);
 }
+
+/// Set in the child's environment: the trace directory it writes before aborting.
+const ABORTING_CHILD: &str = "TRACEMARK_TRACING_ABORT_CHILD";
+
+/// A program that aborts (no exit hook runs): what it recorded more than a flush interval
+/// (1 s) before is in the trace, which opens and is not marked finished; what came after may
+/// be lost.
+#[test]
+fn aborting_loses_at_most_the_last_flush_interval() {
+    if let Ok(path) = std::env::var(ABORTING_CHILD) {
+        let (layer, guard) = TracemarkLayer::directory(&path).unwrap();
+        tracing_subscriber::registry().with(layer).init();
+        for n in 0..RECORDS {
+            info!(n, "early");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2500));
+        for n in 0..RECORDS {
+            info!(n, "late");
+        }
+        std::mem::forget(guard);
+        std::process::abort();
+    }
+    let work = tempfile::tempdir().unwrap();
+    let path = work.path().join("trace");
+    let status = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "aborting_loses_at_most_the_last_flush_interval", "--test-threads", "1"])
+        .env(ABORTING_CHILD, &path)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(!status.success(), "the child aborts");
+    assert!(
+        !path.join(tracemark_writer::FINISHED_MARKER).exists(),
+        "an aborted trace is not marked finished"
+    );
+    let trace = Trace::open(&path).unwrap();
+    let messages: Vec<String> = trace
+        .events()
+        .filter_map(Item::event)
+        .map(|event| {
+            event
+                .value("message")
+                .and_then(|message| message.as_str().map(|text| text.into_owned()))
+                .unwrap_or_default()
+        })
+        .collect();
+    let early = messages.iter().filter(|message| *message == "early").count() as u64;
+    assert_eq!(early, RECORDS, "every record made more than a flush interval before the abort");
+    assert!(messages.len() as u64 <= 2 * RECORDS);
+}
