@@ -130,7 +130,8 @@ pub const EVENT_COLUMNS: [&str; 5] = ["ts_ns", "ticks", "stream", "cpu", "packet
 ///   instance), `packet` (the packet's sequence number), then one per payload field (see
 ///   [`schema`](crate::schema) for the types; a field named like a column before it gets
 ///   `_2`). Classes of the same name and identity hash share a table; another class of that
-///   name gets `NAME-ID`. `NAME` is [`table_dir_name`] of the event name.
+///   name gets `NAME-ID`. `NAME` is [`table_dir_name`] of the event name. A class of more
+///   than [`MAX_TABLE_COLUMNS`] leaf columns has one [`JSON_COLUMN`] after the first five.
 /// - `packets.parquet`: one row per data packet (ranges, sizes, events, losses).
 /// - `diagnostics.parquet`: one row per diagnostic the reader reported (§10).
 /// - `trace.parquet`: one row: identity, host, ABI, clocks, stream classes, environment.

@@ -16,7 +16,7 @@
 //! | [`writer_diff`] | a script → Rust and C writers | same packets; both decode to the script |
 //! | [`tsdl`] | CTF metadata text → parser, model, planner | errors located in the text |
 //! | [`ctf_stream`] | a CTF stream file under one of three metadata | packets, events and values lie in the input |
-//! | [`parquet`] | `Trace::from_bytes`, then the Parquet export | exports without error, a row per event |
+//! | [`parquet()`] | `Trace::from_bytes`, then the Parquet export | exports without error, a row per event |
 //!
 //! Every target also runs under the allocation limits of spec §12 ([`alloc_guard`]): this
 //! crate installs [`alloc_guard::GuardedAllocator`] as the global allocator of whatever links
