@@ -5,7 +5,7 @@
 use tracemark_format::{Field, IntType, TypeDesc};
 use tracing_core::{Level, Metadata};
 
-use crate::record::{Kind, Recorder};
+use crate::record::Recorder;
 
 /// What a record of a callsite says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -88,15 +88,7 @@ pub(crate) fn class_fields(metadata: &Metadata<'_>, role: Role, recorder: &Recor
             .iter()
             .nth(*index)
             .map_or_else(|| format!("field{index}"), |field| identifier(field.name()));
-        let ty = match value.kind() {
-            Kind::I64 => TypeDesc::Int(IntType::I64),
-            Kind::U64 => TypeDesc::Int(IntType::U64),
-            Kind::F64 => TypeDesc::F64,
-            Kind::Bool => TypeDesc::Bool,
-            Kind::Str => TypeDesc::String,
-            Kind::Bytes => TypeDesc::Blob,
-        };
-        fields.push(Field::new(unique(name), ty));
+        fields.push(Field::new(unique(name), value.kind().type_desc()));
     }
     fields
 }

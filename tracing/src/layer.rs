@@ -24,7 +24,7 @@ use tracing_subscriber::{layer::Context, registry::LookupSpan, Layer};
 
 use crate::{
     classes::{class_fields, class_name, log_level, Role},
-    record::{Recorded, Recorder},
+    record::Recorder,
 };
 
 /// The ring session a layer writes into.
@@ -127,7 +127,7 @@ impl Shared {
                 return true;
             };
             let recorder = &*recorder;
-            let len = ids.len() * 8 + recorder.payload_len();
+            let len = ids.len() * 8 + recorder.payload_len(&self.session.config().abi);
             // Ok(false): the ring was full and dropped it, counted in the trace (§10.1).
             if stream.emit_with(handle, len, |out| encode(out, ids, recorder)).is_err() {
                 self.counters.refused.fetch_add(1, Ordering::Relaxed);
@@ -178,22 +178,12 @@ fn stream<'s>(session: &Session, layer: u64, streams: &'s mut Vec<(u64, Stream)>
     streams.get(index).map(|(_, stream)| stream)
 }
 
-/// Writes the payload: the IDs, then each recorded value (§6: `u64`, `i64`, `f64`, `bool`,
-/// strings NUL-terminated, bytes as a blob).
+/// Writes the payload: the IDs, then each recorded value.
 fn encode(out: &mut PayloadWriter<'_>, ids: &[u64], recorder: &Recorder) {
     for id in ids {
         out.write_u64(*id);
     }
-    for (_, value) in &recorder.values {
-        match *value {
-            Recorded::I64(value) => out.write_u64(value as u64),
-            Recorded::U64(value) => out.write_u64(value),
-            Recorded::F64(value) => out.write_u64(value.to_bits()),
-            Recorded::Bool(value) => out.write_u8(u8::from(value)),
-            Recorded::Str(start, end) => out.write_c_string(recorder.str(start, end).as_bytes()),
-            Recorded::Bytes(start, end) => out.write_blob(recorder.slice(start, end)),
-        }
-    }
+    recorder.encode(out);
 }
 
 /// A `tracing_subscriber` layer writing spans and events into a tracemark trace; see the crate

@@ -4,6 +4,7 @@
 
 use std::fmt::{self, Write as _};
 
+use tracemark_writer::{Abi, Blob, FieldValue, PayloadWriter, TypeDesc};
 use tracing_core::field::{Field, Visit};
 
 /// The tracemark type a recorded value is written as.
@@ -18,6 +19,20 @@ pub(crate) enum Kind {
     Str,
     /// `&[u8]` values.
     Bytes,
+}
+
+impl Kind {
+    /// The field type values of this kind are declared with.
+    pub(crate) fn type_desc(self) -> TypeDesc {
+        match self {
+            Kind::I64 => i64::type_desc(),
+            Kind::U64 => u64::type_desc(),
+            Kind::F64 => f64::type_desc(),
+            Kind::Bool => bool::type_desc(),
+            Kind::Str => str::type_desc(),
+            Kind::Bytes => Blob::type_desc(),
+        }
+    }
 }
 
 /// One recorded value.
@@ -94,24 +109,34 @@ impl Recorder {
         self.bytes.get(start..end).unwrap_or(&[])
     }
 
-    /// The payload size of the recorded values, as [`crate::encode`] writes them.
-    pub(crate) fn payload_len(&self) -> usize {
+    /// The payload size of the recorded values under `abi`, as the writer sizes each type.
+    pub(crate) fn payload_len(&self, abi: &Abi) -> usize {
         self.values
             .iter()
-            .map(|(_, value)| match value {
-                Recorded::I64(_) | Recorded::U64(_) | Recorded::F64(_) => 8,
-                Recorded::Bool(_) => 1,
-                // A string is written up to its first NUL, then a NUL (§6.5).
-                Recorded::Str(start, end) => c_str(self.str(*start, *end).as_bytes()).len() + 1,
-                Recorded::Bytes(start, end) => 4 + (end - start),
+            .map(|(_, value)| match *value {
+                Recorded::I64(value) => value.encoded_size(abi),
+                Recorded::U64(value) => value.encoded_size(abi),
+                Recorded::F64(value) => value.encoded_size(abi),
+                Recorded::Bool(value) => value.encoded_size(abi),
+                Recorded::Str(start, end) => self.str(start, end).encoded_size(abi),
+                Recorded::Bytes(start, end) => Blob(self.slice(start, end)).encoded_size(abi),
             })
             .sum()
     }
-}
 
-/// `bytes` up to its first NUL: a tracemark string ends at its first NUL (§6.5).
-pub(crate) fn c_str(bytes: &[u8]) -> &[u8] {
-    bytes.iter().position(|byte| *byte == 0).map_or(bytes, |nul| &bytes[..nul])
+    /// Writes the recorded values, as the writer encodes each type (§6).
+    pub(crate) fn encode(&self, out: &mut PayloadWriter<'_>) {
+        for (_, value) in &self.values {
+            match *value {
+                Recorded::I64(value) => value.encode(out),
+                Recorded::U64(value) => value.encode(out),
+                Recorded::F64(value) => value.encode(out),
+                Recorded::Bool(value) => value.encode(out),
+                Recorded::Str(start, end) => self.str(start, end).encode(out),
+                Recorded::Bytes(start, end) => Blob(self.slice(start, end)).encode(out),
+            }
+        }
+    }
 }
 
 impl Visit for Recorder {
