@@ -40,8 +40,9 @@ pub struct ParquetOptions {
     /// Memory for column builders and row groups in progress, across tables: past it, the
     /// largest are written out early (smaller row groups, same rows).
     pub memory_budget: usize,
-    /// Worker threads decoding packets ahead of the merge ([`Trace::with_events`]).
-    pub workers: usize,
+    /// Worker threads decoding packets ahead of the merge ([`Trace::with_events`]);
+    /// `None`: [`Trace::default_workers`].
+    pub workers: Option<usize>,
     /// zstd level of the Parquet pages.
     pub zstd_level: i32,
     /// `KEY=VALUE` (`host=web1`): write this trace as one partition of a fleet's tables
@@ -58,7 +59,7 @@ impl Default for ParquetOptions {
             row_group_bytes: 64 << 20,
             open_files: 64,
             memory_budget: 256 << 20,
-            workers: std::thread::available_parallelism().map_or(0, |cores| cores.get().saturating_sub(1)),
+            workers: None,
             zstd_level: 1,
             partition: None,
         }
@@ -170,7 +171,8 @@ pub fn write_parquet(
         held: 0,
     };
     let span = trace.time_span();
-    trace.with_events(options.workers, |items| -> Result<(), ColumnarError> {
+    let workers = options.workers.unwrap_or_else(|| trace.default_workers());
+    trace.with_events(workers, |items| -> Result<(), ColumnarError> {
         for item in items {
             match item {
                 Item::Event(event) => {
@@ -264,7 +266,7 @@ impl Exporter<'_, '_> {
         let EventTable { table, sources, json } = &mut self.tables[index];
         let quality = &mut self.quality;
         let stream = event.stream();
-        let ts_ns = event.unix_ns().and_then(|ns| i64::try_from(ns).ok()).map(Value::Signed);
+        let ts_ns = event.unix_ns().and_then(tables::ns_value);
         let columns = table.columns();
         let (fixed, fields) = columns.split_at_mut(EVENT_COLUMNS.len());
         let fixed_values = [
@@ -352,7 +354,7 @@ impl Exporter<'_, '_> {
         let json = leaves > MAX_TABLE_COLUMNS;
         if json {
             self.summary.json_tables += 1;
-            columns.push(crate::export::column(JSON_COLUMN, columns.len(), ColumnType::Str));
+            columns.push(Member::column(JSON_COLUMN, columns.len(), ColumnType::Str));
         } else {
             columns.extend(payload.iter().cloned());
         }
@@ -481,11 +483,6 @@ pub fn table_dir_name(name: &str) -> String {
         dir.insert(0, '_');
     }
     dir
-}
-
-/// A column of a table that is not a payload's.
-pub(crate) fn column(name: &str, source: usize, ty: crate::schema::ColumnType) -> Member {
-    Member { name: name.to_owned(), source, type_name: "", ty }
 }
 
 #[cfg(test)]

@@ -214,6 +214,11 @@ pub fn struct_fields(members: &[Member]) -> Fields {
 }
 
 impl Member {
+    /// A column that is not a payload field's (no `tracemark.type`), `source`-th of its row.
+    pub(crate) fn column(name: &str, source: usize, ty: ColumnType) -> Member {
+        Member { name: name.to_owned(), source, type_name: "", ty }
+    }
+
     /// The Arrow field.
     pub fn field(&self) -> Field {
         let field = Field::new(&self.name, self.ty.data_type(), true);

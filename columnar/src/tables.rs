@@ -8,7 +8,6 @@ use tracemark_reader::{uuid_string, Diagnostic, StreamId, Trace, Value};
 
 use crate::{
     column::Quality,
-    export::column,
     layout::Layout,
     schema::{ColumnType, IntShape, Member},
     table::{Cell, Table},
@@ -20,9 +19,14 @@ const U32: ColumnType = ColumnType::Int(IntShape { bytes: 4, signed: false });
 const U64: ColumnType = ColumnType::Int(IntShape { bytes: 8, signed: false });
 const I64: ColumnType = ColumnType::Int(IntShape { bytes: 8, signed: true });
 
+/// Nanoseconds since the Unix epoch as an `INT64` cell: null past 2262 (or before 1677).
+pub(crate) fn ns_value(ns: i128) -> Option<Value<'static>> {
+    i64::try_from(ns).ok().map(Value::Signed)
+}
+
 /// Members named `names` with types `types`, sources in order.
 fn columns(spec: &[(&str, ColumnType)]) -> Vec<Member> {
-    spec.iter().enumerate().map(|(source, (name, ty))| column(name, source, ty.clone())).collect()
+    spec.iter().enumerate().map(|(source, (name, ty))| Member::column(name, source, ty.clone())).collect()
 }
 
 /// The columns every event table starts with ([`EVENT_COLUMNS`](crate::EVENT_COLUMNS)).
@@ -141,8 +145,7 @@ pub(crate) fn write_packets(
     let mut quality = Quality::default();
     for stream in trace.stream_ids() {
         let clock = trace.metadata().stream_clock(stream.class);
-        let ns =
-            |ticks| clock.and_then(|clock| i64::try_from(clock.to_unix_ns(ticks)).ok()).map(Value::Signed);
+        let ns = |ticks| clock.and_then(|clock| ns_value(clock.to_unix_ns(ticks)));
         let mut previous: Option<(u64, u64)> = None;
         for packet in trace.packets(stream) {
             let header = packet.header();
@@ -280,7 +283,6 @@ pub(crate) fn write_trace(
         Value::Struct(vec![("key", Value::Str(entry.key.as_bytes())), ("value", Value::Str(value))])
     });
     let span = trace.time_span();
-    let ns = |ns: i128| i64::try_from(ns).ok().map(Value::Signed);
     let one = |value| Cell::One(Some(value));
     let row = vec![
         one(Value::Str(uuid.as_bytes())),
@@ -303,8 +305,8 @@ pub(crate) fn write_trace(
         Cell::Many(Box::new(clocks)),
         Cell::Many(Box::new(streams)),
         Cell::Many(Box::new(env)),
-        Cell::One(span.and_then(|(begin, _)| ns(begin))),
-        Cell::One(span.and_then(|(_, end)| ns(end))),
+        Cell::One(span.and_then(|(begin, _)| ns_value(begin))),
+        Cell::One(span.and_then(|(_, end)| ns_value(end))),
         one(Value::Unsigned(summary.events)),
         one(Value::Unsigned(summary.discarded)),
         one(Value::Str(trace.path().as_bytes())),

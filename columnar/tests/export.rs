@@ -306,7 +306,7 @@ fn tiny_limits_change_the_files_not_the_rows() {
         row_group_bytes: 1,
         open_files: 1,
         memory_budget: 1,
-        workers: 1,
+        workers: Some(1),
         zstd_level: 3,
         partition: None,
     };

@@ -21,7 +21,7 @@ pub fn parquet(data: &[u8]) {
         row_group_bytes: 1 << 16,
         open_files: 2,
         memory_budget: 1 << 20,
-        workers: 0,
+        workers: Some(0),
         zstd_level: 1,
         partition: None,
     };
