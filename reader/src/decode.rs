@@ -170,10 +170,10 @@ impl Plan {
 
     /// The position of the first field named `name`.
     pub(crate) fn field_index(&self, name: &str) -> Option<usize> {
-        let name_at = |position: &u32| self.fields.get(*position as usize).map(|(field, _)| field.as_str());
-        let first = self.by_name.partition_point(|position| name_at(position) < Some(name));
-        let position = *self.by_name.get(first)? as usize;
-        (name_at(&(position as u32)) == Some(name)).then_some(position)
+        let name_at = |position: u32| self.fields.get(position as usize).map(|(field, _)| field.as_str());
+        let first =
+            *self.by_name.get(self.by_name.partition_point(|&position| name_at(position) < Some(name)))?;
+        (name_at(first) == Some(name)).then_some(first as usize)
     }
 
     /// Decodes one payload at the cursor's position.
