@@ -24,13 +24,12 @@ pub(crate) fn finish_at_exit(shared: &Arc<Shared>) {
     });
 }
 
-/// Runs at exit: finishes every live layer's trace without waiting for other threads (a
-/// thread still holding its ring has its complete packets delivered; the trace is then not
-/// marked finished).
+/// Runs at exit: finishes every live layer's trace (the rings of threads still running are
+/// sealed; see [`FlushGuard`](crate::FlushGuard)).
 extern "C" fn finish_live() {
     let live = std::mem::take(&mut *LIVE.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
     for shared in live.iter().filter_map(Weak::upgrade) {
-        if let Err(error) = crate::finish(&shared, std::time::Duration::ZERO) {
+        if let Err(error) = crate::finish(&shared, crate::ENDING_THREADS_WAIT) {
             eprintln!("tracemark-tracing: at exit: {error}");
         }
     }

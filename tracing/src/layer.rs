@@ -129,8 +129,15 @@ impl Shared {
             let recorder = &*recorder;
             let len = ids.len() * 8 + recorder.payload_len(&self.session.config().abi);
             // Ok(false): the ring was full and dropped it, counted in the trace (§10.1).
-            if stream.emit_with(handle, len, |out| encode(out, ids, recorder)).is_err() {
-                self.counters.refused.fetch_add(1, Ordering::Relaxed);
+            match stream.emit_with(handle, len, |out| encode(out, ids, recorder)) {
+                Ok(_) => {}
+                // The guard sealed this thread's ring after the check above.
+                Err(tracemark_writer::Error::Finished) => {
+                    self.counters.after_close.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(_) => {
+                    self.counters.refused.fetch_add(1, Ordering::Relaxed);
+                }
             }
             true
         });

@@ -68,6 +68,10 @@ impl TracemarkLayer {
 /// recording, every ring's last packet is delivered, then the metadata, and a directory trace
 /// is marked finished (§9.4).
 ///
+/// Threads still running then (a pool the program did not shut down first) keep running: their
+/// rings are sealed, so that what they recorded until then is in the trace and what they record
+/// afterwards is counted in [`Report::after_close`], not written.
+///
 /// A program that exits normally without dropping it (`std::process::exit`, a guard kept in a
 /// static) has its trace finished at exit all the same (an `atexit` hook): only an abnormal
 /// end (a signal, an abort) loses the packets not yet delivered, at most the last second's
@@ -86,6 +90,10 @@ pub struct Report {
     pub events_discarded: u64,
     /// Records made after the guard closed the layer, not written.
     pub after_close: u64,
+    /// Threads still holding their rings when the trace was finished, whose rings were sealed
+    /// then (a thread that records meanwhile may see the layer closed and give its ring back
+    /// first: it is not counted here).
+    pub threads_sealed: usize,
     /// Records made while the same thread was already recording (a `Debug` implementation
     /// that logs) or while it was ending, not written.
     pub reentrant: u64,
@@ -97,10 +105,10 @@ pub struct Report {
 /// Why a trace could not be finished.
 #[derive(Debug, thiserror::Error)]
 pub enum FinishError {
-    /// Other threads still hold their rings a second after the layer closed (they are still
-    /// running): what they wrote until the flush made then is in the trace, which is not
-    /// marked finished.
-    #[error("{0} threads still hold their rings: their last packets are not delivered and the trace is not marked finished")]
+    /// Threads were inside a write to their ring for the whole second finishing waited (each
+    /// write takes nanoseconds: their threads were stopped or starved): their rings' complete
+    /// packets are in the trace, which is not marked finished.
+    #[error("{0} threads stayed inside a write to their rings: their last packets are not delivered and the trace is not marked finished")]
     StreamsOpen(usize),
     /// The writer failed (the sink).
     #[error(transparent)]
@@ -127,12 +135,12 @@ impl Drop for FlushGuard {
     }
 }
 
-/// How long finishing waits for threads that just ended to give their rings back (their
-/// thread-local destructors may still be running).
+/// How long finishing waits for threads inside a write to their ring to leave it.
 const ENDING_THREADS_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// Closes the layer and finishes its trace, waiting up to `wait` for other threads' rings;
-/// once only (a second call, the guard's and the exit hook's, does nothing).
+/// Closes the layer and finishes its trace, sealing the rings of threads still running and
+/// waiting up to `wait` for writes in progress; once only (a second call, the guard's and the
+/// exit hook's, does nothing).
 fn finish(shared: &layer::Shared, wait: std::time::Duration) -> Result<Report, FinishError> {
     use std::sync::atomic::Ordering;
     if shared.closed.swap(true, Ordering::AcqRel) {
@@ -146,20 +154,13 @@ fn finish(shared: &layer::Shared, wait: std::time::Duration) -> Result<Report, F
         refused: counters.refused.load(Ordering::Relaxed),
         ..Report::default()
     };
-    // A thread that just ended may still be running its thread-local destructors, which give
-    // its ring back: wait a little for them.
-    let mut result = shared.session.finish();
-    let deadline = std::time::Instant::now() + wait;
-    while matches!(result, Err(tracemark_writer::Error::StreamsOpen(_)))
-        && std::time::Instant::now() < deadline
-    {
-        std::thread::sleep(std::time::Duration::from_millis(10));
-        result = shared.session.finish();
-    }
-    match result {
+    match shared.session.finish_sealing(wait) {
         Ok(summary) => {
             report.events_written = summary.events_written;
             report.events_discarded = summary.events_discarded;
+            report.threads_sealed = summary.sealed_streams;
+            // Counted again: records refused while the rings were being sealed.
+            report.after_close = counters.after_close.load(Ordering::Relaxed);
             Ok(report)
         }
         Err(tracemark_writer::Error::StreamsOpen(open)) => {

@@ -1,8 +1,8 @@
 //! The layer against the reader: what a program records through `tracing` is what
 //! `tracemark_reader` reads back, spans and events, every field typed; threads get their own
 //! streams; a full ring drops and counts, never blocks; a callsite whose records differ gets a
-//! class per signature; a `Debug` implementation that logs neither deadlocks nor panics; spans
-//! are slices in Chrome JSON.
+//! class per signature; a `Debug` implementation that logs neither deadlocks nor panics; threads
+//! still running at the end are sealed, not waited for; spans are slices in Chrome JSON.
 
 use std::{fmt, path::Path};
 
@@ -254,6 +254,91 @@ fn records_after_the_guard_finished_are_counted() {
     assert_eq!(report.events_written, 1);
     tracing::dispatcher::with_default(&dispatch, || info!("after"));
     assert_eq!(read(&path).len(), 1);
+}
+
+/// A pool the program did not shut down before dropping the guard (a tokio runtime's workers):
+/// its threads are still recording when the trace is finished. Their rings are sealed: every
+/// record made until then is in the trace, in order, which is marked finished; later records
+/// are counted, not written.
+#[test]
+fn threads_still_running_when_the_guard_finishes_are_sealed() {
+    use std::sync::{
+        atomic::{AtomicBool, AtomicU64, Ordering},
+        Arc, Barrier,
+    };
+    let work = tempfile::tempdir().unwrap();
+    let path = work.path().join("trace");
+    let (layer, guard) = TracemarkLayer::directory(&path).unwrap();
+    let dispatch = dispatch(layer);
+    let (finished, stop) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)));
+    let after_finish = Arc::new(AtomicU64::new(0));
+    let running = Arc::new(Barrier::new(5));
+    let workers: Vec<_> = (0..3u64)
+        .map(|thread| {
+            let (dispatch, finished, stop) = (dispatch.clone(), finished.clone(), stop.clone());
+            let (after_finish, running) = (after_finish.clone(), running.clone());
+            std::thread::spawn(move || {
+                tracing::dispatcher::with_default(&dispatch, || {
+                    running.wait();
+                    let mut n = 0u64;
+                    while !stop.load(Ordering::Acquire) {
+                        let late = finished.load(Ordering::Acquire);
+                        info!(thread, n);
+                        after_finish.fetch_add(u64::from(late), Ordering::Relaxed);
+                        n += 1;
+                        if n.is_multiple_of(64) {
+                            std::thread::yield_now();
+                        }
+                    }
+                })
+            })
+        })
+        .collect();
+    // A worker that recorded once and is now parked, its ring held.
+    let idle = {
+        let (dispatch, stop, running) = (dispatch.clone(), stop.clone(), running.clone());
+        std::thread::spawn(move || {
+            tracing::dispatcher::with_default(&dispatch, || info!(thread = 9u64, n = 0u64));
+            running.wait();
+            while !stop.load(Ordering::Acquire) {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+        })
+    };
+    running.wait();
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let report = guard.finish().unwrap();
+    finished.store(true, Ordering::Release);
+    assert!(path.join("finished").exists(), "the trace is marked finished (§9.4)");
+    // The workers go on recording, into sealed rings.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    stop.store(true, Ordering::Release);
+    for worker in workers {
+        worker.join().unwrap();
+    }
+    idle.join().unwrap();
+    assert!(after_finish.load(Ordering::Relaxed) > 0, "the workers were still recording after the finish");
+    assert!(report.events_written > 300, "{report:?}");
+
+    let trace = Trace::open(&path).unwrap();
+    assert_eq!(trace.summary().discarded, report.events_discarded);
+    let events = read(&path);
+    assert_eq!(events.len() as u64, report.events_written, "every record written before the seal");
+    for thread in [0u64, 1, 2, 9] {
+        let ns: Vec<u64> = events
+            .iter()
+            .filter(|(_, _, fields)| field(fields, "thread") == format!("u:{thread}"))
+            .map(|(_, _, fields)| field(fields, "n")[2..].parse().unwrap())
+            .collect();
+        assert!(!ns.is_empty(), "thread {thread}");
+        assert!(ns.windows(2).all(|pair| pair[0] < pair[1]), "thread {thread}: in order, once each");
+        if report.events_discarded == 0 {
+            assert_eq!(*ns.last().unwrap() + 1, ns.len() as u64, "thread {thread}: no gap");
+        }
+    }
+    // The idle worker's ring at least; a busy worker may see the layer closed and give its ring
+    // back before it is sealed.
+    assert!((1..=4).contains(&report.threads_sealed), "{report:?}");
 }
 
 /// `convert --to chrome-json` shows each span entered and exited as a slice on its thread's

@@ -102,7 +102,8 @@ pub enum Error {
     /// `finish` was called while stream handles were still alive.
     #[error("{0} stream handle(s) still alive; drop them before finishing the session")]
     StreamsOpen(usize),
-    /// The session was already finished.
+    /// The session was already finished (or, from a ring stream's write, it sealed the ring
+    /// when it finished: `RingSession::finish_sealing`).
     #[error("the session is finished")]
     Finished,
     /// The sink could not take a packet. That packet is lost (its sequence number is consumed,

@@ -79,14 +79,22 @@ mod imp {
         let barrier = ProcessBarrier::register().expect("membarrier(2)");
         let ring: &'static HeapRing<Discard, MonotonicClock> =
             Box::leak(Box::new(HeapRing::new(config(), MonotonicClock::new()).unwrap()));
-        run_with::<Shared>(ring.ring(), barrier);
+        run_with::<Shared>(ring.ring(), barrier, false);
         reset();
         // SAFETY: only the main thread and the SIGALRM handler interrupting it write this ring; the
         // consumer thread flushes it with `flush_remote` while they run and as owner only after the
         // main thread stopped writing (ordered by `done`).
         let ring: &'static HeapRing<Discard, MonotonicClock, Local> =
             Box::leak(Box::new(unsafe { HeapRing::new_local(config(), MonotonicClock::new()) }.unwrap()));
-        run_with::<Local>(ring.ring(), barrier);
+        run_with::<Local>(ring.ring(), barrier, false);
+        reset();
+        // The same, the consumer sealing the ring halfway (`seal_remote`, as a session finishing
+        // with a live thread's stream does): every record reserved before, nested ones included,
+        // is delivered once; none after.
+        // SAFETY: as above; after the seal the consumer flushes with `flush_sealed` only.
+        let ring: &'static HeapRing<Discard, MonotonicClock, Local> =
+            Box::leak(Box::new(unsafe { HeapRing::new_local(config(), MonotonicClock::new()) }.unwrap()));
+        run_with::<Local>(ring.ring(), barrier, true);
         reset();
         typed::run();
     }
@@ -267,7 +275,7 @@ mod imp {
         }
     }
 
-    fn run_with<K: Concurrency>(ring: &'static R<K>, barrier: ProcessBarrier) {
+    fn run_with<K: Concurrency>(ring: &'static R<K>, barrier: ProcessBarrier, seal: bool) {
         RING.store(ring as *const R<K> as *mut (), Release);
 
         // SAFETY (libc calls): plain POSIX signal and timer setup with valid, initialised structs.
@@ -284,6 +292,7 @@ mod imp {
             libc::pthread_sigmask(libc::SIG_BLOCK, &alarm, std::ptr::null_mut());
         }
         let done = AtomicBool::new(false);
+        let (seal_now, sealed) = (AtomicBool::new(false), AtomicBool::new(false));
         let remote_flushes = AtomicU64::new(0);
         let (main_fate, packets) = std::thread::scope(|scope| {
             let consumer = scope.spawn(|| {
@@ -299,6 +308,13 @@ mod imp {
                 while !done.load(Acquire) {
                     drain(&mut consumer);
                     round += 1;
+                    if seal_now.load(Acquire) && !sealed.load(Relaxed) {
+                        // SAFETY: as below.
+                        if unsafe { ring.seal_remote(|| barrier.run()) }.is_some() {
+                            sealed.store(true, Release);
+                        }
+                        continue;
+                    }
                     if round.is_multiple_of(16) {
                         // SAFETY: `barrier` is membarrier(PRIVATE_EXPEDITED), registered in `run`.
                         if unsafe { ring.flush_remote(false, || barrier.run()) }.is_some() {
@@ -308,8 +324,13 @@ mod imp {
                     std::thread::yield_now();
                 }
                 drain(&mut consumer);
-                // The main thread stopped writing (`done`): this thread may flush as owner.
-                ring.flush(true);
+                if sealed.load(Relaxed) {
+                    // SAFETY: sealed and closed by this thread, the only flusher.
+                    unsafe { ring.flush_sealed(true) };
+                } else {
+                    // The main thread stopped writing (`done`): this thread may flush as owner.
+                    ring.flush(true);
+                }
                 drain(&mut consumer);
                 packets
             });
@@ -323,6 +344,9 @@ mod imp {
             }
             let mut fate = vec![0u8; MAIN_EVENTS as usize];
             for seq in 0..MAIN_EVENTS {
+                if seal && seq == MAIN_EVENTS / 2 {
+                    seal_now.store(true, Release);
+                }
                 IN_WRITE.store(true, Relaxed);
                 if let Some(mut r) = ring.reserve(MAIN_ID, 8) {
                     // Byte by byte, to widen the window a signal can nest in.
@@ -378,18 +402,34 @@ mod imp {
             assert_eq!(*seen, (fate == 1) as u8, "handler event {seq}: fate {fate}, seen {seen} times");
             refused += (fate == 2) as u64;
         }
-        assert_eq!(ring.discarded(), refused);
-        assert_eq!(decoded.last().unwrap().header.events_discarded, refused);
+        if seal {
+            assert!(sealed.load(Relaxed), "the ring was not sealed");
+            let last_written = main_fate.iter().rposition(|&fate| fate == 1).unwrap() as u64;
+            assert!(
+                last_written < MAIN_EVENTS - 1000,
+                "main events written after the seal: up to {last_written}"
+            );
+            assert!(main_fate[last_written as usize + 1..].iter().all(|&fate| fate == 2));
+            assert!(ring.discarded() <= refused, "refusals after the seal are not counted as discarded");
+            assert!(!ring.flush(true), "the owner cannot flush a sealed ring");
+        } else {
+            assert_eq!(ring.discarded(), refused);
+        }
+        assert_eq!(decoded.last().unwrap().header.events_discarded, ring.discarded());
         let nested = NESTED.load(Relaxed);
         let remote = remote_flushes.load(Relaxed);
         println!(
             "signal ({}): {MAIN_EVENTS} main + {handler_events} handler events, {} packets, {refused} refused, \
              {nested} handler events written while the main thread held a reservation, {remote} remote flushes",
-            if K::LOCAL { "local ring" } else { "shared ring" },
+            match (K::LOCAL, seal) {
+                (true, false) => "local ring",
+                (true, true) => "local ring, sealed halfway",
+                (false, _) => "shared ring",
+            },
             decoded.len()
         );
         assert!(handler_events > 0 && nested > 0, "the test did not nest");
-        assert!(remote >= 10, "only {remote} remote flushes went through");
+        assert!(seal || remote >= 10, "only {remote} remote flushes went through");
         println!("test signal_handler_nesting ... ok");
     }
 }

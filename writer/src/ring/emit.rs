@@ -10,7 +10,7 @@ use tracemark_format::{
 };
 
 use super::config::{check_handle, Concurrency, Mode};
-use super::frontend::{Reserved, Ring};
+use super::frontend::{Refused, Reserved, Ring};
 #[cfg(feature = "std")]
 use crate::marker::CompiledMarker;
 #[cfg(feature = "std")]
@@ -25,6 +25,7 @@ impl<'a, M: Mode, C: Clock, K: Concurrency> Ring<'a, M, C, K> {
     /// Errors: [`Error::ForeignHandle`] when `handle` was not registered for this ring's trace and
     /// stream class (nothing is written or counted; a ring not made by
     /// [`RingConfig::for_stream`](super::RingConfig::for_stream) accepts no handle);
+    /// [`Error::Finished`] when the ring is sealed ([`Ring::seal_remote`]; not counted);
     /// [`Error::EventTooLarge`] (counted); [`Error::PayloadSize`] when the encoder wrote another
     /// size than it declared: the record is rewritten in place as a
     /// [`VOID_EVENT_NAME`](super::VOID_EVENT_NAME) record, which readers decode and skip, and the
@@ -81,7 +82,13 @@ impl<'a, M: Mode, C: Clock, K: Concurrency> Ring<'a, M, C, K> {
                 self.count_discarded();
                 return Err(Error::PayloadSize { declared: 0, written: 1 });
             }
-            return Ok(self.reserve(id, 0).map(|reservation| reservation.commit()).is_some());
+            return match self.reserve_ordered(id, 0, order) {
+                Ok(reserved) => {
+                    self.commit_record(reserved);
+                    Ok(true)
+                }
+                Err(refused) => refused_result(refused),
+            };
         }
         let capacity = self.subbuf_size() as usize - PACKET_HEADER_LEN;
         // One test for what fits under either header, the exact one only near the limit.
@@ -92,7 +99,10 @@ impl<'a, M: Mode, C: Clock, K: Concurrency> Ring<'a, M, C, K> {
                 return Err(Error::EventTooLarge { size: payload_len.saturating_add(header), capacity });
             }
         }
-        let Some(reserved) = self.reserve_ordered(id, payload_len, order) else { return Ok(false) };
+        let reserved = match self.reserve_ordered(id, payload_len, order) {
+            Ok(reserved) => reserved,
+            Err(refused) => return refused_result(refused),
+        };
         if reserved.payload_len() != payload_len {
             // Cannot happen (both reserve paths size the payload as asked); kept as a check so
             // that the writer below may cover exactly `payload_len` bytes.
@@ -132,6 +142,15 @@ impl<'a, M: Mode, C: Clock, K: Concurrency> Ring<'a, M, C, K> {
     ) -> Result<bool> {
         let payload_len = compiled.payload_size(format, args)?;
         self.emit_with(compiled.handle(), payload_len, |writer| compiled.encode(args, writer))
+    }
+}
+
+/// What a write whose reservation was refused returns (see [`Ring::emit`]).
+#[cold]
+fn refused_result(refused: Refused) -> Result<bool> {
+    match refused {
+        Refused::Dropped => Ok(false),
+        Refused::Sealed => Err(Error::Finished),
     }
 }
 

@@ -47,10 +47,16 @@ struct WriteState {
     /// [`Local`] rings: writes of the owner thread in progress, nested ones included. Written
     /// with plain loads and stores: a nested signal handler restores it before returning.
     depth: AtomicU64,
-    /// [`Local`] rings: 1 while another thread runs [`Ring::flush_remote`]; owner writes that
-    /// begin meanwhile use locked read-modify-writes.
+    /// [`Local`] rings: `REMOTE_FLUSHING` while another thread runs [`Ring::flush_remote`];
+    /// `REMOTE_SEALED` from [`Ring::seal_remote`] on. Owner writes that see it non-zero use
+    /// locked read-modify-writes, or are refused once the ring is sealed.
     remote: AtomicU64,
 }
+
+/// `remote` bit: a remote flush is running.
+const REMOTE_FLUSHING: u64 = 1;
+/// `remote` bit: the ring is sealed; the owner's writes and flushes are refused.
+const REMOTE_SEALED: u64 = 2;
 
 /// The slow path's line: written at drops and flushes.
 struct SwitchState {
@@ -105,6 +111,15 @@ struct RecordHeader {
     id: u32,
     ts: u64,
     prev: u64,
+}
+
+/// Why [`Ring::reserve_ordered`] made no reservation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Refused {
+    /// The ring is full, or the record larger than a packet: counted as discarded (§10.1).
+    Dropped,
+    /// The ring is sealed ([`Ring::seal_remote`]): the trace has ended for its owner.
+    Sealed,
 }
 
 /// A record reserved and its event header written, as plain values: what the reserve paths
@@ -324,7 +339,8 @@ impl<'a, M: Mode, C: Clock, K: Concurrency> Ring<'a, M, C, K> {
     }
 
     /// Reserves a record of event class `id` with `payload_len` payload bytes, writes its event
-    /// header, and returns the space for the payload; `None` when the event is dropped (counted).
+    /// header, and returns the space for the payload; `None` when the event is dropped (counted),
+    /// or refused because the ring is sealed ([`Ring::seal_remote`]; not counted).
     ///
     /// The caller writes exactly `payload_len` bytes and commits. Dropping the reservation
     /// commits it too, with the unwritten bytes zeroed (or, on a ring made by
@@ -332,7 +348,9 @@ impl<'a, M: Mode, C: Clock, K: Concurrency> Ring<'a, M, C, K> {
     #[inline(always)]
     pub fn reserve(&self, id: u32, payload_len: usize) -> Option<Reservation<'_, 'a, M, C, K>> {
         let order = self.order;
-        self.reserve_ordered(id, payload_len, order).map(|reserved| Reservation::new(self, reserved, order))
+        self.reserve_ordered(id, payload_len, order)
+            .ok()
+            .map(|reserved| Reservation::new(self, reserved, order))
     }
 
     /// [`Ring::reserve`] as plain values, given the ring's byte order: a caller that passes a
@@ -340,14 +358,26 @@ impl<'a, M: Mode, C: Clock, K: Concurrency> Ring<'a, M, C, K> {
     /// byte-order test each. The caller commits ([`Ring::commit_record`]) or voids
     /// ([`Ring::commit_void`]) the record.
     #[inline(always)]
-    pub(crate) fn reserve_ordered(&self, id: u32, payload_len: usize, order: ByteOrder) -> Option<Reserved> {
+    pub(crate) fn reserve_ordered(
+        &self,
+        id: u32,
+        payload_len: usize,
+        order: ByteOrder,
+    ) -> Result<Reserved, Refused> {
         debug_assert!(order == self.order);
         let locked = self.enter();
-        let reserved = self.reserve_in(id, payload_len, locked, order);
-        if reserved.is_none() {
+        // Off the fast path: a sealed ring has `remote` set, so its owner's writes are locked.
+        if K::LOCAL && locked && self.is_sealed() {
             self.exit();
+            return Err(Refused::Sealed);
         }
-        reserved
+        match self.reserve_in(id, payload_len, locked, order) {
+            Some(reserved) => Ok(reserved),
+            None => {
+                self.exit();
+                Err(Refused::Dropped)
+            }
+        }
     }
 
     #[inline(always)]
@@ -673,9 +703,50 @@ impl<'a, M: Mode, C: Clock, K: Concurrency> Ring<'a, M, C, K> {
     /// [`Ring::flush_remote`].
     pub fn flush(&self, empty_packet: bool) -> bool {
         let locked = self.enter();
-        let flushed = self.flush_in(empty_packet, locked);
+        let flushed = !(K::LOCAL && locked && self.is_sealed()) && self.flush_in(empty_packet, locked);
         self.exit();
         flushed
+    }
+
+    /// Whether [`Ring::seal_remote`] sealed this ring (a [`Local`] ring's owner can no longer
+    /// write it).
+    pub fn is_sealed(&self) -> bool {
+        self.write.remote.load(Relaxed) & REMOTE_SEALED != 0
+    }
+
+    /// Ends a [`Local`] ring's writing from another thread, while its owner thread lives on (a
+    /// pool thread the program did not stop before finishing its trace): the owner's writes and
+    /// flushes from then on are refused (`emit` returns `Ok(false)`, not counted as discarded,
+    /// and [`is_sealed`](Self::is_sealed) tells why), and once no write of the owner is in
+    /// progress the open packet is closed, so every record written before is delivered.
+    ///
+    /// `Some(closed)` once sealed and closed (whether a packet was closed); from then on the
+    /// caller is the ring's only writer and may close packets with
+    /// [`flush_sealed`](Self::flush_sealed). `None` while the owner is inside a write (or the
+    /// barrier could not run, or a [`flush_remote`](Self::flush_remote) is running): the ring
+    /// is sealed all the same, so that write is its owner's last; call again. A [`Shared`] ring
+    /// keeps no count of writes in progress, so it cannot be sealed: always `None`.
+    ///
+    /// # Safety
+    /// As for [`Ring::flush_remote`].
+    pub unsafe fn seal_remote(&self, barrier: impl FnOnce() -> bool) -> Option<bool> {
+        if !K::LOCAL {
+            return None;
+        }
+        // From here the owner's new writes see `remote` non-zero: locked, then refused.
+        self.write.remote.fetch_or(REMOTE_SEALED, AcqRel);
+        // After the handshake every later write sees the seal: this closes the last packet.
+        self.exclude_owner(REMOTE_SEALED, barrier, || self.flush_in(false, true))
+    }
+
+    /// Closes the open packet of a ring [`seal_remote`](Self::seal_remote) sealed and closed
+    /// (with `empty_packet`, writes an empty packet when none is open: the final discard count).
+    /// `false` if the ring is not sealed.
+    ///
+    /// # Safety
+    /// `seal_remote` returned `Some` for this ring, and no other thread flushes it meanwhile.
+    pub unsafe fn flush_sealed(&self, empty_packet: bool) -> bool {
+        self.is_sealed() && self.flush_in(empty_packet, true)
     }
 
     /// Closes the open packet from any thread.
@@ -698,18 +769,32 @@ impl<'a, M: Mode, C: Clock, K: Concurrency> Ring<'a, M, C, K> {
         if !K::LOCAL {
             return Some(self.flush_in(empty_packet, true));
         }
-        // Also excludes a second remote flusher.
-        if self.write.remote.compare_exchange(0, 1, AcqRel, Relaxed).is_err() {
+        // Locked RMWs and an ordered clock read: the owner may begin a write meanwhile (locked
+        // too). A sealed ring is not flushed this way (`remote` is not 0).
+        self.exclude_owner(0, barrier, || self.flush_in(empty_packet, true))
+    }
+
+    /// The remote half of the Dekker handshake with [`Ring::enter`]: raises `REMOTE_FLUSHING`
+    /// if `remote` is `expected` (which also excludes a second remote flusher), runs `barrier`,
+    /// and runs `flush` only if the owner is then outside any write (`depth == 0`); `None`
+    /// otherwise.
+    ///
+    /// # Safety
+    /// `barrier` as for [`Ring::flush_remote`].
+    unsafe fn exclude_owner<T>(
+        &self,
+        expected: u64,
+        barrier: impl FnOnce() -> bool,
+        flush: impl FnOnce() -> T,
+    ) -> Option<T> {
+        let remote = &self.write.remote;
+        if remote.compare_exchange(expected, expected | REMOTE_FLUSHING, AcqRel, Relaxed).is_err() {
             return None;
         }
-        let flushed = if barrier() && self.write.depth.load(Acquire) == 0 {
-            // Locked RMWs and an ordered clock read: the owner may begin a write now (locked too).
-            Some(self.flush_in(empty_packet, true))
-        } else {
-            None
-        };
-        self.write.remote.store(0, Release);
-        flushed
+        let result = if barrier() && self.write.depth.load(Acquire) == 0 { Some(flush()) } else { None };
+        // Not a plain store: `seal_remote` may have set its bit meanwhile.
+        remote.fetch_and(!REMOTE_FLUSHING, Release);
+        result
     }
 
     fn flush_in(&self, empty_packet: bool, locked: bool) -> bool {

@@ -77,7 +77,9 @@
 //! in a kernel), and goes ahead only if the depth is 0 — a Dekker handshake whose CPU fence is
 //! paid by the rare flusher, not the writer (liburcu's membarrier flavour). Owner writes that
 //! begin during a remote flush use locked RMWs. The flusher never waits: if the owner is inside a
-//! write it reports "busy" and the consumer retries at its next tick.
+//! write it reports "busy" and the consumer retries at its next tick. The same handshake seals a
+//! ring whose owner outlives its trace ([`Ring::seal_remote`]): the flag stays raised, so every
+//! later owner write takes the locked path and is refused there, at no cost to the fast path.
 //!
 //! **Clocks** ([`Clock`](crate::Clock)): a shared ring reads [`Clock::now_ordered`](crate::Clock::now_ordered),
 //! which may not execute before the preceding load of the write position (the vDSO's

@@ -82,6 +82,8 @@ struct Slot<M: Mode, C: Clock, K: Concurrency> {
     events: AtomicU64,
     /// `events_discarded` of the last packet the session delivered (consumer side).
     delivered_discarded: AtomicU64,
+    /// Sealed while its stream was held, and its open packet closed ([`Ring::seal_remote`]).
+    sealed: AtomicBool,
 }
 
 struct SlotTable<M: Mode, C: Clock, K: Concurrency> {
@@ -498,6 +500,7 @@ impl<M: Mode, C: Clock + Clone + Send + Sync + 'static, K: Concurrency> RingSess
                     ring,
                     events: AtomicU64::new(0),
                     delivered_discarded: AtomicU64::new(0),
+                    sealed: AtomicBool::new(false),
                 }));
                 table.in_use.push(false);
                 table.slots.len() - 1
@@ -527,7 +530,8 @@ impl<M: Mode, C: Clock + Clone + Send + Sync + 'static, K: Concurrency> RingSess
     /// Stops the consumer, closes and delivers every ring's last packets (in overwrite mode:
     /// everything the rings still hold), then the metadata, flushes and releases the sink
     /// (a [`DirectorySink`](crate::DirectorySink) then marks the trace finished, §9.4), and
-    /// returns what was written. Every [`RingStream`] must have been dropped. Sink errors
+    /// returns what was written. Every [`RingStream`] must have been dropped (else
+    /// [`Error::StreamsOpen`]; see [`finish_sealing`](Self::finish_sealing)). Sink errors
     /// met on the way (a packet that could not be written is lost, §10.2) are returned after
     /// everything else was delivered.
     pub fn finish(&self) -> Result<Summary> {
@@ -543,20 +547,97 @@ impl<M: Mode, C: Clock + Clone + Send + Sync + 'static, K: Concurrency> RingSess
             }
             table.slots.clone()
         };
+        self.finish_slots(&slots, 0)
+    }
+
+    /// [`finish`](Self::finish), when threads that will not end first still hold streams (a
+    /// pool the program does not shut down): each such [`Local`] ring is sealed
+    /// ([`Ring::seal_remote`]) — its owner's later writes are refused (`emit` returns
+    /// [`Error::Finished`]), and once its write in progress, if any, has ended, its open packet is
+    /// closed — so the trace holds every record written before the seal and is finished whole.
+    /// Waits up to `wait` for writes in progress (a few nanoseconds each, unless their thread
+    /// is preempted); a ring still busy then makes it return [`Error::StreamsOpen`] without
+    /// finishing (rings sealed so far stay sealed; call again). [`Shared`] rings cannot be
+    /// sealed: a stream open on one is that error at once.
+    pub fn finish_sealing(&self, wait: Duration) -> Result<Summary> {
+        let inner = &self.inner;
+        let deadline = Instant::now() + wait;
+        let mut attempts = 0u32;
+        let (slots, sealed) = loop {
+            let pending: Vec<Arc<Slot<M, C, K>>> = {
+                let table = lock(&inner.slots);
+                if inner.finished.load(Ordering::Acquire) {
+                    return Err(Error::Finished);
+                }
+                let pending: Vec<_> = (table.slots.iter().zip(&table.in_use))
+                    .filter(|(slot, used)| **used && !slot.sealed.load(Ordering::Acquire))
+                    .map(|(slot, _)| Arc::clone(slot))
+                    .collect();
+                if pending.is_empty() {
+                    // Under the slot lock: no stream is taken after this (see `stream`).
+                    inner.finished.store(true, Ordering::Release);
+                    // Sealed while held, whether or not given back since.
+                    let sealed =
+                        table.slots.iter().filter(|slot| slot.sealed.load(Ordering::Acquire)).count();
+                    break (table.slots.clone(), sealed);
+                }
+                pending
+            };
+            if !K::LOCAL {
+                return Err(Error::StreamsOpen(pending.len()));
+            }
+            for slot in &pending {
+                let barrier = inner.barrier;
+                // SAFETY: as in `Inner::flush_remote`: membarrier, registered at build.
+                if unsafe { slot.ring.ring().seal_remote(|| barrier.is_some_and(|b| b.run())) }.is_some() {
+                    slot.sealed.store(true, Ordering::Release);
+                }
+            }
+            if Instant::now() >= deadline {
+                let busy = pending.iter().filter(|slot| !slot.sealed.load(Ordering::Acquire)).count();
+                if busy > 0 {
+                    return Err(Error::StreamsOpen(busy));
+                }
+            }
+            // A write in progress ends within nanoseconds unless its thread was preempted.
+            attempts += 1;
+            if attempts < 100 {
+                thread::yield_now();
+            } else {
+                thread::sleep(Duration::from_millis(1));
+            }
+        };
+        self.finish_slots(&slots, sealed)
+    }
+
+    /// The end of [`finish`](Self::finish) and [`finish_sealing`](Self::finish_sealing), once
+    /// `finished` is set: delivers every ring's last packets, the metadata, and ends the sink.
+    fn finish_slots(&self, slots: &[Arc<Slot<M, C, K>>], sealed_streams: usize) -> Result<Summary> {
+        let inner = &self.inner;
         inner.stop_consumer();
         let mut delivery = lock(&inner.delivery);
-        let mut summary = Summary { streams: slots.len(), ..Summary::default() };
-        for slot in &slots {
+        let mut summary = Summary { streams: slots.len(), sealed_streams, ..Summary::default() };
+        for slot in slots {
             let ring = slot.ring.ring();
-            // No stream exists and the consumer has stopped: this thread is the ring's only user
-            // (and happens-after its last owner, through the slot table), so it may flush as owner.
-            ring.flush(false);
+            // The consumer has stopped, and each ring either has no stream (this thread
+            // happens-after its last owner, through the slot table) or is sealed and closed
+            // (its owner writes no more): this thread is its only writer and may flush it.
+            let close = |empty_packet: bool| {
+                if ring.is_sealed() {
+                    // SAFETY: sealed and closed, or sealed and then given back by its owner; the
+                    // consumer, the only other flusher, has stopped.
+                    unsafe { ring.flush_sealed(empty_packet) }
+                } else {
+                    ring.flush(empty_packet)
+                }
+            };
+            close(false);
             if M::OVERWRITE {
                 Self::deliver_snapshot(inner, slot, &mut delivery);
             } else {
                 inner.drain(slot, &mut delivery);
             }
-            if ring.discarded() > slot.delivered_discarded.load(Ordering::Relaxed) && ring.flush(true) {
+            if ring.discarded() > slot.delivered_discarded.load(Ordering::Relaxed) && close(true) {
                 // An empty packet carries the final discard count (§4.2, §10.1).
                 if M::OVERWRITE {
                     Self::deliver_snapshot(inner, slot, &mut delivery);

@@ -106,6 +106,11 @@ pub struct Summary {
     pub bytes: u64,
     /// Data streams.
     pub streams: usize,
+    /// Streams [`RingSession::finish_sealing`] sealed because live threads held them: their
+    /// records up to the seal are in the trace, their later ones refused.
+    ///
+    /// [`RingSession::finish_sealing`]: crate::ring::RingSession::finish_sealing
+    pub sealed_streams: usize,
 }
 
 /// Builds a [`Session`].
