@@ -14,13 +14,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds=${1:-60}
-targets=${TRACEMARK_FUZZ_TARGETS:-packet_header metadata index compressed format_string trace check roundtrip writer_diff tsdl ctf_stream parquet}
+targets=${TRACEMARK_FUZZ_TARGETS:-packet_header metadata index compressed format_string trace check roundtrip writer_diff tsdl ctf_stream parquet progress}
 target_dir=${CARGO_TARGET_DIR:-$PWD/target}/cargo-fuzz
 artifacts=${TRACEMARK_FUZZ_ARTIFACTS:-$PWD/fuzz/artifacts}
 
 max_len() {
     case $1 in
-        packet_header | format_string) echo 512 ;;
+        packet_header | format_string | progress) echo 512 ;;
         trace | check | tsdl | ctf_stream | parquet) echo 8192 ;;
         *) echo 4096 ;;
     esac

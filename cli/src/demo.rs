@@ -113,7 +113,9 @@ pub fn run(args: &DemoArgs) -> CliResult {
     let session = if args.single_file {
         builder.build(tracemark_writer::FileSink::create(&args.path)?)?
     } else {
-        builder.build(tracemark_writer::DirectorySink::create(&args.path)?)?
+        // Counts per stream beside the trace (§9.5): a demo killed midway says what it lost.
+        let progress = args.path.join(tracemark_format::progress::FILE_NAME);
+        builder.progress_file(progress).build(tracemark_writer::DirectorySink::create(&args.path)?)?
     };
     let switch = session.register::<SchedSwitch>()?;
     let enter = session.register::<SysEnter>()?;

@@ -85,6 +85,9 @@ struct Stats {
     /// Packets missing from sequence gaps (§10.2), and the number of gaps.
     missing_packets: u64,
     gaps: u64,
+    /// Events the writer counted in its progress file (§9.5) but the trace does not deliver;
+    /// `None` without a usable progress file.
+    undelivered_events: Option<u64>,
     /// Every diagnostic, by kind.
     diagnostics: BTreeMap<&'static str, u64>,
     classes: Vec<ClassStats>,
@@ -249,6 +252,27 @@ fn collect(trace: &Trace) -> Stats {
         streams.push(pass.stats);
     }
     progress.bar.finish_and_clear();
+    let undelivered_events = match trace.written_counts() {
+        Some(Ok(counts)) => {
+            let delivered: BTreeMap<(u32, u32), u64> =
+                streams.iter().map(|stream| ((stream.stream_class, stream.cpu), stream.events)).collect();
+            let mut undelivered = 0u64;
+            for diagnostic in
+                counts.undelivered(|id| delivered.get(&(id.class, id.instance)).copied().unwrap_or(0))
+            {
+                if let DiagnosticKind::EventsNotDelivered { written, delivered } = diagnostic.kind {
+                    undelivered = undelivered.saturating_add(written - delivered);
+                }
+                *diagnostics.entry(diagnostic.kind.name()).or_default() += 1;
+            }
+            Some(undelivered)
+        }
+        Some(Err(ignored)) => {
+            *diagnostics.entry(ignored.kind.name()).or_default() += 1;
+            None
+        }
+        None => None,
+    };
 
     let events: u64 = streams.iter().map(|stream| stream.events).sum();
     let record_bytes: u64 = streams.iter().map(|stream| stream.record_bytes).sum();
@@ -273,6 +297,7 @@ fn collect(trace: &Trace) -> Stats {
         discarded_events,
         missing_packets,
         gaps,
+        undelivered_events,
         diagnostics,
         classes,
         streams,
@@ -310,9 +335,12 @@ fn render(stats: &Stats) -> String {
         stats.bytes_per_event.map_or("-".into(), |bytes| format!("{bytes:.1}")),
         stats.record_bytes_per_event.map_or("-".into(), |bytes| format!("{bytes:.1}")),
     );
+    let undelivered = stats.undelivered_events.map_or(String::new(), |undelivered| {
+        format!(", {undelivered} events written but not delivered (progress file, §9.5)")
+    });
     let _ = writeln!(
         out,
-        "losses      {} events discarded, {} packets missing in {} gaps",
+        "losses      {} events discarded, {} packets missing in {} gaps{undelivered}",
         stats.discarded_events, stats.missing_packets, stats.gaps
     );
     if !stats.diagnostics.is_empty() {

@@ -328,7 +328,37 @@ fn hostile_traces(dir: &Path) -> Vec<Hostile> {
         path: write(dir, "enum.tmk", &with_ticks(records)),
         ticks: Some(3),
     });
+
+    // A directory whose progress file (§9.5) claims 2^64 - 1 events written into each of
+    // 262,144 streams: a diagnostic per stream, not an allocation per event claimed.
+    let mut claims = with_ticks(Vec::new());
+    let mut progress =
+        tracemark_format::progress::ProgressHeader::new(claims.uuid, 0).encode(ByteOrder::Little).to_vec();
+    for _ in 0..1 << 18 {
+        progress.extend_from_slice(&u64::MAX.to_le_bytes());
+        progress.extend_from_slice(&[0; 56]);
+    }
+    claims.extra_files.push(("progress".into(), progress));
+    let laid = lay_out(&claims, "progress-claims", true).expect("the hostile trace lays out");
+    let trace_dir = dir.join("progress-claims");
+    std::fs::create_dir_all(&trace_dir).expect("creates");
+    for (name, bytes) in laid.files {
+        std::fs::write(trace_dir.join(name), bytes).expect("writes");
+    }
+    traces.push(Hostile { name: "progress-262144-streams", path: trace_dir, ticks: Some(3) });
     traces
+}
+
+/// Bytes of a trace: its file's, or its directory's files'.
+fn input_len(path: &Path) -> u64 {
+    if path.is_dir() {
+        std::fs::read_dir(path)
+            .expect("the trace directory lists")
+            .map(|entry| entry.expect("an entry").metadata().expect("metadata").len())
+            .sum()
+    } else {
+        std::fs::metadata(path).expect("the trace exists").len()
+    }
 }
 
 fn main() {
@@ -360,7 +390,7 @@ fn every_command_stays_within_its_bounds_on_every_hostile_trace() {
     let c_api_dump = support::compile_tmk_dump(&dir);
     let mut failures = Vec::new();
     for hostile in hostile_traces(&dir) {
-        let input = std::fs::metadata(&hostile.path).expect("the trace exists").len();
+        let input = input_len(&hostile.path);
         let rss_bound_kib = 64 * 1024 + 4 * input / 1024;
         for command in commands() {
             let out = dir.join("out");

@@ -101,3 +101,47 @@ fn stats_count_every_class_of_the_demo() {
     assert_eq!(stats["discarded_events"], 0);
     assert_eq!(stats["streams"].as_array().unwrap().len(), 2);
 }
+
+#[test]
+fn stats_count_what_a_writer_that_never_finished_did_not_deliver() {
+    use tracemark_writer::{event, ring::RingSession, Config, DirectorySink};
+    event! {
+        /// Numbered.
+        pub struct Step("step") { pub n: u64 }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("abandoned");
+    // 64 KiB of ring: the 1,000 events (16 KB) fit whatever the consumer does.
+    let session = RingSession::builder(Config::with_uuid([23; 16]).packet_size(1024))
+        .subbufs(64)
+        .flush_interval(None)
+        .progress_file(path.join("progress"))
+        .build(DirectorySink::create(&path).unwrap())
+        .unwrap();
+    let step = session.register::<Step>().unwrap();
+    let stream = session.stream().unwrap();
+    for n in 0..1000 {
+        assert!(stream.emit(step, &Step { n }).unwrap());
+    }
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    // Ended as a killed writer ends: the open packet is never delivered.
+    std::mem::forget(stream);
+    drop(session);
+
+    let (json, _) = tracemark_ok(&["stats", "--json", path.to_str().unwrap()]);
+    let stats: Value = serde_json::from_str(&json).unwrap();
+    let delivered = stats["events"].as_u64().unwrap();
+    assert!(delivered > 0 && delivered < 1000, "{delivered}");
+    assert_eq!(stats["undelivered_events"], 1000 - delivered);
+    assert_eq!(stats["diagnostics"]["EventsNotDelivered"], 1);
+    let (text, _) = tracemark_ok(&["stats", path.to_str().unwrap()]);
+    assert!(text.contains(&format!("{} events written but not delivered", 1000 - delivered)), "{text}");
+
+    // The demo keeps a progress file too, and a finished trace lacks nothing.
+    let demo_path = dir.path().join("demo");
+    demo(&demo_path, 2, 100, &[]);
+    assert!(demo_path.join("progress").exists());
+    let (json, _) = tracemark_ok(&["stats", "--json", demo_path.to_str().unwrap()]);
+    let stats: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(stats["undelivered_events"], 0);
+}

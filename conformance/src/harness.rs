@@ -26,6 +26,7 @@ use crate::{ClassSpec, EventSpec, Scenario, Val};
 /// vectors (§13).
 pub const WRITER_TESTS: &[(&str, &[&str])] = &[
     ("conformance/tests/writers.rs: a_reused_directory_loses_its_stale_finished_marker", &["R-9.4-1"]),
+    ("writer/tests/ring_session.rs: the_progress_file_counts_each_streams_events_as_written", &["R-9.5-1"]),
     (
         "fuzz/entry/tests/limits.rs: every_limit_vector_is_read_as_expected_within_bounded_memory_and_time",
         &["R-13.1-1", "R-13.2-1", "R-13.4-1"],

@@ -60,6 +60,16 @@ fn rules_and_vectors_name_only_requirements_of_the_specification() {
 }
 
 #[test]
+fn the_tests_named_as_covering_requirements_exist() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    for (test, _) in tracemark_conformance::harness::WRITER_TESTS {
+        let (file, name) = test.split_once(": ").unwrap_or_else(|| panic!("{test}: not `FILE: NAME`"));
+        let text = fs::read_to_string(root.join(file)).unwrap_or_else(|error| panic!("{file}: {error}"));
+        assert!(text.contains(&format!("fn {name}(")), "{file} has no test `{name}`");
+    }
+}
+
+#[test]
 fn requirements_toml_is_generated_from_the_specification() {
     let generated = requirements::to_toml(requirements::all(), &vectors::coverage());
     if std::env::var_os("TRACEMARK_UPDATE_VECTORS").is_some() {

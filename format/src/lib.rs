@@ -31,6 +31,7 @@ pub mod index;
 pub mod marker;
 pub mod metadata;
 pub mod packet;
+pub mod progress;
 pub mod types;
 
 pub use abi::Abi;

@@ -157,6 +157,8 @@ pub(crate) struct Container {
     pub(crate) kind: ContainerKind,
     pub(crate) path: String,
     pub(crate) files: Vec<ContainerFile>,
+    /// The directory of a directory trace, as opened.
+    pub(crate) directory: Option<PathBuf>,
 }
 
 /// The name used for an in-memory container in diagnostics.
@@ -180,13 +182,23 @@ impl Container {
             for stream_path in streams {
                 files.push(load_file(&stream_path, FileRole::Stream, options)?);
             }
-            Ok(Container { kind: ContainerKind::Directory, path: display, files })
+            Ok(Container {
+                kind: ContainerKind::Directory,
+                path: display,
+                files,
+                directory: Some(path.to_path_buf()),
+            })
         } else if meta.is_file() {
             let file = load_file(path, FileRole::Single, options)?;
             if file.bytes().is_empty() {
                 return Err(OpenError::NotATrace { path: display, reason: NotATrace::Empty });
             }
-            Ok(Container { kind: ContainerKind::SingleFile, path: display, files: vec![file] })
+            Ok(Container {
+                kind: ContainerKind::SingleFile,
+                path: display,
+                files: vec![file],
+                directory: None,
+            })
         } else {
             Err(OpenError::NotATrace { path: display, reason: NotATrace::NotFileOrDirectory })
         }
@@ -204,6 +216,7 @@ impl Container {
                 role: FileRole::Single,
                 backing: Backing::Owned(buffer),
             }],
+            directory: None,
         })
     }
 }

@@ -375,6 +375,32 @@ pub enum DiagnosticKind {
     },
     /// A compressed packet whose records cannot be had (§15): none is delivered.
     CompressedPacket(tracemark_format::compress::CompressionError),
+    /// The `progress` file beside a directory trace cannot be used (§9.5): it is ignored.
+    ProgressIgnored(ProgressProblem),
+    /// The writer counted more events written into the stream in its progress file (§9.5)
+    /// than were delivered from it: the difference was written and never delivered (the
+    /// writer ended before delivering its last packets, or packets reported damaged or
+    /// missing held them).
+    EventsNotDelivered {
+        /// Events the writer counted.
+        written: u64,
+        /// Events delivered from the stream.
+        delivered: u64,
+    },
+}
+
+/// Why a progress file (§9.5) is ignored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProgressProblem {
+    /// Its header is invalid.
+    Invalid(tracemark_format::progress::ProgressError),
+    /// It is another trace's.
+    ForeignUuid {
+        /// The UUID it names.
+        found: [u8; 16],
+    },
+    /// It could not be read.
+    Unreadable(Arc<str>),
 }
 
 impl DiagnosticKind {
@@ -419,6 +445,7 @@ impl DiagnosticKind {
             DiagnosticKind::MixedStreamFile { .. } | DiagnosticKind::MisplacedPacket => "9.1",
             DiagnosticKind::IndexDisagrees { .. } => "14.4",
             DiagnosticKind::CompressedPacket(error) => error.section(),
+            DiagnosticKind::ProgressIgnored(_) | DiagnosticKind::EventsNotDelivered { .. } => "9.5",
         }
     }
 
@@ -454,6 +481,8 @@ impl DiagnosticKind {
             DiagnosticKind::MisplacedPacket => "MisplacedPacket",
             DiagnosticKind::IndexDisagrees { .. } => "IndexDisagrees",
             DiagnosticKind::CompressedPacket(_) => "CompressedPacket",
+            DiagnosticKind::ProgressIgnored(_) => "ProgressIgnored",
+            DiagnosticKind::EventsNotDelivered { .. } => "EventsNotDelivered",
         }
     }
 
@@ -474,6 +503,7 @@ impl DiagnosticKind {
                 | DiagnosticKind::ByteOrderMismatch { .. }
                 | DiagnosticKind::TimestampOutsidePacket { .. }
                 | DiagnosticKind::CompressedPacket(_)
+                | DiagnosticKind::EventsNotDelivered { .. }
         )
     }
 }
@@ -584,6 +614,24 @@ impl fmt::Display for DiagnosticKind {
                 "the packet's {field} is not what the file's index says; the index is set aside and the files are walked"
             ),
             DiagnosticKind::CompressedPacket(error) => write!(f, "packet not decoded: {error}"),
+            DiagnosticKind::ProgressIgnored(ProgressProblem::Invalid(error)) => {
+                write!(f, "progress file ignored: {error}")
+            }
+            DiagnosticKind::ProgressIgnored(ProgressProblem::ForeignUuid { found }) => {
+                f.write_str("progress file ignored: it is another trace's (UUID ")?;
+                for byte in found {
+                    write!(f, "{byte:02x}")?;
+                }
+                f.write_str(")")
+            }
+            DiagnosticKind::ProgressIgnored(ProgressProblem::Unreadable(error)) => {
+                write!(f, "progress file ignored: {error}")
+            }
+            DiagnosticKind::EventsNotDelivered { written, delivered } => write!(
+                f,
+                "{} events written but not delivered: the writer counted {written}, {delivered} delivered",
+                written.saturating_sub(*delivered)
+            ),
         }
     }
 }

@@ -225,6 +225,16 @@ impl Trace {
         &self.container.path
     }
 
+    /// The events the writer counted per stream in the progress file beside a directory trace
+    /// (§9.5), read now: `None` without one (a single file, a writer that keeps none); the
+    /// diagnostic saying why it is ignored when it is invalid or another trace's. An analysis
+    /// that read every event compares them with what it got
+    /// ([`WrittenCounts::undelivered`](crate::WrittenCounts::undelivered)).
+    pub fn written_counts(&self) -> Option<Result<crate::WrittenCounts, Diagnostic>> {
+        let directory = self.container.directory.as_deref()?;
+        crate::WrittenCounts::read(directory, self.metadata.trace_info().uuid)
+    }
+
     /// The events whose time (§10.8: nanoseconds since the Unix epoch, through each stream's
     /// clock) lies from `from` to `to`, both included, in time order, with the diagnostics of
     /// the packets read and those found while opening.

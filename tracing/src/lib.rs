@@ -47,12 +47,18 @@ use tracemark_writer::{ring::RingSession, Config, DirectorySink};
 
 impl TracemarkLayer {
     /// A layer writing into a new trace directory at `path` (§9.1), one ring per thread, the
-    /// writer's default packet size; and the guard that finishes the trace.
+    /// writer's default packet size, with a progress file (§9.5), so that what a program that
+    /// dies without finishing the trace (a signal, an abort) wrote but never delivered is
+    /// counted by the tools reading it (`tracemark check`, `tracemark stats`); and the guard
+    /// that finishes the trace.
     pub fn directory(
         path: impl AsRef<Path>,
     ) -> Result<(TracemarkLayer, FlushGuard), tracemark_writer::Error> {
+        let path = path.as_ref();
         let sink = DirectorySink::create(path)?;
-        let session = RingSession::builder(Config::default()).build(sink)?;
+        let session = RingSession::builder(Config::default())
+            .progress_file(path.join(tracemark_format::progress::FILE_NAME))
+            .build(sink)?;
         Ok(TracemarkLayer::new(session))
     }
 
@@ -75,7 +81,8 @@ impl TracemarkLayer {
 /// A program that exits normally without dropping it (`std::process::exit`, a guard kept in a
 /// static) has its trace finished at exit all the same (an `atexit` hook): only an abnormal
 /// end (a signal, an abort) loses the packets not yet delivered, at most the last second's
-/// (the session's flush interval), and leaves the trace not marked finished.
+/// (the session's flush interval), and leaves the trace not marked finished; a trace made by
+/// [`TracemarkLayer::directory`] counts that loss exactly in its progress file (§9.5).
 #[must_use = "dropping the guard finishes the trace"]
 pub struct FlushGuard {
     shared: Option<Arc<layer::Shared>>,

@@ -50,7 +50,7 @@ const ABORTING_CHILD: &str = "TRACEMARK_TRACING_ABORT_CHILD";
 
 /// A program that aborts (no exit hook runs): what it recorded more than a flush interval
 /// (1 s) before is in the trace, which opens and is not marked finished; what came after may
-/// be lost.
+/// be lost, and is counted exactly through the progress file (§9.5).
 #[test]
 fn aborting_loses_at_most_the_last_flush_interval() {
     if let Ok(path) = std::env::var(ABORTING_CHILD) {
@@ -93,4 +93,26 @@ fn aborting_loses_at_most_the_last_flush_interval() {
     let early = messages.iter().filter(|message| *message == "early").count() as u64;
     assert_eq!(early, RECORDS, "every record made more than a flush interval before the abort");
     assert!(messages.len() as u64 <= 2 * RECORDS);
+
+    // What was lost is counted (§9.5): the progress file says every record was written, and
+    // what it counts beyond the trace's events is exactly what the abort lost.
+    let counts = trace.written_counts().expect("the layer keeps a progress file").unwrap();
+    let written: u64 = counts.events_written().map(|(_, written)| written).sum();
+    assert_eq!(written, 2 * RECORDS);
+    let delivered = messages.len() as u64;
+    let mut per_stream = std::collections::BTreeMap::new();
+    for event in trace.events().filter_map(Item::event) {
+        *per_stream.entry(event.stream()).or_insert(0u64) += 1;
+    }
+    let undelivered: u64 = counts
+        .undelivered(|stream| per_stream.get(&stream).copied().unwrap_or(0))
+        .map(|diagnostic| match diagnostic.kind {
+            tracemark_reader::DiagnosticKind::EventsNotDelivered { written, delivered } => {
+                written - delivered
+            }
+            other => panic!("{other:?}"),
+        })
+        .sum();
+    assert_eq!(delivered + undelivered, written, "every record delivered or counted as lost");
+    println!("abort: {written} records written, {delivered} delivered, {undelivered} counted as lost");
 }

@@ -631,3 +631,54 @@ fn shared_rings_cannot_be_sealed() {
     drop(stream);
     session.finish_sealing(Duration::ZERO).unwrap();
 }
+
+#[test]
+fn the_progress_file_counts_each_streams_events_as_written() {
+    use tracemark_format::progress::{self, Progress};
+    let dir = scratch("progress");
+    let config = Config::with_uuid([15; 16]).packet_size(1024);
+    let session = RingSession::builder(config)
+        .progress_file(dir.join(progress::FILE_NAME))
+        .build(DirectorySink::create(&dir).unwrap())
+        .unwrap();
+    let ints = session.register::<Ints>().unwrap();
+    let read_progress = || {
+        let bytes = fs::read(dir.join(progress::FILE_NAME)).unwrap();
+        let progress = Progress::parse(&bytes).unwrap();
+        assert_eq!((progress.header.trace_uuid, progress.header.stream_class_id), ([15; 16], 0));
+        progress.events_written().filter(|(_, written)| *written > 0).collect::<BTreeMap<u32, u64>>()
+    };
+    // Counted as written, before anything is delivered: the file is the writer's memory.
+    let stream = session.stream().unwrap();
+    for n in 0..10 {
+        assert!(stream.emit(ints, &Ints { a: 0, b: n, c: 0 }).unwrap());
+    }
+    assert_eq!(read_progress(), BTreeMap::from([(0, 10)]));
+    std::thread::scope(|scope| {
+        for t in 1..=70u32 {
+            let session = &session;
+            // 70 threads at once hold 71 slots: the file grows past its first 64 records.
+            scope.spawn(move || {
+                let stream = session.stream().unwrap();
+                for n in 0..u64::from(t) {
+                    stream.emit(ints, &Ints { a: t as i32, b: n as i64, c: 0 }).unwrap();
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            });
+        }
+    });
+    drop(stream);
+    let summary = session.finish().unwrap();
+    let counted = read_progress();
+    assert_eq!(counted.values().sum::<u64>(), summary.events_written);
+    assert_eq!(counted.len(), 71, "{counted:?}");
+    let trace = Trace::open(&dir).unwrap();
+    let (events, diagnostics) = read(&trace);
+    assert!(diagnostics.is_empty(), "{diagnostics:?}");
+    let mut per_stream = BTreeMap::new();
+    for (stream, _, _) in &events {
+        *per_stream.entry(*stream).or_insert(0u64) += 1;
+    }
+    assert_eq!(per_stream, counted, "each stream's count is its events (R-9.5-1)");
+    fs::remove_dir_all(&dir).unwrap();
+}

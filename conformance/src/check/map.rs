@@ -52,6 +52,8 @@ pub fn classify(
         K::MixedStreamFile { .. } | K::MisplacedPacket => ("R-9.1-2", Error),
         K::IndexDisagrees { .. } => ("R-14.4-2", Error),
         K::CompressedPacket(error) => (compression_requirement(error), Error),
+        K::ProgressIgnored(_) => ("R-9.5-2", Severity::Warning),
+        K::EventsNotDelivered { .. } => ("R-9.5-2", Notice),
         _ => ("R-10.6-1", Error),
     };
     let rule = rule_name(kind).unwrap_or("reader/other");

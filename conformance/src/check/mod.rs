@@ -484,6 +484,18 @@ fn check_streams(source: &Source, visit: Option<&mut dyn FnMut(&Event<'_>)>) -> 
         None => parallel_passes(&trace, single_file, &facts, &rename),
     };
     let stream_count = passes.len();
+    // The progress file (§9.5): what the writer counted against what the streams delivered.
+    match trace.written_counts() {
+        Some(Ok(counts)) => {
+            let delivered: HashMap<StreamId, u64> =
+                passes.iter().map(|pass| (pass.stream, pass.events)).collect();
+            for diagnostic in counts.undelivered(|stream| delivered.get(&stream).copied().unwrap_or(0)) {
+                collector.push(map::finding(&diagnostic, &facts, &rename));
+            }
+        }
+        Some(Err(ignored)) => collector.push(map::finding(&ignored, &facts, &rename)),
+        None => {}
+    }
     let mut events = 0u64;
     let mut merged = MergedRules::default();
     for pass in passes {
@@ -513,6 +525,7 @@ fn parallel_passes(
 
 /// What checking one stream found, in record order.
 struct StreamPass {
+    stream: StreamId,
     events: u64,
     findings: Vec<StreamFinding>,
     /// Single-file form: the earliest record of each class in this stream.
@@ -537,7 +550,8 @@ fn stream_pass(
     rename: &dyn Fn(&str) -> String,
     visit: &mut dyn FnMut(&Event<'_>),
 ) -> StreamPass {
-    let mut pass = StreamPass { events: 0, findings: Vec::new(), first_use: HashMap::new() };
+    let mut pass =
+        StreamPass { stream: stream.id(), events: 0, findings: Vec::new(), first_use: HashMap::new() };
     let mut classes = ClassMemo::default();
     for item in stream {
         match item {

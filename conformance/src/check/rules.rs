@@ -95,6 +95,16 @@ pub const RULES: &[RuleInfo] = &[
         &["R-15.1-1", "R-15.1-2", "R-15.2-1"],
         "a compressed packet whose records cannot be had: corrupt, too large, or metadata",
     ),
+    rule(
+        "reader/ProgressIgnored",
+        &["R-9.5-2"],
+        "a progress file that is invalid or another trace's (warning)",
+    ),
+    rule(
+        "reader/EventsNotDelivered",
+        &["R-9.5-2"],
+        "the progress file counts events the trace does not deliver (notice)",
+    ),
     rule("reader/other", &["R-10.6-1"], "a diagnostic this checker does not know yet"),
     rule("no-trace-record", &["R-7.3-1"], "the reader cannot use any TRACE record"),
     rule("crc-field-zero", &["R-4.4-3"], "crc32 is 0 when HAS_CRC is clear"),

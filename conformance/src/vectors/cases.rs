@@ -326,6 +326,38 @@ fn valid_cases() -> Vec<Case> {
         interleaved(Form::SingleFile),
         interleaved(Form::Directory),
         case(
+            "progress-undelivered",
+            "a progress file counting 5 events written into stream 0/0, which delivers 3 (§9.5)",
+            &[],
+            TraceDesc {
+                extra_files: vec![("progress".into(), progress_file(base().uuid, &[5, 1], 0))],
+                ..base().packet(data(0, vec![t(10, 1), t(11, 2), t(12, 3)])).packet(data(1, vec![t(13, 4)]))
+            },
+        )
+        .directory()
+        .expect(vec![notice("R-9.5-2", Loc::InFile("progress", 64))]),
+        case(
+            "progress-partial-record",
+            "a progress file whose counts match the streams, then a partial record claiming more: ignored",
+            &["R-9.5-2"],
+            TraceDesc {
+                extra_files: vec![("progress".into(), progress_file(base().uuid, &[2, 9], 60))],
+                ..base().packet(data(0, vec![t(10, 1), t(11, 2)]))
+            },
+        )
+        .directory(),
+        case(
+            "progress-foreign",
+            "a progress file of another trace, counting more than is delivered: ignored, with a warning",
+            &[],
+            TraceDesc {
+                extra_files: vec![("progress".into(), progress_file([0xAB; 16], &[100], 0))],
+                ..base().packet(data(0, vec![t(10, 1)]))
+            },
+        )
+        .directory()
+        .expect(vec![warning("R-9.5-2", Loc::InFile("progress", 16))]),
+        case(
             "directory-extra-files",
             "a directory with an empty stream file and files that are not streams",
             &["R-9.1-1"],
@@ -1351,4 +1383,20 @@ pub fn all() -> Vec<Case> {
     let mut cases = valid_cases();
     cases.extend(invalid_cases());
     cases
+}
+
+/// A little-endian progress file (§9.5) of trace `uuid`, stream class 0: a record per count,
+/// the last cut to `cut` bytes when `cut` is not 0.
+fn progress_file(uuid: [u8; 16], counts: &[u64], cut: usize) -> Vec<u8> {
+    use tracemark_format::progress::{ProgressHeader, RECORD_LEN};
+    let mut file = ProgressHeader::new(uuid, 0).encode(ByteOrder::Little).to_vec();
+    for count in counts {
+        let mut record = [0u8; RECORD_LEN];
+        record[..8].copy_from_slice(&count.to_le_bytes());
+        file.extend_from_slice(&record);
+    }
+    if cut > 0 {
+        file.truncate(file.len() - RECORD_LEN + cut);
+    }
+    file
 }

@@ -341,6 +341,8 @@ pub enum Loc {
     },
     /// Offset 0 of the first file.
     Start,
+    /// Byte `offset` of file `name` of a directory ([`TraceDesc::extra_files`]).
+    InFile(&'static str, usize),
 }
 
 /// Damage to the laid-out container, after sealing.
@@ -472,6 +474,12 @@ impl LaidOut {
         };
         let (packet, within) = match loc {
             Loc::Start => return Ok((self.files.first().map(|f| f.0.clone()).unwrap_or_default(), 0)),
+            Loc::InFile(name, offset) => {
+                return match self.files.iter().find(|(file, _)| file == name) {
+                    Some((file, _)) => Ok((file.clone(), *offset as u64)),
+                    None => fail(format!("no file {name}")),
+                };
+            }
             Loc::IndexRecord | Loc::IndexPacket => {
                 let (file, offset) = self.index_record.clone().ok_or_else(|| DescError("no index".into()))?;
                 let header = if *loc == Loc::IndexPacket { tracemark_format::PACKET_HEADER_LEN } else { 0 };

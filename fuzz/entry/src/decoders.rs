@@ -354,3 +354,35 @@ fn visit(value: &Value<'_>) {
         }
     }
 }
+
+/// `progress`: [`Progress::parse`](tracemark_format::progress::Progress::parse) on any bytes,
+/// as a progress file beside a directory trace (§9.5) that a reader meets. An accepted file's
+/// header encodes back to its bytes (flags and reserved bytes aside, which readers ignore),
+/// its records lie whole within the input, one per `record_len` bytes after the header; a
+/// rejection names an offset inside the header and cites §9.5.
+pub fn progress(data: &[u8]) {
+    use tracemark_format::progress::{Progress, HEADER_LEN};
+    alloc_guard::bounded(Budget::for_input(data.len()), || match Progress::parse(data) {
+        Ok(progress) => {
+            let header = progress.header;
+            let mut encoded = header.encode(progress.order);
+            encoded[6..8].copy_from_slice(&data[6..8]);
+            assert_eq!(&encoded[..12], &data[..12], "decode then encode changed the header");
+            assert_eq!(&encoded[16..32], &data[16..32], "decode then encode changed the UUID");
+            let record_len = usize::from(header.record_len);
+            assert_eq!(progress.streams(), (data.len() - HEADER_LEN) / record_len);
+            let mut records = 0;
+            for (instance, written) in progress.events_written() {
+                let at = progress.record_offset(instance) as usize;
+                assert!(at + record_len <= data.len(), "record {instance} past the input");
+                assert_eq!(progress.order.read_u64(&data[at..]), Some(written));
+                records += 1;
+            }
+            assert_eq!(records, progress.streams());
+        }
+        Err(error) => {
+            assert!(error.offset() < HEADER_LEN as u64, "{error:?}");
+            assert!(error.to_string().contains("§9.5"), "{error}");
+        }
+    });
+}

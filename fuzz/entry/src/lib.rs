@@ -17,6 +17,7 @@
 //! | [`tsdl`] | CTF metadata text → parser, model, planner | errors located in the text |
 //! | [`ctf_stream`] | a CTF stream file under one of three metadata | packets, events and values lie in the input |
 //! | [`parquet()`] | `Trace::from_bytes`, then the Parquet export | exports without error, a row per event |
+//! | [`progress`] | `Progress::parse` (the progress file, §9.5) | headers re-encode, records in the input |
 //!
 //! Every target also runs under the allocation limits of spec §12 ([`alloc_guard`]): this
 //! crate installs [`alloc_guard::GuardedAllocator`] as the global allocator of whatever links
@@ -42,7 +43,9 @@ mod writer_diff;
 
 pub use columnar::parquet;
 pub use ctf::{ctf_stream, tsdl, CTF_METADATA, PAYLOADS_METADATA};
-pub use decoders::{compressed, format_string, index, metadata, metadata_packet, packet_header, trace};
+pub use decoders::{
+    compressed, format_string, index, metadata, metadata_packet, packet_header, progress, trace,
+};
 pub use roundtrip::roundtrip;
 pub use writer_diff::writer_diff;
 
@@ -55,7 +58,7 @@ static ALLOCATOR: GuardedAllocator = GuardedAllocator;
 pub type Target = fn(&[u8]);
 
 /// Every target, by name: what `fuzz/ci.sh` runs and the corpus replay test iterates.
-pub const TARGETS: [(&str, Target); 12] = [
+pub const TARGETS: [(&str, Target); 13] = [
     ("packet_header", packet_header),
     ("metadata", metadata),
     ("index", index),
@@ -68,6 +71,7 @@ pub const TARGETS: [(&str, Target); 12] = [
     ("tsdl", tsdl),
     ("ctf_stream", ctf_stream),
     ("parquet", parquet),
+    ("progress", progress),
 ];
 
 /// `check`: the conformance checker (`tracemark check`) on any bytes as a single-file trace.

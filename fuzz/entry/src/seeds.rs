@@ -301,8 +301,26 @@ pub fn all() -> Vec<Seed> {
         add("roundtrip", format!("random-{len}.bin"), random_bytes(0x9E37_79B9 + index as u64, len));
         add("writer_diff", format!("random-{len}.bin"), random_bytes(0xC0FF_EE00 + index as u64, len));
     }
+    progress_seeds(&mut add);
     ctf_seeds(&mut add);
     seeds
+}
+
+/// Progress files (§9.5) for `progress`: both byte orders, a few streams, a partial record.
+fn progress_seeds(add: &mut impl FnMut(&'static str, String, Vec<u8>)) {
+    use tracemark_format::progress::{ProgressHeader, RECORD_LEN};
+    for order in [ByteOrder::Little, ByteOrder::Big] {
+        let mut file = ProgressHeader::new([5; 16], 0).encode(order).to_vec();
+        add("progress", format!("header-{order:?}.bin"), file.clone());
+        for written in [3u64, 0, 70_000] {
+            let mut record = vec![0u8; RECORD_LEN];
+            record[..8].copy_from_slice(&order.u64_bytes(written));
+            file.extend_from_slice(&record);
+        }
+        add("progress", format!("three-streams-{order:?}.bin"), file.clone());
+        file.truncate(file.len() - 20);
+        add("progress", format!("partial-record-{order:?}.bin"), file);
+    }
 }
 
 /// CTF metadata texts (good and cut) for `tsdl`; LTTng-UST stream packets and hand-made

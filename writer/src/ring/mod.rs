@@ -116,6 +116,8 @@ mod consumer;
 mod emit;
 mod frontend;
 mod heap;
+#[cfg(all(feature = "std", not(loom)))]
+mod progress;
 mod reservation;
 #[cfg(all(feature = "std", not(loom)))]
 mod session;

@@ -18,6 +18,7 @@ use std::{
     boxed::Box,
     cell::Cell,
     marker::PhantomData,
+    path::PathBuf,
     string::String,
     sync::{
         atomic::{AtomicBool, AtomicU64, Ordering},
@@ -31,8 +32,9 @@ use std::{
 use tracemark_format::{EnvValue, Field};
 
 use super::{
-    sync::local_add, Concurrency, Discard, HeapRing, Local, Mode, Overwrite, Ring, RingConfig, Shared,
-    SnapshotStats,
+    progress::{EventCount, ProgressFile},
+    sync::local_add,
+    Concurrency, Discard, HeapRing, Local, Mode, Overwrite, Ring, RingConfig, Shared, SnapshotStats,
 };
 use crate::{
     marker::MarkerCache, Clock, Config, Error, EventHandle, EventType, MarkerArg, MonotonicClock, PacketInfo,
@@ -78,8 +80,9 @@ impl ProcessBarrier {
 struct Slot<M: Mode, C: Clock, K: Concurrency> {
     ring: HeapRing<M, C, K>,
     /// Events written through handles, added by the slot's current owner only (CPU-local adds,
-    /// safe against its signal handlers).
-    events: AtomicU64,
+    /// safe against its signal handlers), once each record is committed (R-9.5-1); in the
+    /// progress file when the session keeps one.
+    events: EventCount,
     /// `events_discarded` of the last packet the session delivered (consumer side).
     delivered_discarded: AtomicU64,
     /// Sealed while its stream was held, and its open packet closed ([`Ring::seal_remote`]).
@@ -89,6 +92,8 @@ struct Slot<M: Mode, C: Clock, K: Concurrency> {
 struct SlotTable<M: Mode, C: Clock, K: Concurrency> {
     slots: Vec<Arc<Slot<M, C, K>>>,
     in_use: Vec<bool>,
+    /// Where new slots count their events, if not in memory only (§9.5).
+    progress: Option<ProgressFile>,
 }
 
 /// The sink side, owned by whoever delivers packets (the consumer thread, a flush, the stop).
@@ -265,6 +270,7 @@ pub struct RingSessionBuilder<M: Mode = Discard, K: Concurrency = Local> {
     num_subbufs: usize,
     poll_interval: Duration,
     flush_interval: Option<Duration>,
+    progress_file: Option<PathBuf>,
     _kind: PhantomData<(M, K)>,
 }
 
@@ -277,6 +283,7 @@ impl<M: Mode, K: Concurrency> RingSessionBuilder<M, K> {
             num_subbufs: self.num_subbufs,
             poll_interval: self.poll_interval,
             flush_interval: self.flush_interval,
+            progress_file: self.progress_file,
             _kind: PhantomData,
         }
     }
@@ -324,6 +331,17 @@ impl<M: Mode, K: Concurrency> RingSessionBuilder<M, K> {
         self
     }
 
+    /// Keeps a progress file at `path` (§9.5; conventionally
+    /// [`progress::FILE_NAME`](tracemark_format::progress::FILE_NAME) in the trace directory):
+    /// each stream's count of events written, in memory shared with the file, so that if the
+    /// process is killed or aborts before the session finishes, a reader counts the events
+    /// written but never delivered. The file is created (or truncated) at build; it costs 64
+    /// bytes per stream and nothing per event.
+    pub fn progress_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.progress_file = Some(path.into());
+        self
+    }
+
     /// A session timestamped by [`MonotonicClock`].
     pub fn build(self, sink: impl PacketSink + Send + 'static) -> Result<RingSession<M, MonotonicClock, K>> {
         self.build_with_clock(MonotonicClock::new(), sink)
@@ -353,6 +371,10 @@ impl<M: Mode, K: Concurrency> RingSessionBuilder<M, K> {
         for (key, value) in self.env {
             registry.set_env(&key, value)?;
         }
+        let progress = match &self.progress_file {
+            Some(path) => Some(ProgressFile::create(path, self.config.uuid, stream_class_id)?),
+            None => None,
+        };
         let inner = Arc::new(Inner {
             config: self.config,
             clock,
@@ -364,7 +386,7 @@ impl<M: Mode, K: Concurrency> RingSessionBuilder<M, K> {
             barrier,
             registry: Mutex::new(registry),
             metadata_dirty: AtomicBool::new(true),
-            slots: Mutex::new(SlotTable { slots: Vec::new(), in_use: Vec::new() }),
+            slots: Mutex::new(SlotTable { slots: Vec::new(), in_use: Vec::new(), progress }),
             delivery: Mutex::new(Delivery {
                 sink: Some(Box::new(sink)),
                 metadata_log: Vec::new(),
@@ -429,6 +451,7 @@ impl RingSession<Discard, MonotonicClock, Local> {
             num_subbufs: 16,
             poll_interval: Duration::from_millis(1),
             flush_interval: Some(Duration::from_secs(1)),
+            progress_file: None,
             _kind: PhantomData,
         }
     }
@@ -496,9 +519,14 @@ impl<M: Mode, C: Clock + Clone + Send + Sync + 'static, K: Concurrency> RingSess
                 // reference to the ring, so nothing else writes it. The consumer only flushes
                 // with `flush_remote`, and `finish` only once no stream exists.
                 let ring = unsafe { HeapRing::new_any(config, inner.clock.clone()) }?;
+                let slot_index = table.slots.len();
+                let events = match &mut table.progress {
+                    Some(progress) => progress.counter(slot_index)?,
+                    None => EventCount::in_memory(),
+                };
                 table.slots.push(Arc::new(Slot {
                     ring,
-                    events: AtomicU64::new(0),
+                    events,
                     delivered_discarded: AtomicU64::new(0),
                     sealed: AtomicBool::new(false),
                 }));
@@ -645,7 +673,7 @@ impl<M: Mode, C: Clock + Clone + Send + Sync + 'static, K: Concurrency> RingSess
                     inner.drain(slot, &mut delivery);
                 }
             }
-            summary.events_written += slot.events.load(Ordering::Relaxed);
+            summary.events_written += slot.events.get().load(Ordering::Relaxed);
             summary.events_discarded += ring.discarded();
         }
         inner.deliver_metadata(&mut delivery);
@@ -776,7 +804,7 @@ impl<M: Mode, C: Clock + Clone + Send + Sync + 'static, K: Concurrency> RingStre
 
     /// Events written into this slot's ring so far (all its owners).
     pub fn events_written(&self) -> u64 {
-        self.slot.events.load(Ordering::Relaxed)
+        self.slot.events.get().load(Ordering::Relaxed)
     }
 
     /// Events this slot's ring dropped so far (§10.1).
@@ -788,7 +816,7 @@ impl<M: Mode, C: Clock + Clone + Send + Sync + 'static, K: Concurrency> RingStre
     fn count(&self, written: bool) {
         if written {
             // SAFETY: only this slot's owner (this thread, `!Sync`) and its signal handlers add.
-            unsafe { local_add(&self.slot.events, 1) };
+            unsafe { local_add(self.slot.events.get(), 1) };
         }
     }
 
