@@ -13,7 +13,7 @@
 #
 # usage: ctf/ci.sh [--rounds N] [--no-kernel] [--keep]     (N rounds of 5 events; default 20000)
 # Needs root (lttng-sessiond); installs lttng-tools, liblttng-ust-dev, babeltrace2, python3-bt2
-# and gcc with apt-get when missing (bench/lttng-session.sh). Honours CARGO_TARGET_DIR.
+# and gcc with apt-get when missing (../bench/lttng-session.sh). Honours CARGO_TARGET_DIR.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -36,8 +36,8 @@ die() { echo "ctf/ci.sh: $*" >&2; exit 1; }
 note() { printf '== %s\n' "$*"; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/tracemark-ctf-XXXXXX")
-# shellcheck source=bench/lttng-session.sh
-. "$here/bench/lttng-session.sh"
+# shellcheck source=../bench/lttng-session.sh
+. "$here/../bench/lttng-session.sh"
 lttng_setup babeltrace2 python3-bt2
 
 note "building tracemark and the LTTng-UST program"

@@ -39,8 +39,8 @@ die() { echo "ctf-compare: $*" >&2; exit 1; }
 note() { printf '== %s\n' "$*"; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/tracemark-ctf-bench-XXXXXX")
-# shellcheck source=lttng-session.sh
-. "$here/lttng-session.sh"
+# shellcheck source=../../bench/lttng-session.sh
+. "$here/../../bench/lttng-session.sh"
 lttng_setup babeltrace2 time
 
 note "building ctfread and tracemark (release) and the LTTng-UST program"
@@ -57,11 +57,7 @@ note "recording $events events through LTTng-UST"
 lttng_record "$work/ctf" 'tmk:*' "" --subbuf-size=8M --num-subbuf=8 --blocking-timeout=inf -- "$work/app" "$events" 2
 
 note "checking that every reader reads the $events events"
-babeltrace2 "$work/ctf" -c sink.utils.counter > "$work/counter.out" 2>/dev/null || die "babeltrace2 counter failed"
-bt_events=$(awk '/Event messages/ {print $1}' "$work/counter.out" | tail -1)
-bt_discarded=$(awk '/Discarded event messages/ {print $1}' "$work/counter.out" | tail -1)
-[ "$bt_discarded" = 0 ] || die "LTTng discarded events ($bt_discarded discarded-events messages)"
-[ "$bt_events" = "$events" ] || die "babeltrace2 reads $bt_events events, expected $events"
+lttng_expect "$work/ctf" "$events"
 for mode in merged parallel streams; do
     read -r count _ < <("$ctfread" "$mode" "$work/ctf")
     [ "$count" = "$events" ] || die "ctfread $mode reads $count events, expected $events"

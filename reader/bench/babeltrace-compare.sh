@@ -19,8 +19,11 @@
 #              works, for CI, in seconds; its timings mean nothing (debug build, tiny trace)
 #   --release  build readbench optimised even with --smoke (the default otherwise)
 #   --keep     keep the work directory (printed)
+# Fails unless LTTng recorded every event (babeltrace2 counts them, none discarded) and every
+# timed tracemark run reads them all.
 # Needs root (lttng-sessiond for userspace tracing) and installs babeltrace2, lttng-tools,
-# liblttng-ust-dev, gcc and time with apt-get when they are missing. Honours CARGO_TARGET_DIR.
+# liblttng-ust-dev, gcc and time with apt-get when they are missing (bench/lttng-session.sh).
+# Honours CARGO_TARGET_DIR.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -49,27 +52,9 @@ die() { echo "babeltrace-compare: $*" >&2; exit 1; }
 note() { printf '== %s\n' "$*"; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/tracemark-bt-XXXXXX")
-session="tracemark-compare-$$"
-session_created=0
-sessiond_pid=""
-cleanup() {
-    if [ "$session_created" = 1 ]; then lttng destroy "$session" >/dev/null 2>&1 || true; fi
-    if [ -n "$sessiond_pid" ]; then kill "$sessiond_pid" 2>/dev/null || true; fi
-    if [ "$keep" = 1 ]; then echo "kept $work"; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-
-# --- tools -------------------------------------------------------------------------------------
-ust_header=$(dpkg -L liblttng-ust-dev 2>/dev/null | grep -m1 '/lttng/tracepoint.h$' || true)
-if ! command -v babeltrace2 >/dev/null || ! command -v lttng >/dev/null || ! command -v lttng-sessiond >/dev/null \
-    || [ -z "$ust_header" ] || ! command -v gcc >/dev/null || [ ! -x /usr/bin/time ]; then
-    [ "$(id -u)" = 0 ] || die "needs babeltrace2 lttng-tools liblttng-ust-dev gcc time (apt-get install them as root)"
-    note "installing babeltrace2 lttng-tools liblttng-ust-dev gcc time"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends babeltrace2 lttng-tools liblttng-ust-dev gcc libc6-dev time >/dev/null
-fi
-[ "$(id -u)" = 0 ] || die "lttng-sessiond must run as root here"
+# shellcheck source=../../bench/lttng-session.sh
+. "$root/bench/lttng-session.sh"
+lttng_setup babeltrace2 time
 
 if [ "$smoke" = 1 ] && [ "${smoke_release:-0}" = 0 ]; then profile=debug; fi
 note "building readbench ($profile) and the LTTng-UST program"
@@ -83,30 +68,16 @@ readbench="$target/$profile/examples/readbench"
 gcc -O2 -Wall -Wextra -I"$here/lttng" "$here/lttng/app.c" "$here/lttng/tp.c" -o "$work/app" -llttng-ust -ldl -lpthread
 
 # --- the same events, twice ----------------------------------------------------------------------
-if ! pgrep -x lttng-sessiond >/dev/null; then
-    lttng-sessiond --daemonize
-    sleep 1
-    sessiond_pid=$(pgrep -nx lttng-sessiond || true)
-fi
+lttng_start_daemon
 note "recording $events events through LTTng-UST"
-lttng create "$session" --output="$work/ctf" >/dev/null
-session_created=1
 # Blocking channels: the program waits for the consumer instead of discarding events.
-lttng enable-channel -s "$session" -u ch --subbuf-size=8M --num-subbuf=8 --blocking-timeout=inf >/dev/null
-lttng enable-event -s "$session" -u -c ch 'tmk:*' >/dev/null
-lttng start "$session" >/dev/null
-LTTNG_UST_ALLOW_BLOCKING=1 LTTNG_UST_REGISTER_TIMEOUT=-1 "$work/app" "$events" 2
-lttng stop "$session" >/dev/null
-lttng destroy "$session" >/dev/null
-session_created=0
+lttng_record "$work/ctf" 'tmk:*' "" --subbuf-size=8M --num-subbuf=8 --blocking-timeout=inf -- "$work/app" "$events" 2
+lttng_expect "$work/ctf" "$events"
 
 note "writing the same $events events with the tracemark writer"
 "$readbench" write "$work/tmk" "$events" 2 >/dev/null
 
 note "checking that both traces hold the same events"
-babeltrace2 "$work/ctf" -c sink.utils.counter > "$work/counter.out" 2>/dev/null || die "babeltrace2 counter failed"
-discarded=$(awk '/Discarded event messages/ {print $1}' "$work/counter.out" | tail -1)
-[ "$discarded" = 0 ] || die "LTTng discarded events (${discarded:-unknown})"
 babeltrace2 "$work/ctf" 2>/dev/null \
     | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^tmk:/) { sub(/^tmk:/, "", $i); sub(/:$/, "", $i); n[$i]++; break } }
            END { for (k in n) print k, n[k] }' | sort > "$work/ctf.names"
@@ -129,6 +100,10 @@ time_runs() {
     : > "$work/$name.wall"; : > "$work/$name.cpu"
     for _ in $(seq "$runs"); do
         /usr/bin/time -f '%e %U %S %M' -o "$work/time.out" "$@" > "$work/$name.out" 2>/dev/null
+        # Every tracemark run must have read every event (babeltrace2's were counted above).
+        if grep -q 'events=' "$work/$name.out" && ! grep -q " events=$events " "$work/$name.out"; then
+            die "$name read $(grep -o 'events=[0-9]*' "$work/$name.out"), expected $events"
+        fi
         read -r wall user sys rss < "$work/time.out"
         echo "$wall" >> "$work/$name.wall"
         awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }' >> "$work/$name.cpu"

@@ -1,6 +1,9 @@
-# Sourced by ctf/ci.sh and ctf/bench/ctf-compare.sh: what both need to record traces with
-# LTTng-UST. The caller sets `work` (a scratch directory) and `keep` (1 keeps it), and defines
-# `die` and `note`.
+# Sourced by every script that records with LTTng-UST (ctf/ci.sh, ctf/bench/ctf-compare.sh,
+# reader/bench/babeltrace-compare.sh, writer/bench/lttng-compare.sh): installing the tools,
+# starting the session daemon and waiting until it answers, recording with the program waiting
+# for its registration (so that no event goes unrecorded because the daemon was still starting),
+# and checking what LTTng recorded before anything is compared with it. The caller sets `work`
+# (a scratch directory) and `keep` (1 keeps it), and defines `die` and `note`.
 
 session=""
 sessiond_pid=""
@@ -38,13 +41,35 @@ lttng_setup() {
     [ "$(id -u)" = 0 ] || die "lttng-sessiond must run as root here"
 }
 
-# Starts the session daemon unless one runs, and waits until it answers.
+# Starts the session daemon unless one runs (or once one that was stopping has gone), and waits
+# until it answers (up to 10 s). The one started here is stopped at exit.
 lttng_start_daemon() {
-    if ! pgrep -x lttng-sessiond >/dev/null; then
-        lttng-sessiond --daemonize
-        sessiond_pid=$(pgrep -nx lttng-sessiond || true)
-    fi
-    for _ in $(seq 50); do lttng list >/dev/null 2>&1 && break; sleep 0.1; done
+    local _
+    for _ in $(seq 100); do
+        lttng list >/dev/null 2>&1 && return 0
+        if ! pgrep -x lttng-sessiond >/dev/null; then
+            lttng-sessiond --daemonize
+            # The daemon, not its run-as helper (a child of the same name).
+            sessiond_pid=$(pgrep -ox lttng-sessiond || true)
+        fi
+        sleep 0.1
+    done
+    die "lttng-sessiond does not answer"
+}
+
+# lttng_expect TRACE N: dies unless babeltrace2 reads exactly N events from the LTTng trace
+# TRACE and no discarded events: a comparison with LTTng is only as good as LTTng's recording
+# of every event (tracepoints not yet enabled, or full buffers, make it look free).
+lttng_expect() {
+    local trace=$1 expected=$2 counted discarded
+    babeltrace2 "$trace" -c sink.utils.counter > "$work/lttng-counter.out" 2>/dev/null ||
+        die "babeltrace2 cannot read the LTTng trace $trace"
+    counted=$(awk '/ Event messages/ {print $1}' "$work/lttng-counter.out" | tail -1)
+    discarded=$(awk '/ Discarded event messages/ {print $1}' "$work/lttng-counter.out" | tail -1)
+    [ "${discarded:-0}" = 0 ] || die "LTTng discarded events ($discarded discarded-events messages)"
+    [ "$counted" = "$expected" ] ||
+        die "LTTng recorded ${counted:-no} events, expected $expected: the comparison would be meaningless"
+    note "LTTng recorded all $expected events (babeltrace2 counted them), none discarded"
 }
 
 # lttng_record OUTDIR EVENTS CONTEXTS CHANNEL-OPTIONS... -- COMMAND...: records COMMAND's
