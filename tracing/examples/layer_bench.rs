@@ -1,6 +1,7 @@
 //! The cost of recording through `tracing`, per event, against the peers, in one run:
 //!
-//! - `tracemark`: this crate's layer, into a trace directory;
+//! - `tracemark`: this crate's layer, into a trace directory; `tracemark-tsc`: the same,
+//!   timestamped by the TSC (where it is invariant);
 //! - `fmt`: `tracing_subscriber`'s fmt layer, text without colours, into a buffered file;
 //! - `chrome`: `tracing-chrome`'s layer, JSON into a file (written by its own thread).
 //!
@@ -42,15 +43,20 @@ fn record(dispatch: &Dispatch, events: u64) -> Duration {
 fn run(peer: &str, dir: &Path, events: u64) -> (Duration, Duration) {
     let started = Instant::now();
     match peer {
-        "tracemark" => {
+        "tracemark" | "tracemark-tsc" => {
             let path = dir.join("trace");
             // 8 MiB per thread (32 packets of 256 KiB): the consumer shares two cores with the
             // program, and a ring of the default 1 MiB drops records at this rate.
             let config = tracemark_writer::Config::default().packet_size(1 << 18);
             let sink = tracemark_writer::DirectorySink::create(&path).expect("a trace directory");
+            let clock = if peer == "tracemark-tsc" {
+                tracemark_tracing::LayerClock::tsc().expect("an invariant TSC")
+            } else {
+                tracemark_tracing::LayerClock::monotonic()
+            };
             let session = tracemark_writer::ring::RingSession::builder(config)
                 .subbufs(32)
-                .build(sink)
+                .build_with_clock(clock, sink)
                 .expect("a session");
             let (layer, guard) = tracemark_tracing::TracemarkLayer::new(session);
             let recording = record(&Dispatch::new(tracing_subscriber::registry().with(layer)), events);
@@ -117,8 +123,10 @@ fn main() {
     let rounds: usize = args.next().map_or(5, |r| r.parse().expect("R rounds"));
     // Further arguments name the peers to run (tracemark first, for the ratios).
     let chosen: Vec<String> = args.collect();
-    let peers: Vec<&str> = ["tracemark", "fmt", "chrome"]
+    let tsc = tracemark_tracing::LayerClock::tsc().is_some();
+    let peers: Vec<&str> = ["tracemark", "tracemark-tsc", "fmt", "chrome"]
         .into_iter()
+        .filter(|peer| *peer != "tracemark-tsc" || tsc)
         .filter(|peer| chosen.is_empty() || chosen.iter().any(|c| c == peer))
         .collect();
     let mut recording = vec![Vec::new(); peers.len()];
@@ -136,7 +144,7 @@ fn main() {
     println!(
         "{events} events of 3 fields, each in a span entered and exited, one thread; medians of {rounds} rounds"
     );
-    println!("{:>10}  {:>20}  {:>28}", "", "in tracing (program)", "until the output is complete");
+    println!("{:>13}  {:>20}  {:>28}", "", "in tracing (program)", "until the output is complete");
     println!(
         "tracemark rings dropped {} of {} records over all rounds",
         DISCARDED.load(std::sync::atomic::Ordering::Relaxed),
@@ -145,7 +153,7 @@ fn main() {
     for (index, peer) in peers.iter().enumerate() {
         let (recorded, completed) = (ns(&recording[index]), ns(&complete[index]));
         println!(
-            "{peer:>10}  {recorded:8.1} ns/event {:5.1}x  {completed:14.1} ns/event {:5.1}x",
+            "{peer:>13}  {recorded:8.1} ns/event {:5.1}x  {completed:14.1} ns/event {:5.1}x",
             recorded / ours,
             completed / ours_complete
         );

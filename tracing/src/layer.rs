@@ -13,7 +13,7 @@ use std::{
 use rustc_hash::FxHashMap;
 use tracemark_writer::{
     ring::{Discard, Local, RingSession, RingStream},
-    MonotonicClock, PayloadWriter, RawHandle,
+    PayloadWriter, RawHandle,
 };
 use tracing_core::{
     callsite::Identifier,
@@ -25,11 +25,14 @@ use tracing_subscriber::{layer::Context, registry::LookupSpan, Layer};
 use crate::{
     classes::{class_fields, class_name, log_level, Role},
     record::Recorder,
+    LayerClock,
 };
 
-/// The ring session a layer writes into.
-pub type Session = RingSession<Discard, MonotonicClock, Local>;
-type Stream = RingStream<Discard, MonotonicClock, Local>;
+/// The ring session a layer writes into: build it with
+/// [`build_with_clock`](tracemark_writer::ring::RingSessionBuilder::build_with_clock) and a
+/// [`LayerClock`].
+pub type Session = RingSession<Discard, LayerClock, Local>;
+type Stream = RingStream<Discard, LayerClock, Local>;
 
 /// What the layer could not record, counted (besides what the rings dropped when full, which
 /// the trace itself counts, §10.1).

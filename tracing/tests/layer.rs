@@ -169,7 +169,7 @@ fn a_full_ring_drops_and_counts_never_blocks() {
     let session = RingSession::builder(Config::default().packet_size(4096))
         .subbufs(2)
         .poll_interval(std::time::Duration::from_millis(50))
-        .build(DirectorySink::create(&path).unwrap())
+        .build_with_clock(tracemark_tracing::LayerClock::monotonic(), DirectorySink::create(&path).unwrap())
         .unwrap();
     let (layer, guard) = TracemarkLayer::new(session);
     let started = std::time::Instant::now();
@@ -429,4 +429,40 @@ fn a_callsite_of_200_fields_is_a_class_of_200_fields() {
     assert_eq!(fields.len(), WIDTH);
     assert_eq!(field(fields, "field_0"), "u:0");
     assert_eq!(field(fields, "field_199"), format!("u:{}", 199 * 199));
+}
+
+/// With the TSC where it is invariant: the records' times convert to wall-clock time (through
+/// the CLOCK record's calibrated frequency and offset) within the recording's bounds, in order.
+#[test]
+fn the_tsc_clock_gives_wall_clock_times_in_order() {
+    let Some(clock) = tracemark_tracing::LayerClock::tsc() else {
+        eprintln!("no invariant TSC here: nothing to check");
+        return;
+    };
+    let work = tempfile::tempdir().unwrap();
+    let path = work.path().join("trace");
+    let now_ns =
+        || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as i128;
+    let (layer, guard) = TracemarkLayer::directory_with_clock(&path, clock).unwrap();
+    let before = now_ns();
+    tracing::dispatcher::with_default(&dispatch(layer), || {
+        for n in 0..1000u64 {
+            info!(n);
+            if n % 100 == 0 {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+        }
+    });
+    let after = now_ns();
+    guard.finish().unwrap();
+    let trace = Trace::open(&path).unwrap();
+    assert_eq!(trace.metadata().clocks().next().unwrap().name, "tsc");
+    let times: Vec<i128> =
+        trace.events().filter_map(Item::event).map(|event| event.unix_ns().unwrap()).collect();
+    assert_eq!(times.len(), 1000);
+    assert!(times.windows(2).all(|pair| pair[0] <= pair[1]), "in time order");
+    // The calibration is good to about 1e-4 and its offset to a few microseconds.
+    let slack = 5_000_000;
+    assert!(times[0] >= before - slack && times[999] <= after + slack, "{before} <= {times:?} <= {after}");
+    assert!(times[999] - times[0] >= 9_000_000, "ten 1 ms sleeps lie between the first and the last");
 }
