@@ -60,11 +60,12 @@ if [ "$smoke" = 1 ] && [ "${smoke_release:-0}" = 0 ]; then profile=debug; fi
 note "building readbench ($profile) and the LTTng-UST program"
 target=${CARGO_TARGET_DIR:-$root/target}
 if [ "$profile" = release ]; then
-    (cd "$root" && cargo build --release -q -p tracemark-reader --example readbench)
+    (cd "$root" && cargo build --release -q -p tracemark-reader --example readbench && cargo build --release -q -p tracemark)
 else
-    (cd "$root" && cargo build -q -p tracemark-reader --example readbench)
+    (cd "$root" && cargo build -q -p tracemark-reader --example readbench && cargo build -q -p tracemark)
 fi
 readbench="$target/$profile/examples/readbench"
+tracemark="$target/$profile/tracemark"
 gcc -O2 -Wall -Wextra -I"$here/lttng" "$here/lttng/app.c" "$here/lttng/tp.c" -o "$work/app" -llttng-ust -ldl -lpthread
 
 # --- the same events, twice ----------------------------------------------------------------------
@@ -139,6 +140,20 @@ for mode in dynamic dynamic-pipelined dynamic-dispatch typed typed-1-thread type
 done
 echo "   (CTF trace $ctf_bytes bytes, tracemark trace $tmk_bytes bytes, $events events; times are whole"
 echo "    processes, open included; /usr/bin/time has 10 ms resolution)"
+
+# --- text -----------------------------------------------------------------------------------------
+note "text: babeltrace2 TRACE against tracemark dump TRACE, to /dev/null ($runs runs each)"
+dump_lines=$("$tracemark" dump "$work/tmk" 2>/dev/null | wc -l)
+[ "$dump_lines" = "$events" ] || die "tracemark dump printed $dump_lines lines, expected $events"
+# babeltrace2's text was counted line by line above (the events per name).
+time_runs babeltrace2-text sh -c 'exec babeltrace2 "$1" > /dev/null 2>&1' text "$work/ctf"
+time_runs dump-text sh -c 'exec "$1" dump "$2" > /dev/null 2>&1' text "$tracemark" "$work/tmk"
+text_bt=$(median < "$work/babeltrace2-text.wall")
+text_ours=$(median < "$work/dump-text.wall")
+awk -v e="$events" -v bt="$text_bt" -v ours="$text_ours" -v release="$([ "$profile" = release ] && echo 1 || echo 0)" 'BEGIN {
+    bt = (bt > 0 ? bt : 0.005); ours = (ours > 0 ? ours : 0.005)
+    printf "   babeltrace2 text %.3f s, tracemark dump %.3f s (%.2f M lines/s): %.1fx\n", bt, ours, e / ours / 1e6, bt / ours
+    if (release) printf "  [%s] dump text >= 15x babeltrace2 text: %.1fx\n", (bt / ours >= 15 ? "met    " : "NOT met"), bt / ours }'
 # Dynamic iteration in time order: the faster of the iterator alone and with decoding workers
 # (`Trace::with_events`); typed binding in time order: the dispatcher. `typed-streams` (no order
 # across streams) is reported beside them, not against the time-ordered target.
