@@ -57,8 +57,9 @@ impl WrittenCounts {
 
     /// Each stream the writer wrote events into, with how many, in stream order.
     pub fn events_written(&self) -> impl Iterator<Item = (StreamId, u64)> + '_ {
-        let class = self.parsed().header.stream_class_id;
-        self.parsed()
+        let parsed = self.parsed();
+        let class = parsed.header.stream_class_id;
+        parsed
             .events_written()
             .filter(|(_, written)| *written > 0)
             .map(move |(instance, written)| (StreamId { class, instance }, written))

@@ -165,21 +165,18 @@ fn finish(shared: &layer::Shared, wait: std::time::Duration) -> Result<Report, F
         return Ok(Report::default());
     }
     layer::release_stream(shared.id());
-    let counters = &shared.counters;
-    let mut report = Report {
-        after_close: counters.after_close.load(Ordering::Relaxed),
-        reentrant: counters.reentrant.load(Ordering::Relaxed),
-        refused: counters.refused.load(Ordering::Relaxed),
-        ..Report::default()
-    };
     match shared.session.finish_sealing(wait) {
         Ok(summary) => {
-            report.events_written = summary.events_written;
-            report.events_discarded = summary.events_discarded;
-            report.threads_sealed = summary.sealed_streams;
-            // Counted again: records refused while the rings were being sealed.
-            report.after_close = counters.after_close.load(Ordering::Relaxed);
-            Ok(report)
+            // Read after the seal: records refused while the rings were being sealed count.
+            let counters = &shared.counters;
+            Ok(Report {
+                events_written: summary.events_written,
+                events_discarded: summary.events_discarded,
+                threads_sealed: summary.sealed_streams,
+                after_close: counters.after_close.load(Ordering::Relaxed),
+                reentrant: counters.reentrant.load(Ordering::Relaxed),
+                refused: counters.refused.load(Ordering::Relaxed),
+            })
         }
         Err(tracemark_writer::Error::StreamsOpen(open)) => {
             shared.session.flush();

@@ -716,8 +716,8 @@ impl<'a, M: Mode, C: Clock, K: Concurrency> Ring<'a, M, C, K> {
 
     /// Ends a [`Local`] ring's writing from another thread, while its owner thread lives on (a
     /// pool thread the program did not stop before finishing its trace): the owner's writes and
-    /// flushes from then on are refused (`emit` returns `Ok(false)`, not counted as discarded,
-    /// and [`is_sealed`](Self::is_sealed) tells why), and once no write of the owner is in
+    /// flushes from then on are refused, not counted as discarded (`emit` returns
+    /// [`Error::Finished`](crate::Error::Finished), `reserve` `None`, `flush` `false`), and once no write of the owner is in
     /// progress the open packet is closed, so every record written before is delivered.
     ///
     /// `Some(closed)` once sealed and closed (whether a packet was closed); from then on the

@@ -219,6 +219,17 @@ impl<M: Mode, C: Clock + Clone + Send + Sync + 'static, K: Concurrency> Inner<M,
         flushed.is_some()
     }
 
+    /// Seals `slot`'s ring against its owner and closes its open packet ([`Ring::seal_remote`]),
+    /// marking the slot sealed once done; while the owner is inside a write, it is not yet
+    /// (call again).
+    fn seal_remote(&self, slot: &Slot<M, C, K>) {
+        let barrier = self.barrier;
+        // SAFETY: as in `flush_remote`.
+        if unsafe { slot.ring.ring().seal_remote(|| barrier.is_some_and(|b| b.run())) }.is_some() {
+            slot.sealed.store(true, Ordering::Release);
+        }
+    }
+
     /// Flushes every ring and delivers what is complete; returns whether a ring was busy.
     fn flush_all(&self) -> bool {
         let mut busy = false;
@@ -615,11 +626,7 @@ impl<M: Mode, C: Clock + Clone + Send + Sync + 'static, K: Concurrency> RingSess
                 return Err(Error::StreamsOpen(pending.len()));
             }
             for slot in &pending {
-                let barrier = inner.barrier;
-                // SAFETY: as in `Inner::flush_remote`: membarrier, registered at build.
-                if unsafe { slot.ring.ring().seal_remote(|| barrier.is_some_and(|b| b.run())) }.is_some() {
-                    slot.sealed.store(true, Ordering::Release);
-                }
+                inner.seal_remote(slot);
             }
             if Instant::now() >= deadline {
                 let busy = pending.iter().filter(|slot| !slot.sealed.load(Ordering::Acquire)).count();
