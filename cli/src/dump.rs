@@ -12,7 +12,8 @@ use tracemark_reader::{Event, Item, Trace};
 
 use crate::{
     follow::{Deliver, FollowEnd, FollowError, FollowOptions, Follower},
-    line::LineWriter,
+    line::{append_line, LineWriter},
+    ordered::write_in_order,
     time::parse_window,
     CliResult,
 };
@@ -51,28 +52,37 @@ pub fn run(args: &DumpArgs) -> CliResult {
     let trace = crate::ctf::open(&args.path)?;
     let stdout = io::stdout().lock();
     let mut out = BufWriter::with_capacity(1 << 16, stdout);
-    let mut lines = LineWriter::new();
-    // `events()` delivers the diagnostics found while opening too (first and last). A worker
-    // thread checks and walks the packets ahead of this one, which formats.
+    // `events()` delivers the diagnostics found while opening too (first and last). Worker
+    // threads check and walk the packets ahead of this one, which merges them; the lines are
+    // made on this thread and as many helpers, and written in order (`ordered`).
     let mut diagnostics = 0usize;
     let window = window(&trace, args)?;
+    let helpers = trace.default_workers();
     let mut print = |items: &mut dyn Iterator<Item = Item<'_>>| -> io::Result<()> {
-        for item in items {
-            let written = match item {
-                Item::Event(event) => write_event(&mut out, &mut lines, &event, args),
-                Item::Diagnostic(diagnostic) => {
-                    diagnostics += 1;
-                    out.flush()?;
-                    eprintln!("warning: {diagnostic}");
-                    Ok(())
-                }
-            };
-            match written {
-                Err(error) if error.kind() == io::ErrorKind::BrokenPipe => return Ok(()),
-                other => other?,
+        let mut lines = LineWriter::new();
+        let format = |text: &mut Vec<u8>, item: &Item<'_>| match item {
+            Item::Event(event) if args.json => {
+                serde_json::to_writer(&mut *text, event).map_err(io::Error::from)?;
+                text.push(b'\n');
+                Ok(())
             }
-        }
-        match out.flush() {
+            Item::Event(event) => {
+                append_line(text, event, args.ticks);
+                Ok(())
+            }
+            // A barrier: written by the last closure.
+            Item::Diagnostic(_) => Ok(()),
+        };
+        let written = write_in_order(items, &mut out, helpers, format, is_barrier, |out, item| match item {
+            Item::Event(event) => write_event(out, &mut lines, &event, args),
+            Item::Diagnostic(diagnostic) => {
+                diagnostics += 1;
+                out.flush()?;
+                eprintln!("warning: {diagnostic}");
+                Ok(())
+            }
+        });
+        match written.and_then(|()| out.flush()) {
             Err(error) if error.kind() == io::ErrorKind::BrokenPipe => Ok(()),
             other => other,
         }
@@ -86,6 +96,16 @@ pub fn run(args: &DumpArgs) -> CliResult {
         eprintln!("tracemark: {diagnostics} diagnostics");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Whether `item` is written as it comes rather than formatted ahead: a diagnostic, printed
+/// on stderr between the lines around it, or an event whose values may be large, whose line
+/// is written in pieces as it is built.
+fn is_barrier(item: &Item<'_>) -> bool {
+    match item {
+        Item::Event(event) => event.may_stream_values(),
+        Item::Diagnostic(_) => true,
+    }
 }
 
 /// The window of `--from` and `--to` in nanoseconds since the epoch, when either is given;

@@ -10,6 +10,7 @@ mod follow;
 mod index;
 mod info;
 mod line;
+mod ordered;
 mod progress;
 mod stats;
 mod time;

@@ -267,3 +267,52 @@ fn convert_to_tracemark_compresses_and_decompresses_without_changing_an_event() 
     assert_ne!(code, 0);
     assert!(stderr.contains("--to tracemark only"), "{stderr}");
 }
+
+/// `tracemark dump` formats lines on several threads (`ordered.rs`); each warning must still
+/// come out between the lines of the events around it, as the reader delivers them.
+#[test]
+fn dump_keeps_each_warning_between_the_lines_around_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("damaged");
+    let mut args = vec!["demo", path.to_str().unwrap(), "--threads", "3", "--iterations", "6000"];
+    args.extend_from_slice(&["--show", "0"]);
+    let (code, stdout, stderr) = tracemark(&args);
+    assert_eq!(code, 0, "demo failed: {stdout}{stderr}");
+    // Damage the middle of CPU 1's file: a CRC mismatch or a malformed record there.
+    let file = path.join("stream-0-1.tmk");
+    let mut bytes = std::fs::read(&file).unwrap();
+    let middle = bytes.len() / 2;
+    for byte in &mut bytes[middle..middle + 64] {
+        *byte ^= 0x5a;
+    }
+    std::fs::write(&file, bytes).unwrap();
+
+    let trace = tracemark_reader::Trace::open(&path).unwrap();
+    let expected: Vec<String> = trace
+        .events()
+        .map(|item| match item {
+            tracemark_reader::Item::Event(_) => "event".to_string(),
+            tracemark_reader::Item::Diagnostic(diagnostic) => format!("warning: {diagnostic}"),
+        })
+        .collect();
+    let warnings = expected.iter().filter(|line| line.starts_with("warning: ")).count();
+    assert!(warnings > 0, "the damage is reported");
+    assert!(expected.len() > 30_000, "lines enough for many chunks: {}", expected.len());
+
+    for json in [false, true] {
+        let command = format!("exec \"$0\" dump {} \"$1\" 2>&1", if json { "--json" } else { "" });
+        let output = Command::new("sh")
+            .args(["-c", &command, env!("CARGO_BIN_EXE_tracemark"), path.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(output.status.success());
+        let text = String::from_utf8(output.stdout).unwrap();
+        let mut lines: Vec<String> = text
+            .lines()
+            .map(|line| if line.starts_with("warning: ") { line.to_string() } else { "event".to_string() })
+            .collect();
+        assert_eq!(lines.pop(), Some("event".to_string()), "the count of diagnostics comes last");
+        assert!(text.ends_with(&format!("tracemark: {warnings} diagnostics\n")), "{json}");
+        assert_eq!(lines, expected, "json {json}");
+    }
+}
