@@ -25,6 +25,10 @@ const CHUNK_ITEMS: usize = 1024;
 /// Chunks formatted or being formatted, per thread, before the writer waits for the oldest.
 const IN_FLIGHT_PER_THREAD: usize = 2;
 
+/// Chunks a helper may have waiting or in hand: the reading thread formats a chunk itself
+/// only when every helper has this many.
+const QUEUED_PER_HELPER: usize = 2;
+
 /// Items and, once formatted, their text.
 struct Chunk<I> {
     items: Vec<I>,
@@ -62,6 +66,8 @@ enum InFlight<I> {
 struct Helper<I> {
     jobs: Sender<Chunk<I>>,
     done: Receiver<Chunk<I>>,
+    /// Chunks sent and not yet taken back.
+    outstanding: usize,
 }
 
 /// Writes `items` to `out` in their order, their text made by `format` on this thread and
@@ -88,7 +94,6 @@ where
             helpers: Vec::with_capacity(helpers),
             in_flight: VecDeque::new(),
             spare: Vec::new(),
-            turn: 0,
         };
         for _ in 0..helpers {
             let (jobs, incoming) = channel::<Chunk<I>>();
@@ -102,7 +107,7 @@ where
                     }
                 }
             });
-            writer.helpers.push(Helper { jobs, done });
+            writer.helpers.push(Helper { jobs, done, outstanding: 0 });
         }
         let mut chunk = Chunk::new();
         for item in items {
@@ -135,8 +140,6 @@ struct OrderedWriter<'w, I, W, F> {
     in_flight: VecDeque<InFlight<I>>,
     /// Written chunks, for their memory.
     spare: Vec<Chunk<I>>,
-    /// Who formats the next chunk: 0 this thread, `n` helper `n - 1`.
-    turn: usize,
 }
 
 impl<I, W, F> OrderedWriter<'_, I, W, F>
@@ -144,15 +147,15 @@ where
     W: Write,
     F: FnMut(&mut Vec<u8>, &I) -> io::Result<()>,
 {
-    /// Gives `chunk` to whoever's turn it is, writes what is ready, and returns an empty
-    /// chunk to fill next.
+    /// Gives `chunk` to the least busy helper when one has room, else formats it here; writes
+    /// what is ready, and returns an empty chunk to fill next.
     fn hand_over(&mut self, mut chunk: Chunk<I>) -> io::Result<Chunk<I>> {
-        let turn = self.turn;
-        self.turn = (turn + 1) % (self.helpers.len() + 1);
-        match turn.checked_sub(1).and_then(|helper| self.helpers.get(helper).map(|sender| (helper, sender))) {
-            Some((helper, sender)) => {
-                sender.jobs.send(chunk).map_err(|_| helper_gone())?;
-                self.in_flight.push_back(InFlight::Helper(helper));
+        let idle = self.helpers.iter_mut().enumerate().min_by_key(|(_, helper)| helper.outstanding);
+        match idle.filter(|(_, helper)| helper.outstanding < QUEUED_PER_HELPER) {
+            Some((index, helper)) => {
+                helper.jobs.send(chunk).map_err(|_| helper_gone())?;
+                helper.outstanding += 1;
+                self.in_flight.push_back(InFlight::Helper(index));
             }
             None => {
                 chunk.format(&mut self.format);
@@ -183,7 +186,7 @@ where
                 _ => return Ok(false),
             },
             Some(&InFlight::Helper(helper)) => {
-                let Some(from) = self.helpers.get(helper) else { return Err(helper_gone()) };
+                let Some(from) = self.helpers.get_mut(helper) else { return Err(helper_gone()) };
                 let received = if wait {
                     from.done.recv().map_err(|_| helper_gone())?
                 } else {
@@ -193,6 +196,7 @@ where
                         Err(TryRecvError::Disconnected) => return Err(helper_gone()),
                     }
                 };
+                from.outstanding = from.outstanding.saturating_sub(1);
                 self.in_flight.pop_front();
                 received
             }

@@ -113,7 +113,11 @@ impl ClockClass {
     /// needs at most 94 bits and the offset 64, so the sum always fits an `i128`; the division
     /// rounds down.
     pub fn to_unix_ns(&self, ticks: u64) -> i128 {
-        let ns = u128::from(ticks) * 1_000_000_000 / u128::from(self.frequency.max(1));
+        // A nanosecond clock, the usual case, needs no 128-bit division (a library call).
+        let ns = match self.frequency {
+            1_000_000_000 => u128::from(ticks),
+            frequency => u128::from(ticks) * 1_000_000_000 / u128::from(frequency.max(1)),
+        };
         // At most 2^94: the cast keeps the value.
         i128::from(self.offset_ns) + ns as i128
     }
@@ -1195,6 +1199,27 @@ mod tests {
                 .unwrap();
             let error = RecordIter::new(&content, order).next().unwrap().unwrap_err();
             assert!(error.kind.to_string().contains(expected), "{error}");
+        }
+    }
+
+    #[test]
+    fn conversion_to_unix_time_is_exact_at_every_frequency() {
+        for (frequency, offset_ns) in
+            [(1_000_000_000, 0), (1_000_000_000, i64::MIN), (3, 5), (32_768, 1 << 40)]
+        {
+            let clock = ClockClass {
+                id: 0,
+                frequency,
+                offset_ns,
+                precision: 1,
+                name: "c".into(),
+                description: String::new(),
+            };
+            for tick in [0u64, 1, 32_767, 1 << 40, u64::MAX] {
+                let exact =
+                    i128::from(offset_ns) + (i128::from(tick) * 1_000_000_000).div_euclid(frequency.into());
+                assert_eq!(clock.to_unix_ns(tick), exact, "{frequency} {tick}");
+            }
         }
     }
 
