@@ -7,27 +7,10 @@
 //! their batches themselves.
 
 use crate::{
-    layout::Segments,
     packet::{CrcStatus, RawPacket},
-    records::{walk_packet, Stop},
+    records::{walk_packet, Entry, Stop},
     Trace,
 };
-
-/// A record of a decoded packet.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct Entry {
-    /// The reconstructed timestamp (§5.5), or the decoded one when it goes backwards.
-    pub(crate) timestamp: u64,
-    /// The record's extent in the packet content.
-    pub(crate) start: u32,
-    pub(crate) end: u32,
-    /// The class's slot in the metadata ([`crate::metadata::ClassEntry::slot`]).
-    pub(crate) slot: u32,
-    pub(crate) header_len: u8,
-    /// The timestamp is below the previous record's (§1.7): a violation to report.
-    pub(crate) backwards: bool,
-    pub(crate) segments: Segments,
-}
 
 /// A decoded packet.
 #[derive(Debug, Default)]

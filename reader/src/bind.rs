@@ -63,8 +63,10 @@ use tracemark_format::{Abi, ByteOrder, TypeDesc};
 use crate::{
     compat::{describe_type, int_fits},
     decode::{decode_node, find_nul, skip_node, Cursor, IntShape, Kind, Node},
-    event::{Event, Integer, RawRecord, Value},
+    event::Event,
     metadata::{ClassEntry, Metadata},
+    raw_record::RawRecord,
+    value::{Integer, Value},
 };
 
 /// Why a field of one record cannot be decoded as its bound type.

@@ -10,7 +10,7 @@ use crate::{
     container::Releaser,
     packet::{CrcStatus, RawPacket},
     records::{walk_packet, Stop},
-    stream::PacketEntry,
+    stream_index::PacketEntry,
     Trace,
 };
 

@@ -9,7 +9,7 @@ use tracemark_format::{types::MAX_NESTING_DEPTH, Abi, ByteOrder, EnumMapping, Fi
 
 use crate::{
     diagnostic::MalformedReason,
-    event::{Integer, Value},
+    value::{Integer, Value},
 };
 
 /// Most elements reserved up front for one array or sequence; more grow the vector as they

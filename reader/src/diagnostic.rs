@@ -7,7 +7,7 @@ use std::{fmt, sync::Arc};
 
 use tracemark_format::{ByteOrder, HeaderError, MetadataError};
 
-use crate::stream::StreamId;
+use crate::stream_id::StreamId;
 
 /// One problem found in a trace, located (§10.7).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -48,10 +48,12 @@ use crate::{
     bind::{
         BindError, Bound, BoundClass, BoundFields, DecodeError, DynBinding, EventSpec, FieldError, TraceEvent,
     },
-    event::{Event, RawRecord},
+    event::Event,
     merge::Merger,
     pipeline,
-    stream::{StreamCursor, StreamId},
+    raw_record::RawRecord,
+    stream::StreamCursor,
+    stream_id::StreamId,
     Binding, Diagnostic, Trace,
 };
 

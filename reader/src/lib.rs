@@ -93,6 +93,7 @@ mod dispatch;
 mod endian;
 mod error;
 mod event;
+mod events;
 mod index;
 mod layout;
 mod mapping;
@@ -103,12 +104,16 @@ mod packet_map;
 mod packets;
 mod pipeline;
 mod progress;
+mod raw_record;
 mod records;
 pub mod steps;
 mod stream;
+mod stream_id;
+mod stream_index;
 mod streamed;
 mod summary;
 mod trace;
+mod value;
 
 #[cfg(test)]
 mod tests;
@@ -129,17 +134,18 @@ pub use decompress::decompress_records;
 pub use diagnostic::{Declaration, Diagnostic, DiagnosticKind, MalformedReason, ProgressProblem};
 pub use dispatch::{Context, Dispatcher, HandlerSummary, RunSummary};
 pub use error::{NotATrace, OpenError, SUPPORTED_MAJOR_VERSIONS};
-pub use event::{Event, HintedValue, Integer, LazyValues, StreamedValues, Value, Values};
+pub use event::{Event, LazyValues, StreamedValues, Values};
+pub use events::{Events, EventsBetween, StreamIter};
 pub use index::{sidecar_path, FileIndex, IndexPlace, IndexStatus, NotIndexable, StoredIndex};
 pub use mapping::MappedFile;
-pub use merge::{Events, EventsBetween};
 pub use metadata::{Metadata, Version};
 pub use packets::PacketView;
 pub use progress::WrittenCounts;
-pub use stream::{StreamId, StreamIter};
+pub use stream_id::StreamId;
 pub use streamed::{Elements, EncodedKind, EncodedValue, FieldValue, Members, ValueType};
 pub use summary::{uuid_string, StreamSummary, Summary};
 pub use trace::{PacketWindow, PacketWindows, Trace};
+pub use value::{HintedValue, Integer, Value};
 
 /// Re-export of the format crate, whose types ([`format::EventClass`], [`format::Abi`], …)
 /// appear in this crate's API.

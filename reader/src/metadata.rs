@@ -641,7 +641,7 @@ impl Builder {
         match compiled {
             Ok((plan, hints)) => {
                 let layout = PayloadLayout::compile(&plan);
-                let may_stream = crate::event::may_stream(&plan);
+                let may_stream = crate::streamed::may_stream(&plan);
                 self.classes.insert(id, ClassEntry { class, hints, plan, layout, may_stream, slot: 0 });
             }
             Err(kind) => {

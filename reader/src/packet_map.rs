@@ -5,7 +5,7 @@ use crate::{
     container::Container,
     metadata::Metadata,
     packet::{self, Walked},
-    stream::{self, StreamIndex},
+    stream_index::{self, StreamIndex},
     Diagnostic,
 };
 
@@ -28,7 +28,7 @@ impl PacketMap {
         metadata: &Metadata,
         metadata_diagnostics: &[Diagnostic],
     ) -> PacketMap {
-        let index = stream::index(container, lists, metadata);
+        let index = stream_index::index(container, lists, metadata);
         let mut diagnostics = metadata_diagnostics.to_vec();
         diagnostics.extend(index.metadata_file);
         let metadata_diagnostics = diagnostics.len();

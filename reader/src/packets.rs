@@ -4,8 +4,11 @@
 use tracemark_format::PacketHeader;
 
 use crate::{
+    events::StreamIter,
     packet::CrcStatus,
-    stream::{PacketEntry, StreamCursor, StreamId, StreamIndex, StreamIter},
+    stream::StreamCursor,
+    stream_id::StreamId,
+    stream_index::{PacketEntry, StreamIndex},
     Trace,
 };
 

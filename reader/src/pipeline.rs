@@ -14,11 +14,7 @@ use std::sync::{
     Condvar, Mutex, PoisonError,
 };
 
-use crate::{
-    batch::{Batch, Entry},
-    stream::StreamIndex,
-    Trace,
-};
+use crate::{batch::Batch, records::Entry, stream_index::StreamIndex, Trace};
 
 /// Bytes of packets the workers may decode ahead of the consumer's latest request (at least
 /// one packet, whatever its size). A batch takes about one and a half times its packet's

@@ -8,7 +8,7 @@ use tracemark_format::progress::{self, Progress};
 
 use crate::{
     diagnostic::{Diagnostic, DiagnosticKind, ProgressProblem},
-    stream::StreamId,
+    stream_id::StreamId,
 };
 
 /// A usable progress file: valid, and of this trace.

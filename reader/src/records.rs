@@ -9,7 +9,6 @@
 use tracemark_format::{event_header::EventHeaderError, ByteOrder, EventHeader, COMPACT_HEADER_LEN};
 
 use crate::{
-    batch::Entry,
     decode::Cursor,
     diagnostic::MalformedReason,
     endian::{order_of, with_endian, Endian},
@@ -23,6 +22,22 @@ const ESCAPE_ID: u64 = 0xFFFF;
 /// Bits of the timestamp in a compact header (§5.2).
 const LOW_BITS: u32 = 48;
 const LOW_MASK: u64 = (1 << LOW_BITS) - 1;
+
+/// A record of a walked packet: what the walk finds without decoding a value.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Entry {
+    /// The reconstructed timestamp (§5.5), or the decoded one when it goes backwards.
+    pub(crate) timestamp: u64,
+    /// The record's extent in the packet content.
+    pub(crate) start: u32,
+    pub(crate) end: u32,
+    /// The class's slot in the metadata ([`crate::metadata::ClassEntry::slot`]).
+    pub(crate) slot: u32,
+    pub(crate) header_len: u8,
+    /// The timestamp is below the previous record's (§1.7): a violation to report.
+    pub(crate) backwards: bool,
+    pub(crate) segments: Segments,
+}
 
 /// Why a walk stopped before the end of the content.
 #[derive(Debug, Clone, PartialEq, Eq)]

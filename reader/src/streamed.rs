@@ -17,10 +17,22 @@ use serde::{
 use tracemark_format::{marker::DisplayHint, ByteOrder};
 
 use crate::{
-    decode::{check_count, decode_node, skip_node, Cursor, Node},
-    event::Value,
+    decode::{check_count, decode_node, skip_node, Cursor, Node, Plan},
     layout::fixed_size,
+    value::Value,
 };
+
+/// An array, sequence or struct of at most this many bytes, when its length is known without
+/// walking it, is decoded whole by [`Event::streamed_values`]: faster than walking it as it is
+/// written, and at most a few hundred times 1 KiB.
+pub(crate) const DECODE_WHOLE_UP_TO: usize = 1024;
+
+/// Whether [`Event::streamed_values`](crate::Event::streamed_values) may walk a field of a class with this plan.
+pub(crate) fn may_stream(plan: &Plan) -> bool {
+    plan.fields.iter().any(|(_, node)| {
+        FieldValue::is_compound(node) && fixed_size(node).is_none_or(|size| size > DECODE_WHOLE_UP_TO)
+    })
+}
 
 /// One field's value, from [`Event::streamed_values`](crate::Event::streamed_values): a scalar
 /// decoded at once, or an array, a sequence or a struct held as its node and bytes and walked

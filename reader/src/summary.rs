@@ -5,7 +5,7 @@ use tracemark_format::{
     Abi, ByteOrder, ClockClass, EnvEntry, EnvValue, EventClass, Layout, StreamClass, TraceInfo,
 };
 
-use crate::{container::ContainerKind, metadata::Version, stream::StreamId, Trace};
+use crate::{container::ContainerKind, metadata::Version, stream_id::StreamId, Trace};
 
 /// One stream, from its packet headers.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

@@ -217,7 +217,7 @@ pub(crate) fn seen(event: &Event<'_>) -> Seen {
         name: event.name().into(),
         timestamp: event.timestamp(),
         instance: event.stream().instance,
-        fields: serde_json::to_string(&crate::event::FieldsJson(event.fields())).unwrap(),
+        fields: serde_json::to_string(&crate::value::FieldsJson(event.fields())).unwrap(),
     }
 }
 
