@@ -9,7 +9,7 @@
 use crate::{
     packet::{CrcStatus, RawPacket},
     records::{walk_packet, Entry, Stop},
-    Trace,
+    source::PacketSource,
 };
 
 /// A decoded packet.
@@ -23,21 +23,21 @@ pub(crate) struct Batch {
 }
 
 impl Batch {
-    /// Decodes `raw`, a packet of `trace`, reusing `entries`' memory.
-    pub(crate) fn decode(trace: &Trace, raw: &RawPacket, mut entries: Vec<Entry>) -> Batch {
+    /// Decodes `raw`, a packet of `source`, reusing `entries`' memory.
+    pub(crate) fn decode(source: PacketSource<'_>, raw: &RawPacket, mut entries: Vec<Entry>) -> Batch {
         entries.clear();
-        let bytes = trace.container.files.get(raw.file).map_or(&[][..], |file| file.bytes());
+        let bytes = source.file_bytes(raw.file);
         let crc = raw.crc(bytes);
         if let CrcStatus::Mismatch { .. } = crc {
             return Batch { crc: Some(crc), entries, stop: None };
         }
-        let content = match trace.records_of(raw) {
+        let content = match source.records_of(raw) {
             Ok(content) => content,
             Err(error) => return Batch { crc: Some(crc), entries, stop: Some((0, Stop::Compressed(error))) },
         };
         // The smallest record is an 8-byte header: reserving for 16-byte records wastes little.
         entries.reserve(content.len() / 16);
-        let stop = walk_packet(trace.metadata(), raw, content, |entry| entries.push(entry));
+        let stop = walk_packet(source.metadata, raw, content, |entry| entries.push(entry));
         Batch { crc: Some(crc), entries, stop }
     }
 }

@@ -392,7 +392,7 @@ impl<'t, 'h> Dispatcher<'t, 'h> {
             let cursors = streams
                 .iter()
                 .filter(|stream| stream.id == id)
-                .map(|stream| StreamCursor::new(trace, stream));
+                .map(|stream| StreamCursor::new(trace.source(), stream));
             drain(Merger::new(cursors), &mut deliver, &mut report);
             return RunSummary {
                 events,
@@ -403,12 +403,13 @@ impl<'t, 'h> Dispatcher<'t, 'h> {
         let (prelude, trailing) = trace.opening_diagnostics();
         prelude.iter().for_each(&mut report);
         if workers == 0 {
-            let cursors = streams.iter().map(|stream| StreamCursor::new(trace, stream));
+            let cursors = streams.iter().map(|stream| StreamCursor::new(trace.source(), stream));
             drain(Merger::new(cursors), &mut deliver, &mut report);
         } else {
-            pipeline::run(trace, workers, |pipeline| {
-                let cursors =
-                    streams.iter().map(|stream| StreamCursor::new(trace, stream).with_pipeline(pipeline));
+            pipeline::run(trace.source(), streams, workers, |pipeline| {
+                let cursors = streams
+                    .iter()
+                    .map(|stream| StreamCursor::new(trace.source(), stream).with_pipeline(pipeline));
                 drain(Merger::new(cursors), &mut deliver, &mut report);
             });
         }

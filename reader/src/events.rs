@@ -118,7 +118,7 @@ pub struct StreamIter<'t> {
 
 impl<'t> StreamIter<'t> {
     pub(crate) fn new(trace: &'t Trace, stream: &'t StreamIndex) -> StreamIter<'t> {
-        StreamIter { cursor: StreamCursor::new(trace, stream) }
+        StreamIter { cursor: StreamCursor::new(trace.source(), stream) }
     }
 
     pub(crate) fn from_cursor(cursor: StreamCursor<'t, 't>) -> StreamIter<'t> {

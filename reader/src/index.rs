@@ -107,7 +107,7 @@ impl Trace {
                 metadata_sequence = Some(header.sequence);
                 RecordIter::new(raw.content(bytes), raw.order).filter(Result::is_ok).count()
             } else {
-                let batch = Batch::decode(self, &raw, std::mem::take(&mut spare));
+                let batch = Batch::decode(self.source(), &raw, std::mem::take(&mut spare));
                 let count = batch.entries.len();
                 spare = batch.entries;
                 count

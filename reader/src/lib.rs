@@ -106,6 +106,7 @@ mod pipeline;
 mod progress;
 mod raw_record;
 mod records;
+mod source;
 pub mod steps;
 mod stream;
 mod stream_id;

@@ -79,7 +79,7 @@ impl<'t> PacketView<'t> {
     /// before, as if it had been read.
     pub fn items(&self) -> StreamIter<'t> {
         let range = self.position..self.position.saturating_add(1);
-        StreamIter::from_cursor(StreamCursor::new(self.trace, self.stream).packet_range(range))
+        StreamIter::from_cursor(StreamCursor::new(self.trace.source(), self.stream).packet_range(range))
     }
 }
 

@@ -14,7 +14,7 @@ use std::sync::{
     Condvar, Mutex, PoisonError,
 };
 
-use crate::{batch::Batch, records::Entry, stream_index::StreamIndex, Trace};
+use crate::{batch::Batch, records::Entry, source::PacketSource, stream_index::StreamIndex};
 
 /// Bytes of packets the workers may decode ahead of the consumer's latest request (at least
 /// one packet, whatever its size). A batch takes about one and a half times its packet's
@@ -37,7 +37,8 @@ struct Job {
 /// The packets of a trace, decoded ahead by worker threads; see the module documentation.
 #[derive(Debug)]
 pub(crate) struct Pipeline<'t> {
-    trace: &'t Trace,
+    source: PacketSource<'t>,
+    streams: &'t [StreamIndex],
     jobs: Vec<Job>,
     /// `before[job]`: the bytes of the packets of the jobs before it.
     before: Vec<u64>,
@@ -62,8 +63,7 @@ pub(crate) struct Pipeline<'t> {
 }
 
 impl<'t> Pipeline<'t> {
-    pub(crate) fn new(trace: &'t Trace) -> Pipeline<'t> {
-        let streams = trace.stream_indexes();
+    pub(crate) fn new(source: PacketSource<'t>, streams: &'t [StreamIndex]) -> Pipeline<'t> {
         let mut order: Vec<(u64, usize, usize, u64)> = streams
             .iter()
             .enumerate()
@@ -94,7 +94,8 @@ impl<'t> Pipeline<'t> {
             })
             .collect();
         Pipeline {
-            trace,
+            source,
+            streams,
             jobs,
             before,
             job_of,
@@ -110,11 +111,11 @@ impl<'t> Pipeline<'t> {
     }
 
     fn decode(&self, job: &Job, spare: Vec<Entry>) -> Batch {
-        let streams = self.trace.stream_indexes();
+        let streams = self.streams;
         let Some(entry) = streams.get(job.stream).and_then(|stream| stream.packets.get(job.packet)) else {
             return Batch::default();
         };
-        Batch::decode(self.trace, &entry.raw, spare)
+        Batch::decode(self.source, &entry.raw, spare)
     }
 
     fn notify(&self) {
@@ -210,7 +211,7 @@ impl<'t> Pipeline<'t> {
 
     fn decode_here(&self, stream: &StreamIndex, packet: usize, spare: Vec<Entry>) -> Batch {
         match stream.packets.get(packet) {
-            Some(entry) => Batch::decode(self.trace, &entry.raw, spare),
+            Some(entry) => Batch::decode(self.source, &entry.raw, spare),
             None => Batch::default(),
         }
     }
@@ -218,8 +219,13 @@ impl<'t> Pipeline<'t> {
 
 /// Runs `consume` with a pipeline over `trace` served by `workers` threads, which stop when
 /// `consume` returns (or unwinds).
-pub(crate) fn run<'t, R>(trace: &'t Trace, workers: usize, consume: impl FnOnce(&Pipeline<'t>) -> R) -> R {
-    let pipeline = Pipeline::new(trace);
+pub(crate) fn run<'t, R>(
+    source: PacketSource<'t>,
+    streams: &'t [StreamIndex],
+    workers: usize,
+    consume: impl FnOnce(&Pipeline<'t>) -> R,
+) -> R {
+    let pipeline = Pipeline::new(source, streams);
     /// Stops the workers however `consume` ends.
     struct StopOnDrop<'a, 't>(&'a Pipeline<'t>);
     impl Drop for StopOnDrop<'_, '_> {

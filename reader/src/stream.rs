@@ -13,9 +13,9 @@ use crate::{
     pipeline::Pipeline,
     raw_record::RawRecord,
     records::{Entry, Stop},
+    source::PacketSource,
     stream_id::StreamId,
     stream_index::{PacketEntry, StreamIndex},
-    Trace,
 };
 
 /// Per-stream state carried from packet to packet (§10.1, §10.2, §4.5).
@@ -58,7 +58,7 @@ pub(crate) enum Advance<'t> {
 /// given a [`Pipeline`], by worker threads ahead of it.
 #[derive(Debug)]
 pub(crate) struct StreamCursor<'t, 'p> {
-    trace: &'t Trace,
+    source: PacketSource<'t>,
     stream: &'t StreamIndex,
     classes: &'t [ClassEntry],
     clock: Option<&'t ClockClass>,
@@ -83,12 +83,12 @@ pub(crate) struct StreamCursor<'t, 'p> {
 }
 
 impl<'t, 'p> StreamCursor<'t, 'p> {
-    pub(crate) fn new(trace: &'t Trace, stream: &'t StreamIndex) -> StreamCursor<'t, 'p> {
+    pub(crate) fn new(source: PacketSource<'t>, stream: &'t StreamIndex) -> StreamCursor<'t, 'p> {
         StreamCursor {
-            trace,
+            source,
             stream,
-            classes: trace.metadata().entries(),
-            clock: trace.metadata().stream_clock(stream.id.class),
+            classes: source.metadata.entries(),
+            clock: source.metadata.stream_clock(stream.id.class),
             pipeline: None,
             next_packet: 0,
             end_packet: stream.packets.len(),
@@ -99,7 +99,7 @@ impl<'t, 'p> StreamCursor<'t, 'p> {
             tracking: Tracking::default(),
             position: 0,
             spare: Vec::new(),
-            releaser: Releaser::new(&trace.container),
+            releaser: Releaser::new(source.container),
         }
     }
 
@@ -425,7 +425,7 @@ impl<'t, 'p> StreamCursor<'t, 'p> {
     fn begin_packet(&mut self, index: usize, entry: &'t PacketEntry) {
         let raw = &entry.raw;
         let header = &raw.header;
-        let Some(file) = self.trace.container.files.get(raw.file) else { return };
+        let Some(file) = self.source.container.files.get(raw.file) else { return };
         let id = self.stream.id;
         let sequence = header.sequence;
         self.position = self.position.max(header.timestamp_begin);
@@ -437,7 +437,7 @@ impl<'t, 'p> StreamCursor<'t, 'p> {
 
         if !self.tracking.stream_class_checked {
             self.tracking.stream_class_checked = true;
-            if self.trace.metadata().stream_class(id.class).is_none() {
+            if self.source.metadata.stream_class(id.class).is_none() {
                 self.report(located(DiagnosticKind::UndeclaredStreamClass { id: id.class }));
             }
         }
@@ -452,7 +452,7 @@ impl<'t, 'p> StreamCursor<'t, 'p> {
         let spare = std::mem::take(&mut self.spare);
         let mut batch = match self.pipeline {
             Some(pipeline) => pipeline.take(self.stream, index, spare),
-            None => Batch::decode(self.trace, raw, spare),
+            None => Batch::decode(self.source, raw, spare),
         };
         // The file may have shrunk since it was opened: past its end, the map reads zeros,
         // which are not the packet's. Asked after decoding, so that whatever the batch was
@@ -465,7 +465,7 @@ impl<'t, 'p> StreamCursor<'t, 'p> {
                     needed: u64::from(header.packet_size),
                 };
                 self.report(located(kind));
-                batch = Batch::decode(self.trace, clipped, batch.entries);
+                batch = Batch::decode(self.source, clipped, batch.entries);
                 clipped
             }
             None => raw,
@@ -525,7 +525,7 @@ impl<'t, 'p> StreamCursor<'t, 'p> {
             self.report(located(DiagnosticKind::CrcUnchecked));
         }
         let cut = raw.content_cut();
-        let content = self.trace.records_of(raw).unwrap_or(&[]);
+        let content = self.source.records_of(raw).unwrap_or(&[]);
         self.state = Some(PacketState { entry, content, cut, batch, next: 0 });
     }
 }

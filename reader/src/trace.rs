@@ -17,6 +17,7 @@ use crate::{
     packet_map::{self, PacketMap},
     packets::PacketView,
     pipeline,
+    source::PacketSource,
     stream::StreamCursor,
     stream_id::StreamId,
     stream_index::StreamIndex,
@@ -142,13 +143,12 @@ impl Trace {
     /// The records of packet `raw` (§5): its content, or, when it is compressed (§15), its
     /// records, decompressed the first time they are asked for and kept while the trace is open.
     pub(crate) fn records_of(&self, raw: &RawPacket) -> Result<&[u8], CompressionError> {
-        let bytes = self.container.files.get(raw.file).map_or(&[][..], |file| file.bytes());
-        let content = raw.content(bytes);
-        if raw.header.flags.is_compressed() {
-            self.decompressed.records(raw, content)
-        } else {
-            Ok(content)
-        }
+        self.source().records_of(raw)
+    }
+
+    /// What the layers below read packets with.
+    pub(crate) fn source(&self) -> PacketSource<'_> {
+        PacketSource::new(&self.container, &self.metadata, &self.decompressed)
     }
 
     /// The packets as a walk of every file finds them, walking now if it has not been done:
@@ -284,7 +284,7 @@ impl Trace {
         from: i128,
         to: i128,
     ) -> Option<StreamCursor<'t, 'p>> {
-        let cursor = StreamCursor::new(self, stream);
+        let cursor = StreamCursor::new(self.source(), stream);
         let (first, last) = tick_window(cursor.clock()?, from, to)?;
         Some(cursor.window(first, last))
     }
@@ -347,7 +347,7 @@ impl Trace {
     pub fn events(&self) -> Events<'_> {
         let (prelude, trailing) = self.opening_diagnostics();
         let streams = &self.walked().streams;
-        Events::new(prelude, streams.iter().map(|stream| StreamCursor::new(self, stream)), trailing)
+        Events::new(prelude, streams.iter().map(|stream| StreamCursor::new(self.source(), stream)), trailing)
     }
 
     /// The diagnostics found at open: those delivered before the events, and after.
@@ -399,13 +399,12 @@ impl Trace {
         if workers == 0 {
             return read(self.events());
         }
-        pipeline::run(self, workers, |pipeline| {
+        pipeline::run(self.source(), self.stream_indexes(), workers, |pipeline| {
             let (prelude, trailing) = self.opening_diagnostics();
             let cursors = self
-                .walked()
-                .streams
+                .stream_indexes()
                 .iter()
-                .map(|stream| StreamCursor::new(self, stream).with_pipeline(pipeline));
+                .map(|stream| StreamCursor::new(self.source(), stream).with_pipeline(pipeline));
             read(Events::new(prelude, cursors, trailing))
         })
     }
