@@ -73,15 +73,16 @@ pub fn run(args: &DumpArgs) -> CliResult {
             // A barrier: written by the last closure.
             Item::Diagnostic(_) => Ok(()),
         };
-        let written = write_in_order(items, &mut out, helpers, format, is_barrier, |out, item| match item {
-            Item::Event(event) => write_event(out, &mut lines, &event, args),
-            Item::Diagnostic(diagnostic) => {
-                diagnostics += 1;
-                out.flush()?;
-                eprintln!("warning: {diagnostic}");
-                Ok(())
-            }
-        });
+        let written =
+            write_in_order(items, &mut out, helpers, format, weight, is_barrier, |out, item| match item {
+                Item::Event(event) => write_event(out, &mut lines, &event, args),
+                Item::Diagnostic(diagnostic) => {
+                    diagnostics += 1;
+                    out.flush()?;
+                    eprintln!("warning: {diagnostic}");
+                    Ok(())
+                }
+            });
         match written.and_then(|()| out.flush()) {
             Err(error) if error.kind() == io::ErrorKind::BrokenPipe => Ok(()),
             other => other,
@@ -96,6 +97,14 @@ pub fn run(args: &DumpArgs) -> CliResult {
         eprintln!("tracemark: {diagnostics} diagnostics");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What bounds a chunk of lines in memory: an event's record bytes.
+fn weight(item: &Item<'_>) -> usize {
+    match item {
+        Item::Event(event) => event.record_bytes().len(),
+        Item::Diagnostic(_) => 0,
+    }
 }
 
 /// Whether `item` is written as it comes rather than formatted ahead: a diagnostic, printed

@@ -2,10 +2,12 @@
 //!
 //! `tracemark dump` spends most of its time turning values into text (about 1,400 of its
 //! 1,900 instructions per realistic event), and each event's text depends on that event
-//! alone. So the thread reading the trace gathers events into chunks and hands them round in
-//! turn to itself and to helper threads; the text of each chunk is written when every chunk
-//! before it has been. A bounded number of chunks is in flight, so memory stays a few times
-//! [`CHUNK_ITEMS`] lines whatever the trace.
+//! alone. So the thread reading the trace gathers events into chunks and hands each to a
+//! helper thread with room, formatting it itself when none has; the text of each chunk is
+//! written when every chunk before it has been. A chunk holds at most [`CHUNK_ITEMS`] items
+//! and [`CHUNK_WEIGHT`] of their weight (an event's record bytes: its text is a small multiple
+//! of them), and a bounded number of chunks is in flight, so memory stays bounded whatever the
+//! trace, large records included.
 //!
 //! An item that must not be buffered is a barrier: everything before it is written first,
 //! then the caller's `direct` writes it. Diagnostics are (their place among the lines is
@@ -21,6 +23,10 @@ use std::{
 /// Items per chunk: enough that handing a chunk over costs little per event, few enough
 /// that a chunk's text (about 100 KB for realistic events) stays in the caches.
 const CHUNK_ITEMS: usize = 1024;
+
+/// Weight per chunk (record bytes, for events): a chunk of large records goes before it has
+/// [`CHUNK_ITEMS`] of them. An item heavier than this is a chunk of its own.
+const CHUNK_WEIGHT: usize = 256 << 10;
 
 /// Chunks formatted or being formatted, per thread, before the writer waits for the oldest.
 const IN_FLIGHT_PER_THREAD: usize = 2;
@@ -72,13 +78,14 @@ struct Helper<I> {
 
 /// Writes `items` to `out` in their order, their text made by `format` on this thread and
 /// `helpers` others; an item `is_barrier` says must not wait is written by `direct` instead,
-/// after everything before it. Stops at the first error, `out`'s or `format`'s, once the text
-/// of every item before it is written.
+/// after everything before it. `weight` bounds a chunk's memory (see [`CHUNK_WEIGHT`]). Stops
+/// at the first error, `out`'s or `format`'s, once the text of every item before it is written.
 pub fn write_in_order<I, W, F>(
     items: impl Iterator<Item = I>,
     out: &mut W,
     helpers: usize,
     format: F,
+    weight: impl Fn(&I) -> usize,
     is_barrier: impl Fn(&I) -> bool,
     mut direct: impl FnMut(&mut W, I) -> io::Result<()>,
 ) -> io::Result<()>
@@ -110,18 +117,22 @@ where
             writer.helpers.push(Helper { jobs, done, outstanding: 0 });
         }
         let mut chunk = Chunk::new();
+        let mut chunk_weight = 0usize;
         for item in items {
             if is_barrier(&item) {
                 if !chunk.items.is_empty() {
                     chunk = writer.hand_over(chunk)?;
+                    chunk_weight = 0;
                 }
                 writer.drain()?;
                 direct(writer.out, item)?;
                 continue;
             }
+            chunk_weight = chunk_weight.saturating_add(weight(&item));
             chunk.items.push(item);
-            if chunk.items.len() == CHUNK_ITEMS {
+            if chunk.items.len() == CHUNK_ITEMS || chunk_weight >= CHUNK_WEIGHT {
                 chunk = writer.hand_over(chunk)?;
+                chunk_weight = 0;
             }
         }
         if !chunk.items.is_empty() {
@@ -238,6 +249,7 @@ mod tests {
                 &mut out,
                 helpers,
                 line,
+                |_| 1,
                 |n| n % 2_500 == 7,
                 |out, n| writeln!(out, "!{n}"),
             )
@@ -254,8 +266,9 @@ mod tests {
                 5_000 => Err(io::Error::other("item 5000")),
                 _ => line(text, n),
             };
-            let error = write_in_order(0..10_000u32, &mut out, helpers, format, |_| false, |_, _| Ok(()))
-                .unwrap_err();
+            let error =
+                write_in_order(0..10_000u32, &mut out, helpers, format, |_| 1, |_| false, |_, _| Ok(()))
+                    .unwrap_err();
             assert_eq!(error.to_string(), "item 5000");
             let before: String = (0..5_000).map(|n| format!("{n}\n")).collect();
             assert_eq!(String::from_utf8(out).unwrap(), before, "{helpers} helpers");
@@ -287,8 +300,37 @@ mod tests {
         for helpers in 0..=2 {
             let mut out = ClosedAfter { room: 100_000 };
             let error =
-                write_in_order(0u32.., &mut out, helpers, line, |_| false, |_, _| Ok(())).unwrap_err();
+                write_in_order(0u32.., &mut out, helpers, line, |_| 1, |_| false, |_, _| Ok(())).unwrap_err();
             assert_eq!(error.kind(), io::ErrorKind::BrokenPipe, "{helpers} helpers");
         }
+    }
+
+    /// Records each write's text.
+    #[derive(Default)]
+    struct Writes(Vec<String>);
+
+    impl Write for Writes {
+        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+            self.0.push(String::from_utf8(bytes.to_vec()).unwrap());
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn heavy_items_make_small_chunks() {
+        // Alone, chunks are written as they are formatted: one write each.
+        let mut out = Writes::default();
+        let heavy = CHUNK_WEIGHT / 3 + 1;
+        write_in_order(0..100u32, &mut out, 0, line, |_| heavy, |_| false, |_, _| Ok(())).unwrap();
+        assert!(out.0.iter().all(|text| text.lines().count() == 3 || text == "99\n"), "{:?}", out.0);
+        assert_eq!(out.0.concat(), (0..100).map(|n| format!("{n}\n")).collect::<String>());
+        let mut out = Writes::default();
+        write_in_order(0..3_000u32, &mut out, 0, line, |_| 1, |_| false, |_, _| Ok(())).unwrap();
+        let sizes: Vec<usize> = out.0.iter().map(|text| text.lines().count()).collect();
+        assert_eq!(sizes, [CHUNK_ITEMS, CHUNK_ITEMS, 3_000 - 2 * CHUNK_ITEMS]);
     }
 }
