@@ -114,6 +114,19 @@ fn dump_json(path: &Path, extra: &[&str]) -> Vec<(i128, String)> {
         .collect()
 }
 
+/// The time `--from` and `--to` offsets count from: the earliest timestamp_begin, at or before
+/// the first event, in nanoseconds since the epoch.
+fn trace_begin(path: &Path) -> i128 {
+    let (code, info, _) = tracemark(&["info", "--json", path.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    let info: serde_json::Value = serde_json::from_str(&info).unwrap();
+    let clock = &info["clocks"][0];
+    assert_eq!(clock["frequency"], 1_000_000_000, "the demo's clock counts nanoseconds");
+    let offset = i128::from(clock["offset_ns"].as_i64().unwrap());
+    let streams = info["streams"].as_array().unwrap();
+    offset + i128::from(streams.iter().map(|stream| stream["begin"].as_u64().unwrap()).min().unwrap())
+}
+
 #[test]
 fn dump_from_to_prints_the_events_of_the_window() {
     let dir = tempfile::tempdir().unwrap();
@@ -122,16 +135,7 @@ fn dump_from_to_prints_the_events_of_the_window() {
     let all = dump_json(&path, &[]);
     let start = all.iter().map(|(ns, _)| *ns).min().unwrap();
     let end = all.iter().map(|(ns, _)| *ns).max().unwrap();
-    // Offsets count from the earliest timestamp_begin, at or before the first event.
-    let (code, info, _) = tracemark(&["info", "--json", path.to_str().unwrap()]);
-    assert_eq!(code, 0);
-    let info: serde_json::Value = serde_json::from_str(&info).unwrap();
-    let clock = &info["clocks"][0];
-    assert_eq!(clock["frequency"], 1_000_000_000, "the demo's clock counts nanoseconds");
-    let offset = i128::from(clock["offset_ns"].as_i64().unwrap());
-    let streams = info["streams"].as_array().unwrap();
-    let begin =
-        offset + i128::from(streams.iter().map(|stream| stream["begin"].as_u64().unwrap()).min().unwrap());
+    let begin = trace_begin(&path);
     assert!(begin <= start);
     let third = (end - begin) / 3;
     let window = dump_json(&path, &["--from", &format!("{third}ns"), "--to", &format!("{}", 2 * third)]);
@@ -174,21 +178,20 @@ fn cut_and_split_write_windows_that_check_clean_and_hold_their_events() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("dir");
     demo(&path, &[]);
+    // A window from the events' second fifth to their fourth: the demo's timing varies with
+    // the machine's load, so fixed offsets may hold no event.
+    let all = dump_json(&path, &[]);
+    let begin = trace_begin(&path);
+    let at = |fifth: usize| format!("{}ns", all[all.len() * fifth / 5].0 - begin);
+    let (from, to) = (at(1), at(4));
     let cut = dir.path().join("cut.tmk");
-    let (code, out, stderr) = tracemark(&[
-        "cut",
-        path.to_str().unwrap(),
-        cut.to_str().unwrap(),
-        "--from",
-        "200us",
-        "--to",
-        "600us",
-    ]);
+    let (code, out, stderr) =
+        tracemark(&["cut", path.to_str().unwrap(), cut.to_str().unwrap(), "--from", &from, "--to", &to]);
     assert_eq!(code, 0, "{out}{stderr}");
     assert!(out.contains("rewritten at the window's edges"), "{out}");
     let (code, report, _) = tracemark(&["check", cut.to_str().unwrap()]);
     assert_eq!(code, 0, "{report}");
-    let window = dump_json(&path, &["--from", "200us", "--to", "600us"]);
+    let window = dump_json(&path, &["--from", &from, "--to", &to]);
     assert!(!window.is_empty());
     assert_eq!(dump_json(&cut, &[]), window);
     // The output must be new: the input is never overwritten.
