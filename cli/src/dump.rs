@@ -12,7 +12,7 @@ use tracemark_reader::{Event, Item, Trace};
 
 use crate::{
     follow::{Deliver, FollowEnd, FollowError, FollowOptions, Follower},
-    line::{append_line, LineWriter},
+    line::{LineBuilder, LineWriter},
     ordered::write_in_order,
     time::parse_window,
     CliResult,
@@ -60,14 +60,15 @@ pub fn run(args: &DumpArgs) -> CliResult {
     let helpers = trace.default_workers();
     let mut print = |items: &mut dyn Iterator<Item = Item<'_>>| -> io::Result<()> {
         let mut lines = LineWriter::new();
-        let format = |text: &mut Vec<u8>, item: &Item<'_>| match item {
+        let mut builder = LineBuilder::default();
+        let format = move |text: &mut Vec<u8>, item: &Item<'_>| match item {
             Item::Event(event) if args.json => {
                 serde_json::to_writer(&mut *text, event).map_err(io::Error::from)?;
                 text.push(b'\n');
                 Ok(())
             }
             Item::Event(event) => {
-                append_line(text, event, args.ticks);
+                builder.append(text, event, args.ticks);
                 Ok(())
             }
             // A barrier: written by the last closure.
