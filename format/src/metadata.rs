@@ -1202,19 +1202,16 @@ mod tests {
         }
     }
 
+    fn test_clock(frequency: u64, offset_ns: i64) -> ClockClass {
+        ClockClass { id: 0, frequency, offset_ns, precision: 1, name: "c".into(), description: String::new() }
+    }
+
     #[test]
     fn conversion_to_unix_time_is_exact_at_every_frequency() {
         for (frequency, offset_ns) in
             [(1_000_000_000, 0), (1_000_000_000, i64::MIN), (3, 5), (32_768, 1 << 40)]
         {
-            let clock = ClockClass {
-                id: 0,
-                frequency,
-                offset_ns,
-                precision: 1,
-                name: "c".into(),
-                description: String::new(),
-            };
+            let clock = test_clock(frequency, offset_ns);
             for tick in [0u64, 1, 32_767, 1 << 40, u64::MAX] {
                 let exact =
                     i128::from(offset_ns) + (i128::from(tick) * 1_000_000_000).div_euclid(frequency.into());
@@ -1228,14 +1225,7 @@ mod tests {
         for (frequency, offset_ns) in
             [(1_000_000_000, 0), (3, -5), (3_000_000_000, 7), (1_000_000, 1 << 40), (7, i64::MIN)]
         {
-            let clock = ClockClass {
-                id: 0,
-                frequency,
-                offset_ns,
-                precision: 1,
-                name: "c".into(),
-                description: String::new(),
-            };
+            let clock = test_clock(frequency, offset_ns);
             for tick in [0u64, 1, 2, 3, 5, 999, 1_000_001, 1 << 40, u64::MAX - 1, u64::MAX] {
                 let ns = clock.to_unix_ns(tick);
                 for probe in [ns - 1, ns, ns + 1] {
