@@ -272,11 +272,12 @@ fn threads_still_running_when_the_guard_finishes_are_sealed() {
     let dispatch = dispatch(layer);
     let (finished, stop) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)));
     let after_finish = Arc::new(AtomicU64::new(0));
+    let recorded: Arc<[AtomicU64; 3]> = Arc::new(Default::default());
     let running = Arc::new(Barrier::new(5));
     let workers: Vec<_> = (0..3u64)
         .map(|thread| {
             let (dispatch, finished, stop) = (dispatch.clone(), finished.clone(), stop.clone());
-            let (after_finish, running) = (after_finish.clone(), running.clone());
+            let (after_finish, running, recorded) = (after_finish.clone(), running.clone(), recorded.clone());
             std::thread::spawn(move || {
                 tracing::dispatcher::with_default(&dispatch, || {
                     running.wait();
@@ -286,6 +287,7 @@ fn threads_still_running_when_the_guard_finishes_are_sealed() {
                         info!(thread, n);
                         after_finish.fetch_add(u64::from(late), Ordering::Relaxed);
                         n += 1;
+                        recorded[thread as usize].store(n, Ordering::Relaxed);
                         if n.is_multiple_of(64) {
                             std::thread::yield_now();
                         }
@@ -306,7 +308,13 @@ fn threads_still_running_when_the_guard_finishes_are_sealed() {
         })
     };
     running.wait();
-    std::thread::sleep(std::time::Duration::from_millis(50));
+    // Every worker recording before the finish, however the threads are scheduled (a fixed
+    // 50 ms was once not enough for one of them on two loaded cores).
+    let started = std::time::Instant::now();
+    while recorded.iter().any(|count| count.load(Ordering::Relaxed) < 100) {
+        assert!(started.elapsed().as_secs() < 60, "the workers never got going");
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
     let report = guard.finish().unwrap();
     finished.store(true, Ordering::Release);
     assert!(path.join("finished").exists(), "the trace is marked finished (§9.4)");
