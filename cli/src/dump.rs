@@ -62,11 +62,7 @@ pub fn run(args: &DumpArgs) -> CliResult {
         let mut lines = LineWriter::new();
         let mut builder = LineBuilder::default();
         let format = move |text: &mut Vec<u8>, item: &Item<'_>| match item {
-            Item::Event(event) if args.json => {
-                serde_json::to_writer(&mut *text, event).map_err(io::Error::from)?;
-                text.push(b'\n');
-                Ok(())
-            }
+            Item::Event(event) if args.json => write_json(text, event),
             Item::Event(event) => {
                 builder.append(text, event, args.ticks);
                 Ok(())
@@ -135,11 +131,16 @@ fn write_event(
     args: &DumpArgs,
 ) -> io::Result<()> {
     if args.json {
-        serde_json::to_writer(&mut *out, event).map_err(io::Error::from)?;
-        writeln!(out)
+        write_json(out, event)
     } else {
         lines.write(out, event, args.ticks)
     }
+}
+
+/// `event` as one line of JSON.
+fn write_json(out: &mut impl Write, event: &Event<'_>) -> io::Result<()> {
+    serde_json::to_writer(&mut *out, event).map_err(io::Error::from)?;
+    writeln!(out)
 }
 
 /// Prints what a follower delivers, as `run` prints a whole trace.

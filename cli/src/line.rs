@@ -129,7 +129,8 @@ impl SecondCache {
         let text = match self.last {
             Some((last, text)) if last == second => text,
             _ => {
-                let text = clock_text(ns);
+                let [hours, minutes, seconds, _] = time_of_day(i128::from(ns));
+                let text = clock_text(hours, minutes, seconds);
                 self.last = Some((second, text));
                 text
             }
@@ -216,26 +217,24 @@ fn is_plain(byte: u8) -> bool {
 fn push_hex(line: &mut Vec<u8>, value: u64) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let digits = (64 - value.leading_zeros()).div_ceil(4).max(1) as usize;
-    let mut text = *b"0x0000000000000000";
-    let (_, tail) = text.split_at_mut(18 - digits);
-    for (at, slot) in tail.iter_mut().enumerate() {
-        let shift = (digits - 1 - at) * 4;
-        *slot = DIGITS[(value >> shift) as usize & 0xf];
+    let mut text = [0u8; 16];
+    for (at, slot) in text.iter_mut().enumerate() {
+        *slot = DIGITS[(value >> ((15 - at) * 4)) as usize & 0xf];
     }
     line.extend_from_slice(b"0x");
-    line.extend_from_slice(text.get(18 - digits..).unwrap_or_default());
+    line.extend_from_slice(text.get(16 - digits..).unwrap_or_default());
 }
 
 /// [`WallClock`](crate::time::WallClock)'s `HH:MM:SS.nnnnnnnnn`: `1HHMMSS` and
 /// `1nnnnnnnnn` through itoa, the leading 1s dropped (a conversion per part cost 40 % more).
 fn push_wall_clock(line: &mut Vec<u8>, ns: i128) {
-    line.extend_from_slice(&clock_text(ns));
-    push_padded(line, time_of_day(ns)[3], 9);
+    let [hours, minutes, seconds, fraction] = time_of_day(ns);
+    line.extend_from_slice(&clock_text(hours, minutes, seconds));
+    push_padded(line, fraction, 9);
 }
 
-/// The `HH:MM:SS.` of `ns`.
-fn clock_text(ns: impl Into<i128>) -> [u8; 9] {
-    let [hours, minutes, seconds, _] = time_of_day(ns.into());
+/// `HH:MM:SS.`
+fn clock_text(hours: u64, minutes: u64, seconds: u64) -> [u8; 9] {
     let mut digits = itoa::Buffer::new();
     // A time of day: hours below 24, minutes and seconds below 60.
     let clock = digits.format(1_000_000 + hours % 100 * 10_000 + minutes % 100 * 100 + seconds % 100);

@@ -50,13 +50,13 @@ impl<I> Chunk<I> {
 
     fn format(&mut self, format: &mut impl FnMut(&mut Vec<u8>, &I) -> io::Result<()>) {
         self.text.clear();
+        // Dropping the drain drops the items left after an error too.
         for item in self.items.drain(..) {
             if let Err(error) = format(&mut self.text, &item) {
                 self.error = Some(error);
                 break;
             }
         }
-        self.items.clear();
     }
 }
 
