@@ -2,7 +2,8 @@
 //!
 //! The output holds a `metadata` file (TSDL text, see the `tsdl` module) and one data stream file
 //! per tracemark stream, `stream_<class>_<instance>`. Event records are copied byte for byte:
-//! the TSDL describes tracemark's event header and packed payloads as they are. Packet headers
+//! the TSDL describes tracemark's event header and packed payloads as they are, with the wide
+//! header word (§5.1), in which a narrow-word record's header is encoded anew. Packet headers
 //! cannot be copied (CTF states packet sizes in bits, and its magic and field set differ), so
 //! each tracemark packet becomes one CTF packet with a rewritten header and context:
 //! - `timestamp_begin` is the first delivered record's timestamp, the value from which §5.5
@@ -24,7 +25,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use tracemark_format::ByteOrder;
+use tracemark_format::{ByteOrder, HeaderWord, EXTENDED_HEADER_LEN};
 use tracemark_reader::{Diagnostic, DiagnosticKind, Item, StreamId, Trace};
 
 use crate::{
@@ -65,6 +66,8 @@ struct OpenPacket {
     sequence: u64,
     begin: Option<u64>,
     end: u64,
+    /// The timestamp of the last record, from which the next one's header counts (§5.4).
+    last: Option<u64>,
     records: Vec<u8>,
     events: u64,
     /// Write it even without records: it carries a discard count.
@@ -98,6 +101,7 @@ impl StreamOut {
             sequence,
             begin: None,
             end: last_end,
+            last: None,
             records: Vec::new(),
             events: 0,
             carries_discards: false,
@@ -204,7 +208,19 @@ pub fn write_ctf(
                     let packet = out.packet(event.packet_sequence())?;
                     packet.begin.get_or_insert(timestamp);
                     packet.end = packet.end.max(timestamp);
-                    packet.records.extend_from_slice(event.record_bytes());
+                    match event.header_word() {
+                        HeaderWord::Wide => packet.records.extend_from_slice(event.record_bytes()),
+                        HeaderWord::Narrow => {
+                            let previous = packet.last.unwrap_or(timestamp);
+                            let mut header = [0u8; EXTENDED_HEADER_LEN];
+                            let order = metadata.byte_order();
+                            let len =
+                                HeaderWord::Wide.encode(event.id(), timestamp, previous, order, &mut header);
+                            packet.records.extend_from_slice(header.get(..len.unwrap_or(0)).unwrap_or(&[]));
+                            packet.records.extend_from_slice(event.payload());
+                        }
+                    }
+                    packet.last = Some(timestamp);
                     packet.events += 1;
                 }
                 Item::Diagnostic(diagnostic) => {

@@ -15,7 +15,7 @@
 use std::io::Write;
 
 use tracemark_format::{
-    crc::packet_crc, index, ByteOrder, EventHeader, PacketFlags, PacketHeader, EXTENDED_HEADER_LEN,
+    crc::packet_crc, index, ByteOrder, HeaderWord, PacketFlags, PacketHeader, EXTENDED_HEADER_LEN,
     PACKET_HEADER_LEN, VERSION_MINOR,
 };
 use tracemark_reader::{Item, PacketView, PacketWindow, Trace};
@@ -183,7 +183,7 @@ fn rewritten(packet: PacketView<'_>, stream: &StreamCut<'_>, order: ByteOrder, e
     let mut previous = begin;
     for (id, timestamp, payload) in &kept {
         let mut event_header = [0u8; EXTENDED_HEADER_LEN];
-        let len = EventHeader::encode(*id, *timestamp, previous, order, &mut event_header).unwrap_or(0);
+        let len = HeaderWord::Wide.encode(*id, *timestamp, previous, order, &mut event_header).unwrap_or(0);
         content.extend_from_slice(event_header.get(..len).unwrap_or(&[]));
         content.extend_from_slice(payload);
         previous = *timestamp;

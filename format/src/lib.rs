@@ -36,7 +36,7 @@ pub mod types;
 
 pub use abi::Abi;
 pub use byte_order::ByteOrder;
-pub use event_header::{EventHeader, COMPACT_HEADER_LEN, COMPACT_ID_LIMIT, EXTENDED_HEADER_LEN};
+pub use event_header::{EventHeader, HeaderWord, COMPACT_HEADER_LEN, COMPACT_ID_LIMIT, EXTENDED_HEADER_LEN};
 pub use identity::identity_hash;
 pub use metadata::{
     ClockClass, EnvEntry, EnvValue, EventClass, Layout, MetadataError, MetadataErrorKind, Record, RecordIter,
@@ -49,8 +49,8 @@ pub use types::{AbiInt, EnumMapping, Field, IntType, TypeDesc};
 pub const VERSION_MAJOR: u8 = 1;
 /// Wire format minor version this crate writes on every packet but an index's (§11).
 pub const VERSION_MINOR: u8 = 1;
-/// The newest minor version this crate reads and defines: 1.2 adds the packet index (§14),
-/// whose packet carries it.
-pub const VERSION_MINOR_READ: u8 = index::INDEX_VERSION_MINOR;
+/// The newest minor version this crate reads and defines: 1.3 adds narrow record headers
+/// (§5.1), which the packets holding them carry.
+pub const VERSION_MINOR_READ: u8 = event_header::NARROW_HEADERS_VERSION_MINOR;
 /// The specification text version this crate implements.
-pub const SPEC_VERSION: &str = "1.2-draft";
+pub const SPEC_VERSION: &str = "1.3-draft";

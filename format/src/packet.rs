@@ -26,8 +26,10 @@ impl PacketFlags {
     pub const METADATA: u32 = 1 << 1;
     /// Bit 2: the content is compressed (§15, since 1.2).
     pub const COMPRESSED: u32 = 1 << 2;
-    /// Bits 3–15: flags a reader must understand to decode the packet, none defined.
-    pub const INCOMPATIBLE_MASK: u32 = 0x0000_FFF8;
+    /// Bit 3: the records' header words are narrow, `u32` (§5.1, since 1.3).
+    pub const NARROW_HEADERS: u32 = 1 << 3;
+    /// Bits 4–15: flags a reader must understand to decode the packet, none defined.
+    pub const INCOMPATIBLE_MASK: u32 = 0x0000_FFF0;
 
     /// Whether the CRC field is valid.
     pub const fn has_crc(self) -> bool {
@@ -42,6 +44,11 @@ impl PacketFlags {
     /// Whether the content is compressed (§15).
     pub const fn is_compressed(self) -> bool {
         self.0 & Self::COMPRESSED != 0
+    }
+
+    /// Whether the records' header words are narrow (§5.1).
+    pub const fn has_narrow_headers(self) -> bool {
+        self.0 & Self::NARROW_HEADERS != 0
     }
 
     /// Incompatible bits this version does not define (§4.3).

@@ -7,7 +7,7 @@
 use std::{fmt, sync::OnceLock};
 
 use serde::ser::{Serialize, SerializeStruct, Serializer};
-use tracemark_format::{marker::DisplayHint, ByteOrder, ClockClass, EventClass};
+use tracemark_format::{marker::DisplayHint, ByteOrder, ClockClass, EventClass, HeaderWord};
 
 use crate::{
     decode::{find_nul, read_value, Cursor, Kind, Node},
@@ -112,6 +112,11 @@ impl<'t> Event<'t> {
     pub fn offset(&self) -> u64 {
         let start = if self.is_compressed() { 0 } else { self.raw.start as u64 };
         self.raw.packet.raw.content_offset().saturating_add(start)
+    }
+
+    /// The header word the record starts with (§5.1): its packet's.
+    pub fn header_word(&self) -> HeaderWord {
+        HeaderWord::of(self.raw.packet.raw.header.flags)
     }
 
     /// The record's bytes, event header and payload.

@@ -6,7 +6,7 @@
 //! allocated and no value is built. The first record that cannot be decoded ends the walk
 //! (§10.5): records carry no length, so nothing after it can be found.
 
-use tracemark_format::{event_header::EventHeaderError, ByteOrder, EventHeader, COMPACT_HEADER_LEN};
+use tracemark_format::{event_header::EventHeaderError, ByteOrder, HeaderWord};
 
 use crate::{
     decode::Cursor,
@@ -16,12 +16,6 @@ use crate::{
     metadata::{ClassEntry, Lookup, Metadata},
     packet::RawPacket,
 };
-
-/// The escape value of the compact header's ID (§5.3).
-const ESCAPE_ID: u64 = 0xFFFF;
-/// Bits of the timestamp in a compact header (§5.2).
-const LOW_BITS: u32 = 48;
-const LOW_MASK: u64 = (1 << LOW_BITS) - 1;
 
 /// A record of a walked packet: what the walk finds without decoding a value.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -72,17 +66,24 @@ pub(crate) fn walk_packet(
 ) -> Option<(usize, Stop)> {
     let (begin, end) = (raw.header.timestamp_begin, raw.header.timestamp_end);
     let end = if begin <= end { end } else { u64::MAX };
-    with_endian!(raw.order, |E| walk::<E>(metadata, content, begin, end, sink))
+    if raw.header.flags.has_narrow_headers() {
+        with_endian!(raw.order, |E| walk::<E, true>(metadata, content, begin, end, sink))
+    } else {
+        with_endian!(raw.order, |E| walk::<E, false>(metadata, content, begin, end, sink))
+    }
 }
 
+/// The walk for one byte order and one header word (§5.1), `NARROW` or wide.
 #[inline(always)]
-fn walk<E: Endian>(
+fn walk<E: Endian, const NARROW: bool>(
     metadata: &Metadata,
     content: &[u8],
     begin: u64,
     end: u64,
     mut sink: impl FnMut(Entry),
 ) -> Option<(usize, Stop)> {
+    let form = if NARROW { HeaderWord::Narrow } else { HeaderWord::Wide };
+    let (bits, mask, escape) = (form.timestamp_bits(), form.timestamp_mask(), u64::from(form.escape_id()));
     let mut at = 0usize;
     let mut previous = begin;
     loop {
@@ -90,20 +91,24 @@ fn walk<E: Endian>(
         if rest.is_empty() {
             return None;
         }
-        // The compact header (§5.2) is the common case; the extended one takes the slow path.
-        let (id, timestamp, header_len) = match rest.first_chunk::<8>() {
-            Some(bytes) => {
-                let word = E::u64(*bytes);
-                if word >> LOW_BITS != ESCAPE_ID {
-                    let candidate = (previous & !LOW_MASK) | (word & LOW_MASK);
+        let word = if NARROW {
+            rest.first_chunk::<4>().map(|bytes| u64::from(E::u32(*bytes)))
+        } else {
+            rest.first_chunk::<8>().map(|bytes| E::u64(*bytes))
+        };
+        // The compact form (§5.2) is the common case; the extended one takes the slow path.
+        let (id, timestamp, header_len) = match word {
+            Some(word) => {
+                if word >> bits != escape {
+                    let candidate = (previous & !mask) | (word & mask);
                     let timestamp = if candidate >= previous {
                         Ok(candidate)
                     } else {
-                        candidate.checked_add(1 << LOW_BITS).ok_or(candidate)
+                        candidate.checked_add(1 << bits).ok_or(candidate)
                     };
-                    ((word >> LOW_BITS) as u32, timestamp, COMPACT_HEADER_LEN)
+                    ((word >> bits) as u32, timestamp, form.compact_len())
                 } else {
-                    match extended::<E>(rest, previous) {
+                    match extended::<E>(form, rest, previous) {
                         Ok(header) => header,
                         Err(stop) => return Some((at, stop)),
                     }
@@ -156,7 +161,7 @@ fn walk<E: Endian>(
             backwards,
             segments,
         });
-        // Each record consumes at least its 8-byte header, so the walk always advances.
+        // Each record consumes at least its 4- or 8-byte header, so the walk always advances.
         at = record_end;
         previous = timestamp;
     }
@@ -164,8 +169,12 @@ fn walk<E: Endian>(
 
 /// An extended header (§5.3): its ID, timestamp and length.
 #[cold]
-fn extended<E: Endian>(rest: &[u8], previous: u64) -> Result<(u32, Result<u64, u64>, usize), Stop> {
-    match EventHeader::decode(rest, order_of::<E>()) {
+fn extended<E: Endian>(
+    form: HeaderWord,
+    rest: &[u8],
+    previous: u64,
+) -> Result<(u32, Result<u64, u64>, usize), Stop> {
+    match form.decode(rest, order_of::<E>()) {
         Ok((header, len)) => Ok((header.id(), header.timestamp(previous), len)),
         Err(error) => Err(Stop::Header(match error {
             EventHeaderError::Truncated => MalformedReason::HeaderPastEnd { remaining: rest.len() },

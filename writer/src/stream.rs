@@ -7,7 +7,7 @@
 //! producer per stream for now: the future per-CPU version replaces the plain `offset` with a
 //! CAS and `commit` with a commit counter per sub-buffer.
 
-use tracemark_format::{ByteOrder, EventHeader, PacketFlags, PacketHeader, PACKET_HEADER_LEN};
+use tracemark_format::{ByteOrder, HeaderWord, PacketFlags, PacketHeader, PACKET_HEADER_LEN};
 
 use crate::{
     backend::PacketBuffer,
@@ -241,7 +241,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, C: Clock> StreamWriter<B, C> {
         }
         let timestamp = if timestamp < self.last { self.last } else { timestamp };
         let id = handle.id();
-        let header_len = EventHeader::encoded_len(id, timestamp, self.prev & PREV_LOWER_BOUND);
+        let header_len = HeaderWord::Wide.encoded_len(id, timestamp, self.prev & PREV_LOWER_BOUND);
         let begin = self.offset;
         let end = begin.saturating_add(header_len).saturating_add(payload_len);
         if end > self.backend.packet_size() {
@@ -255,8 +255,13 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, C: Clock> StreamWriter<B, C> {
     fn place(&mut self, id: u32, timestamp: u64, begin: usize, header_len: usize, end: usize) -> Slot {
         let payload = begin + header_len;
         let previous = self.prev & PREV_LOWER_BOUND;
-        let written =
-            EventHeader::encode(id, timestamp, previous, self.order, self.backend.range_mut(begin, payload));
+        let written = HeaderWord::Wide.encode(
+            id,
+            timestamp,
+            previous,
+            self.order,
+            self.backend.range_mut(begin, payload),
+        );
         debug_assert_eq!(written, Some(header_len));
         let slot = Slot { begin, payload, end, prev_before: self.prev, last_before: self.last };
         self.offset = end;
@@ -297,7 +302,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, C: Clock> StreamWriter<B, C> {
         let capacity = self.backend.packet_size() - PACKET_HEADER_LEN;
         // In a fresh packet `prev` is the record's own timestamp: only the ID can force the
         // extended form.
-        let header_len = EventHeader::encoded_len(id, timestamp, timestamp);
+        let header_len = HeaderWord::Wide.encoded_len(id, timestamp, timestamp);
         let size = header_len.saturating_add(payload_len);
         if size > capacity {
             self.stats.discarded += 1;

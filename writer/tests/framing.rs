@@ -5,7 +5,7 @@ mod common;
 
 use common::{decode_all, kinds, Value};
 use tracemark_format::{
-    metadata::kind, EventHeader, Layout, PacketFlags, Record, COMPACT_HEADER_LEN, EXTENDED_HEADER_LEN,
+    metadata::kind, HeaderWord, Layout, PacketFlags, Record, COMPACT_HEADER_LEN, EXTENDED_HEADER_LEN,
     PACKET_HEADER_LEN,
 };
 use tracemark_writer::{
@@ -199,7 +199,7 @@ fn extended_header_for_large_ids_and_large_gaps() {
             (0, EXTENDED_HEADER_LEN, base + 3 * gap + 4),
         ]
     );
-    assert!(EventHeader::needs_extended(0xFFFF, 0, 0));
+    assert!(HeaderWord::Wide.needs_extended(0xFFFF, 0, 0));
 }
 
 #[test]

@@ -60,6 +60,21 @@ fn m(ts: u64, text: &[u8]) -> Ev {
     ev(2, ts, vec![Val::U(text.len() as u64), Val::Str(text.to_vec())])
 }
 
+/// `last_compact` (ID 0xFE): `n: u32`, the last ID a narrow compact header holds (§5.1).
+fn last_compact() -> EventClass {
+    class(0xFE, "last_compact", vec![Field::new("n", u(IntType::U32))])
+}
+
+/// `escape_id` (ID 0xFF): `n: u32`, the narrow word's escape ID, always extended (§5.4).
+fn escape_id() -> EventClass {
+    class(0xFF, "escape_id", vec![Field::new("n", u(IntType::U32))])
+}
+
+/// `past_narrow` (ID 0x1FF): `n: u32`, beyond the narrow word's 8 bits of ID.
+fn past_narrow() -> EventClass {
+    class(0x1FF, "past_narrow", vec![Field::new("n", u(IntType::U32))])
+}
+
 /// `kept` (ID 8): `v: u8`, declared with a check (§7.2).
 fn kept_class() -> EventClass {
     class(8, "kept", vec![Field::new("v", u(IntType::U8))])
@@ -443,9 +458,9 @@ fn valid_cases() -> Vec<Case> {
             error("R-7.6-5", Loc::Record(4, 0)),
         ]),
         {
-            let newer = [HeaderEdit::Version(1, 3), HeaderEdit::HeaderExtension(16)];
+            let newer = [HeaderEdit::Version(1, 4), HeaderEdit::HeaderExtension(16)];
             let mut desc = base();
-            // A 1.3 writer checks its records (§7.2): appended fields lie before the check.
+            // A 1.4 writer checks its records (§7.2): appended fields lie before the check.
             let checked = |meta: Meta| Meta::Checked(Box::new(meta));
             desc.packets[0] = meta(vec![
                 checked(Meta::Trace),
@@ -462,17 +477,17 @@ fn valid_cases() -> Vec<Case> {
                 .packet(with_edits(data(0, vec![t(20, 2)]), &[newer[0], newer[1], HeaderEdit::SetFlags(1 << 31)]));
             case(
                 "newer-minor",
-                "version 1.3: longer headers, compatible flags, longer record bodies, a new record kind",
+                "version 1.4: longer headers, compatible flags, longer record bodies, a new record kind",
                 &["R-11.2-1", "R-4.2-6", "R-4.3-4", "R-7.2-1", "R-7.2-2", "R-11.4-2"],
                 desc,
             )
             .expect(vec![notice("R-11.2-2", Loc::Start)])
         },
         {
-            let newer = [HeaderEdit::Version(1, 3), HeaderEdit::HeaderExtension(8)];
+            let newer = [HeaderEdit::Version(1, 4), HeaderEdit::HeaderExtension(8)];
             case(
                 "newer-minor-data-packet",
-                "a 1.0 trace holding one data packet of version 1.3 (header_len 88): read, and said to be newer",
+                "a 1.0 trace holding one data packet of version 1.4 (header_len 88): read, and said to be newer",
                 &["R-11.2-1", "R-11.2-2", "R-4.2-6"],
                 base()
                     .packet(data(0, vec![t(10, 1)]))
@@ -516,6 +531,35 @@ fn valid_cases() -> Vec<Case> {
             }
             case("env-repeated-key", "an ENV key declared twice: a warning", &[], desc)
                 .expect(vec![warning("R-7.9-2", Loc::Record(0, 8))])
+        },
+        {
+            // Narrow header words (§5.1): IDs 0xFE (compact) and 0xFF, 0x1FF (escaped), gaps
+            // of 2^24 - 1 (compact) and 2^24 (extended), a 24-bit wrap; beside a wide packet.
+            let classes = vec![tick(), msg(), last_compact(), escape_id(), past_narrow()];
+            let wrap = (3u64 << 24) - 2;
+            let narrow = Data {
+                narrow: true,
+                begin: Some(wrap - 10),
+                ..data(
+                    0,
+                    vec![
+                        t(wrap, 1),
+                        t(wrap + 5, 2),
+                        ev(0xFE, wrap + 5 + (1 << 24) - 1, vec![Val::U(3)]),
+                        m(wrap + 4 + (2 << 24), b"after 2^24"),
+                        ev(0xFF, wrap + 4 + (2 << 24), vec![Val::U(4)]),
+                        ev(0x1FF, wrap + 5 + (2 << 24), vec![Val::U(5)]),
+                        Ev { extended: true, ..t(wrap + 6 + (2 << 24), 6) },
+                        t(wrap + 7 + (2 << 24), 7),
+                    ],
+                )
+            };
+            case(
+                "narrow-headers",
+                "narrow header words: compact and extended forms, a 24-bit wrap, beside a wide packet",
+                &["R-5.4-1"],
+                TraceDesc::new(LE64, classes).packet(narrow).packet(data(1, vec![t(wrap + 1, 8)])),
+            )
         },
         case(
             "uuid-not-version-4",
@@ -885,6 +929,19 @@ fn invalid_cases() -> Vec<Case> {
             &[],
             base().packet(delivered(
                 data(0, vec![t(10, 1), damaged(t(11, 2), EventDamage::ExtendedLowBits)]),
+                Delivered::First(1),
+            )),
+        )
+        .expect(vec![error("R-5.3-1", Loc::Record(1, 1))]),
+        case(
+            "narrow-extended-header-bits",
+            "a narrow extended header whose word has timestamp bits set",
+            &[],
+            base().packet(delivered(
+                Data {
+                    narrow: true,
+                    ..data(0, vec![t(10, 1), damaged(t(11, 2), EventDamage::ExtendedLowBits), t(12, 3)])
+                },
                 Delivered::First(1),
             )),
         )

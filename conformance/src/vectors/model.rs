@@ -15,7 +15,7 @@ use tracemark_format::{
     crc::packet_crc,
     metadata::{append_record_check, ENVELOPE_LEN},
     packet::CRC_FIELD,
-    Abi, ByteOrder, ClockClass, EnvEntry, EventClass, EventHeader, Field, Layout, PacketFlags, PacketHeader,
+    Abi, ByteOrder, ClockClass, EnvEntry, EventClass, Field, HeaderWord, Layout, PacketFlags, PacketHeader,
     Record, StreamClass, TraceInfo, TypeDesc, PACKET_HEADER_LEN,
 };
 use tracemark_writer::PayloadWriter;
@@ -198,6 +198,8 @@ pub struct Data {
     pub end: Option<u64>,
     /// The records.
     pub events: Vec<Ev>,
+    /// The records carry narrow header words (§5.1), and the packet version 1.3.
+    pub narrow: bool,
     /// What the reader must deliver.
     pub delivered: Delivered,
 }
@@ -212,6 +214,7 @@ pub fn data(cpu: u32, events: Vec<Ev>) -> Data {
         begin: None,
         end: None,
         events,
+        narrow: false,
         delivered: Delivered::All,
     }
 }
@@ -784,6 +787,7 @@ fn encode_event(
     abi: Abi,
     order: ByteOrder,
     previous: u64,
+    word: HeaderWord,
 ) -> Result<(Vec<u8>, Vec<usize>), DescError> {
     let Some(class) = classes.get(&event.class) else {
         return fail(format!("class {} not declared", event.class));
@@ -792,22 +796,25 @@ fn encode_event(
     if fields.len() != event.values.len() {
         return fail(format!("{} values for {} fields of {}", event.values.len(), fields.len(), class.name));
     }
+    let (word_len, bits, mask) = (word.compact_len(), word.timestamp_bits(), word.timestamp_mask());
+    let put_word = |out: &mut [u8], value: u64| match word {
+        HeaderWord::Wide => out[..8].copy_from_slice(&order.u64_bytes(value)),
+        HeaderWord::Narrow => out[..4].copy_from_slice(&order.u32_bytes(value as u32)),
+    };
+    let escape = u64::from(word.escape_id()) << bits;
     let mut out = vec![0u8; 20];
     let header_len = if event.extended || event.damage == Some(EventDamage::ExtendedLowBits) {
         // Extended on request: the writer rule allows it at any time (§5.4).
-        out[..8].copy_from_slice(&order.u64_bytes(0xFFFF << 48));
-        out[8..12].copy_from_slice(&order.u32_bytes(event.class));
-        out[12..20].copy_from_slice(&order.u64_bytes(event.ts));
-        if event.damage == Some(EventDamage::ExtendedLowBits) {
-            out[..8].copy_from_slice(&order.u64_bytes((0xFFFF << 48) | 1));
-        }
-        20
+        let low_bits = u64::from(event.damage == Some(EventDamage::ExtendedLowBits));
+        put_word(&mut out, escape | low_bits);
+        out[word_len..word_len + 4].copy_from_slice(&order.u32_bytes(event.class));
+        out[word_len + 4..word_len + 12].copy_from_slice(&order.u64_bytes(event.ts));
+        word.extended_len()
     } else if event.damage == Some(EventDamage::ForcedCompact) {
-        let word = (u64::from(event.class) << 48) | (event.ts & ((1 << 48) - 1));
-        out[..8].copy_from_slice(&order.u64_bytes(word));
-        8
+        put_word(&mut out, (u64::from(event.class) << bits) | (event.ts & mask));
+        word_len
     } else {
-        EventHeader::encode(event.class, event.ts, previous, order, &mut out)
+        word.encode(event.class, event.ts, previous, order, &mut out)
             .ok_or_else(|| DescError("event header".into()))?
     };
     out.truncate(header_len);
@@ -832,12 +839,14 @@ fn encode_event(
         out.extend_from_slice(&buffer);
     }
     if let Some(EventDamage::Id(id)) = event.damage {
-        if header_len == 20 {
-            out[8..12].copy_from_slice(&order.u32_bytes(id));
+        if header_len == word.extended_len() {
+            out[word_len..word_len + 4].copy_from_slice(&order.u32_bytes(id));
         } else {
-            let word = order.read_u64(&out).unwrap_or(0);
-            let word = (word & 0x0000_FFFF_FFFF_FFFF) | (u64::from(id) << 48);
-            out[..8].copy_from_slice(&order.u64_bytes(word));
+            let read = match word {
+                HeaderWord::Wide => order.read_u64(&out),
+                HeaderWord::Narrow => order.read_u32(&out).map(u64::from),
+            };
+            put_word(&mut out, (read.unwrap_or(0) & mask) | (u64::from(id) << bits));
         }
     }
     Ok((out, offsets))
@@ -898,6 +907,11 @@ fn encode_packet(
         Body::Data(data) => {
             header = PacketHeader::new_data(desc.uuid, data.stream_class, data.cpu);
             header.version_minor = 0;
+            let word = if data.narrow { HeaderWord::Narrow } else { HeaderWord::Wide };
+            if data.narrow {
+                header.flags.0 |= PacketFlags::NARROW_HEADERS;
+                header.version_minor = tracemark_format::event_header::NARROW_HEADERS_VERSION_MINOR;
+            }
             header.events_discarded = data.discarded;
             let first = data.events.first().map(|event| event.ts);
             let begin = data.begin.or(first).unwrap_or(previous_end);
@@ -907,7 +921,7 @@ fn encode_packet(
             let mut previous = begin;
             for event in &data.events {
                 let abi = Abi { byte_order: order, ..desc.abi };
-                let (record, offsets) = encode_event(event, classes, abi, order, previous)?;
+                let (record, offsets) = encode_event(event, classes, abi, order, previous, word)?;
                 records.push(bytes.len());
                 fields.push(offsets.iter().map(|offset| bytes.len() + offset).collect());
                 bytes.extend(record);
@@ -935,7 +949,7 @@ fn encode_packet(
         bytes.extend(order.u32_bytes(records_size));
         bytes.extend(compressed);
         header.flags.0 |= PacketFlags::COMPRESSED;
-        header.version_minor = 2;
+        header.version_minor = header.version_minor.max(2);
         // Decompressed records have no bytes in the file: what is found in them is found at
         // the compressed content (§10.7).
         records.iter_mut().for_each(|record| *record = header_len);

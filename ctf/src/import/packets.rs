@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use tracemark_format::{
-    ByteOrder, EventHeader, PacketFlags, PacketHeader, EXTENDED_HEADER_LEN, PACKET_HEADER_LEN,
+    ByteOrder, HeaderWord, PacketFlags, PacketHeader, EXTENDED_HEADER_LEN, PACKET_HEADER_LEN,
 };
 use tracemark_writer::{seal, PacketInfo, PacketKind};
 
@@ -96,7 +96,8 @@ impl Converter<'_, '_> {
                 };
                 let mut header = [0u8; EXTENDED_HEADER_LEN];
                 // The buffer holds the longer form: the encoding cannot fail.
-                let len = EventHeader::encode(mapping.id, event.timestamp, previous, self.order, &mut header)
+                let len = HeaderWord::Wide
+                    .encode(mapping.id, event.timestamp, previous, self.order, &mut header)
                     .unwrap_or(0);
                 let start = records.len();
                 records.extend_from_slice(&header[..len]);

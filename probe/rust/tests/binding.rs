@@ -17,7 +17,7 @@ use tracemark_format::{
     identity_hash,
     metadata::Record,
     types::{AbiInt, EnumMapping, Field, IntType, TypeDesc},
-    Abi, ByteOrder, EnvValue, EventClass, EventHeader, Layout, PacketFlags, PacketHeader, RecordIter,
+    Abi, ByteOrder, EnvValue, EventClass, HeaderWord, Layout, PacketFlags, PacketHeader, RecordIter,
 };
 use tracemark_probe::{Config, Error, MarkerArg, Outcome, Output, Value, Writer};
 
@@ -595,7 +595,7 @@ fn format_level_decode_finds_every_value() {
             let mut content = &packet[80..h.content_size as usize];
             let mut prev = h.timestamp_begin;
             while !content.is_empty() {
-                let (eh, len) = EventHeader::decode(content, order).unwrap();
+                let (eh, len) = HeaderWord::Wide.decode(content, order).unwrap();
                 content = &content[len..];
                 if len == 20 {
                     extended += 1;

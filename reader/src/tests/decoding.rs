@@ -214,7 +214,7 @@ fn compact_and_extended_headers_reconstruct_timestamps_across_a_48_bit_wrap() {
             timestamps
                 .iter()
                 .map(|&timestamp| {
-                    let len = EventHeader::encoded_len(1, timestamp, previous);
+                    let len = HeaderWord::Wide.encoded_len(1, timestamp, previous);
                     previous = timestamp;
                     len
                 })
@@ -230,6 +230,60 @@ fn compact_and_extended_headers_reconstruct_timestamps_across_a_48_bit_wrap() {
         expected.push((0x12345, (2 << 48) + 100));
         assert_eq!(decoded, expected);
         assert!(diagnostics(&trace).is_empty());
+    }
+}
+
+#[test]
+fn narrow_headers_reconstruct_timestamps_across_a_24_bit_wrap_and_escape_large_ids() {
+    for abi in [Abi::lp64(ByteOrder::Little), Abi::lp64(ByteOrder::Big)] {
+        let builder = TraceBuilder::new(abi)
+            .class(1, "small", vec![Field::new("v", TypeDesc::Int(IntType::U8))])
+            .class(0xFE, "last_compact", vec![])
+            .class(0xFF, "escape_id", vec![])
+            .class(0x1234, "big_id", vec![]);
+        let near_wrap = (5u64 << 24) - 3;
+        // (id, timestamp, header bytes): 4 compact, 16 extended (§5.1).
+        let records = [
+            (1, near_wrap, 4),
+            (1, (5 << 24) + 2, 4),    // across the low-bits wrap
+            (0xFE, (6 << 24) + 1, 4), // a gap of 2^24 - 1
+            (1, (7 << 24) + 1, 16),   // a gap of exactly 2^24
+            (0xFF, (7 << 24) + 1, 16),
+            (0x1234, (7 << 24) + 2, 16),
+            (1, (7 << 24) + 3, 4),
+        ];
+        let mut packet = builder.packet(0, 0, 0, near_wrap - 10).narrow();
+        for &(id, timestamp, _) in &records {
+            packet = packet.event(id, timestamp, if id == 1 { &[7] } else { &[] });
+        }
+        let mut bytes = builder.metadata_packet();
+        bytes.extend(packet.build(&builder));
+        let trace = Trace::from_bytes(bytes).unwrap();
+        let decoded: Vec<_> = events(&trace)
+            .iter()
+            .map(|event| (event.id(), event.timestamp(), event.record_bytes().len() - event.payload().len()))
+            .collect();
+        assert_eq!(decoded, records);
+        assert!(diagnostics(&trace).is_empty());
+    }
+}
+
+#[test]
+fn a_damaged_narrow_header_ends_its_packet_and_the_next_one_is_read() {
+    let builder = TraceBuilder::new(Abi::lp64(ByteOrder::Little)).class(1, "e", vec![]);
+    // An escape word with timestamp bits set (§5.3); three bytes, too few for a word.
+    let cases = [
+        (vec![1, 0, 0, 0xFF], MalformedReason::ExtendedHeaderBits),
+        (vec![1, 2, 3], MalformedReason::HeaderPastEnd { remaining: 3 }),
+    ];
+    for (damage, reason) in cases {
+        let mut bytes = builder.metadata_packet();
+        bytes.extend(builder.packet(0, 0, 0, 10).narrow().event(1, 11, &[]).raw(&damage).build(&builder));
+        bytes.extend(builder.packet(0, 0, 1, 20).narrow().event(1, 21, &[]).build(&builder));
+        let trace = Trace::from_bytes(bytes).unwrap();
+        assert_eq!(timestamps(&trace), [11, 21], "{reason:?}");
+        let kinds: Vec<_> = diagnostics(&trace).into_iter().map(|diagnostic| diagnostic.kind).collect();
+        assert_eq!(kinds, [DiagnosticKind::Malformed { event_id: None, reason: reason.clone() }]);
     }
 }
 
@@ -428,11 +482,11 @@ fn a_newer_minor_version_is_read_and_noted() {
     for record in &builder.records {
         record.encode(builder.order, &mut content).unwrap();
     }
-    let mut header = PacketHeader { version_minor: 3, ..PacketHeader::new_metadata(UUID) };
+    let mut header = PacketHeader { version_minor: 4, ..PacketHeader::new_metadata(UUID) };
     let mut bytes = builder.finish(&mut header, content, 0);
     bytes.extend(builder.packet(0, 0, 0, 1).event(1, 2, &[]).build(&builder));
     let trace = Trace::from_bytes(bytes).unwrap();
-    assert_eq!(trace.version().to_string(), "1.3");
+    assert_eq!(trace.version().to_string(), "1.4");
     assert!(trace.version().is_newer_than_reader());
     assert_eq!(timestamps(&trace), [2]);
 }

@@ -8,7 +8,7 @@ mod fuzz;
 mod ordering;
 
 use tracemark_format::{
-    crc::packet_crc, Abi, ByteOrder, ClockClass, EventClass, EventHeader, Field, Layout, PacketFlags,
+    crc::packet_crc, Abi, ByteOrder, ClockClass, EventClass, Field, HeaderWord, Layout, PacketFlags,
     PacketHeader, Record, StreamClass, TraceInfo, PACKET_HEADER_LEN,
 };
 
@@ -176,11 +176,19 @@ pub(crate) struct PacketBuilder {
 impl PacketBuilder {
     pub(crate) fn event(mut self, id: u32, timestamp: u64, payload: &[u8]) -> PacketBuilder {
         let mut header = [0u8; 20];
-        let len = EventHeader::encode(id, timestamp, self.previous, self.order, &mut header).unwrap();
+        let word = HeaderWord::of(self.header.flags);
+        let len = word.encode(id, timestamp, self.previous, self.order, &mut header).unwrap();
         self.content.extend_from_slice(&header[..len]);
         self.content.extend_from_slice(payload);
         self.previous = timestamp;
         self.header.timestamp_end = self.header.timestamp_end.max(timestamp);
+        self
+    }
+
+    /// Records from here on carry narrow header words (§5.1); call it before the first one.
+    pub(crate) fn narrow(mut self) -> PacketBuilder {
+        self.header.flags = PacketFlags(self.header.flags.0 | PacketFlags::NARROW_HEADERS);
+        self.header.version_minor = tracemark_format::event_header::NARROW_HEADERS_VERSION_MINOR;
         self
     }
 

@@ -12,7 +12,7 @@
 use core::marker::PhantomData;
 
 use tracemark_format::{
-    Abi, ByteOrder, EventHeader, PacketFlags, PacketHeader, COMPACT_HEADER_LEN, EXTENDED_HEADER_LEN,
+    Abi, ByteOrder, HeaderWord, PacketFlags, PacketHeader, COMPACT_HEADER_LEN, EXTENDED_HEADER_LEN,
     PACKET_HEADER_LEN,
 };
 
@@ -393,7 +393,7 @@ impl<'a, M: Mode, C: Clock, K: Concurrency> Ring<'a, M, C, K> {
             // known here; the ring's ordering guarantee needs a monotonic clock (see `Clock`).
             let ts = if now < prev { prev } else { now };
             let in_sb = old & self.sb_mask;
-            let size = (EventHeader::encoded_len(id, ts, prev) as u64).saturating_add(payload_len as u64);
+            let size = (HeaderWord::Wide.encoded_len(id, ts, prev) as u64).saturating_add(payload_len as u64);
             // Packet start, record not fitting, or record ending exactly at the packet end.
             if in_sb == 0 || size >= s - in_sb {
                 // Rebuilt field by field, not passed on whole: a whole copy of the call's result
@@ -459,7 +459,7 @@ impl<'a, M: Mode, C: Clock, K: Concurrency> Ring<'a, M, C, K> {
         let phys = self.acquire_slot(pos);
         let at = (phys << self.sb_order) as usize + (pos & self.sb_mask) as usize;
         let mut header = [0u8; EXTENDED_HEADER_LEN];
-        let len = EventHeader::encode(id, ts, prev, order, &mut header).unwrap_or(0);
+        let len = HeaderWord::Wide.encode(id, ts, prev, order, &mut header).unwrap_or(0);
         // SAFETY: `[pos, pos + size)` was reserved by our CAS, so these bytes of the slot's
         // physical sub-buffer are ours until we commit; `acquire_slot` made sure the consumer
         // cannot swap that sub-buffer away meanwhile. In bounds: `at + size <= (phys + 1) * S`.
@@ -582,7 +582,8 @@ impl<'a, M: Mode, C: Clock, K: Concurrency> Ring<'a, M, C, K> {
             let mut ts = if now < last { last } else { now };
             let mut prev = last;
             let in_sb = old & self.sb_mask;
-            let mut size = (EventHeader::encoded_len(id, ts, prev) as u64).saturating_add(payload_len as u64);
+            let mut size =
+                (HeaderWord::Wide.encoded_len(id, ts, prev) as u64).saturating_add(payload_len as u64);
             let mut begin = old;
             let (mut close_old, mut open_new) = (false, false);
             if in_sb == 0 {
@@ -597,7 +598,7 @@ impl<'a, M: Mode, C: Clock, K: Concurrency> Ring<'a, M, C, K> {
                 ts = ts.max(floor);
                 // First record of a packet: its `prev` is the packet's timestamp_begin, `ts` (§5.4).
                 prev = ts;
-                size = (EventHeader::encoded_len(id, ts, ts) as u64).saturating_add(payload_len as u64);
+                size = (HeaderWord::Wide.encoded_len(id, ts, ts) as u64).saturating_add(payload_len as u64);
                 if size > max_size || !self.can_open(begin) {
                     return self.discard();
                 }

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use tracemark_format::{
-    crc::packet_crc, metadata::RecordIter, Abi, ByteOrder, EventClass, EventHeader, IntType, PacketHeader,
+    crc::packet_crc, metadata::RecordIter, Abi, ByteOrder, EventClass, HeaderWord, IntType, PacketHeader,
     Record, TypeDesc, PACKET_HEADER_LEN,
 };
 
@@ -161,7 +161,8 @@ pub fn events(packet: &Packet, classes: &BTreeMap<u32, EventClass>, abi: &Abi) -
     let mut prev = packet.header.timestamp_begin;
     let mut out = Vec::new();
     while pos < content.len() {
-        let (header, header_len) = EventHeader::decode(&content[pos..], packet.order).expect("event header");
+        let (header, header_len) =
+            HeaderWord::Wide.decode(&content[pos..], packet.order).expect("event header");
         let timestamp = header.timestamp(prev).expect("non-decreasing");
         prev = timestamp;
         pos += header_len;

@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use tracemark_format::crc::packet_crc;
-use tracemark_format::{ByteOrder, EventHeader, PacketFlags, PacketHeader};
+use tracemark_format::{ByteOrder, HeaderWord, PacketFlags, PacketHeader};
 
 /// One decoded record: event class, reconstructed timestamp, payload.
 #[derive(Debug, Clone)]
@@ -34,7 +34,8 @@ pub fn decode(bytes: &[u8], payload_len: impl Fn(u32, &[u8]) -> usize) -> Decode
     let mut prev = header.timestamp_begin;
     let mut records = Vec::new();
     while at < content {
-        let (event, len) = EventHeader::decode(&bytes[at..content], ByteOrder::NATIVE)
+        let (event, len) = HeaderWord::Wide
+            .decode(&bytes[at..content], ByteOrder::NATIVE)
             .unwrap_or_else(|e| panic!("bad event header at {at} in packet {}: {e:?}", header.sequence));
         let ts = event.timestamp(prev).unwrap_or_else(|ts| panic!("timestamp {ts} < {prev} (§1.7)"));
         at += len;
