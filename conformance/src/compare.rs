@@ -44,6 +44,13 @@ pub fn check(scenario: &Scenario, trace: &Trace) -> Result<(), Vec<String>> {
             if event.stream() != (StreamId { class: 0, instance: cpu }) {
                 problems.push(format!("{at}: stream {}", event.stream()));
             }
+            if event.header_word() != scenario.header_word {
+                problems.push(format!(
+                    "{at}: header word {:?}, not {:?}",
+                    event.header_word(),
+                    scenario.header_word
+                ));
+            }
             let fields = event.fields();
             if fields.len() != class.fields.len() {
                 problems.push(format!("{at}: {} fields read, {} declared", fields.len(), class.fields.len()));

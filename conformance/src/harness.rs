@@ -16,7 +16,7 @@
 use std::{collections::BTreeMap, fs, path::Path};
 
 use serde_json::{Map, Value as Json};
-use tracemark_format::{Abi, AbiInt, EnumMapping, Field, IntType, TypeDesc};
+use tracemark_format::{Abi, AbiInt, EnumMapping, Field, HeaderWord, IntType, TypeDesc};
 use tracemark_reader::{Integer, Item, Trace, Value};
 
 use crate::{ClassSpec, EventSpec, Scenario, Val};
@@ -210,7 +210,62 @@ pub fn scenarios(abi: Abi) -> Vec<Named> {
         u64::MAX,
     ];
     let strings: [&[u8]; 5] = [b"", b"x", "héllo wörld ✓".as_bytes(), &[b'y'; 300], b"bad \xff\xfe utf-8"];
+    // The narrow word (§5.1): a 2^24 boundary, gaps of 2^24 - 1 (compact) and 2^24 (extended).
+    let wrap24 = (7u64 << 24) - 3;
+    let narrow_stamps = [5, wrap24, wrap24 + 7, wrap24 + 6 + (1 << 24), wrap24 + 6 + (2 << 24), u64::MAX];
+    let narrow = Scenario { header_word: HeaderWord::Narrow, ..base.clone() };
+    let ticks_at = |stamps: &[u64]| -> Vec<EventSpec> {
+        let at = |(n, &timestamp): (usize, &u64)| EventSpec {
+            class: 0,
+            cpu: 0,
+            timestamp,
+            values: vec![Val::U(n as u64)],
+        };
+        stamps.iter().enumerate().map(at).collect()
+    };
     vec![
+        Named {
+            name: "narrow-every-type",
+            scenario: Scenario {
+                packet_size: 1024,
+                // "scalars" gets ID 0xFE (compact), the others 0xFF and up (extended).
+                first_event_id: 0xFE,
+                classes: every_type_classes(),
+                events: every_type_events(60, 3),
+                ..narrow.clone()
+            },
+        },
+        Named {
+            name: "narrow-timestamps",
+            scenario: Scenario {
+                classes: vec![tick.clone()],
+                events: ticks_at(&narrow_stamps),
+                ..narrow.clone()
+            },
+        },
+        Named {
+            name: "narrow-interleaved",
+            scenario: Scenario {
+                packet_size: 256,
+                classes: vec![tick.clone()],
+                // Gaps around 2^24 between consecutive events, three CPUs, packet rollovers.
+                events: (0..300u64)
+                    .scan(100u64, |timestamp, n| {
+                        // Each CPU's next event follows by the one gap of its round of three.
+                        if n % 3 == 0 {
+                            *timestamp += [1, (1 << 24) - 1, 1 << 24, 5, 3 << 24][(n / 3 % 5) as usize];
+                        }
+                        Some(EventSpec {
+                            class: 0,
+                            cpu: (n % 3) as u32,
+                            timestamp: *timestamp,
+                            values: vec![Val::U(n)],
+                        })
+                    })
+                    .collect(),
+                ..narrow
+            },
+        },
         Named {
             name: "every-type",
             scenario: Scenario {
@@ -232,20 +287,7 @@ pub fn scenarios(abi: Abi) -> Vec<Named> {
         },
         Named {
             name: "timestamps",
-            scenario: Scenario {
-                classes: vec![tick.clone()],
-                events: stamps
-                    .iter()
-                    .enumerate()
-                    .map(|(n, &timestamp)| EventSpec {
-                        class: 0,
-                        cpu: 0,
-                        timestamp,
-                        values: vec![Val::U(n as u64)],
-                    })
-                    .collect(),
-                ..base.clone()
-            },
+            scenario: Scenario { classes: vec![tick.clone()], events: ticks_at(&stamps), ..base.clone() },
         },
         Named {
             name: "interleaved",

@@ -51,6 +51,7 @@ pub fn single_file(scenario: &Scenario) -> Result<Vec<u8>, WriteError> {
     let packet_size = ring_packet_size(scenario.packet_size);
     let config =
         Config::with_uuid(scenario.uuid).abi(scenario.abi).crc(scenario.crc).packet_size(packet_size);
+    let config = config.header_word(scenario.header_word);
     let most_per_cpu = scenario
         .cpus()
         .iter()

@@ -52,7 +52,8 @@ pub fn write_into<S: PacketSink>(scenario: &Scenario, sink: S) -> Result<S, Writ
     let config = Config::with_uuid(scenario.uuid)
         .abi(scenario.abi)
         .crc(scenario.crc)
-        .packet_size(scenario.packet_size);
+        .packet_size(scenario.packet_size)
+        .header_word(scenario.header_word);
     let description = TraceDescription::unknown();
     let mut trace = LocalTrace::with_clock_class(&config, description, scenario_clock(), sink)?;
     let stream_class = trace.stream_class_id();

@@ -1,6 +1,6 @@
 //! Scenarios: event classes and the exact events a writer must produce.
 
-use tracemark_format::{Abi, ByteOrder, Field};
+use tracemark_format::{Abi, ByteOrder, Field, HeaderWord};
 
 /// A value to encode, shaped like its [`tracemark_format::TypeDesc`].
 ///
@@ -70,8 +70,10 @@ pub struct Scenario {
     /// Trace UUID.
     pub uuid: [u8; 16],
     /// ID of the first event class; the others follow. At `0xFFFF` and above every record
-    /// needs the extended header (§5.4).
+    /// needs the extended header (§5.4); `0xFF` with the narrow word.
     pub first_event_id: u32,
+    /// The records' header word (§5.1).
+    pub header_word: HeaderWord,
     /// Event classes.
     pub classes: Vec<ClassSpec>,
     /// Events, in emission order.
@@ -90,6 +92,7 @@ impl Default for Scenario {
                 0x6f,
             ],
             first_event_id: 0,
+            header_word: HeaderWord::Wide,
             classes: Vec::new(),
             events: Vec::new(),
         }

@@ -18,8 +18,8 @@
 use std::path::Path;
 
 use tracemark_writer::{
-    event, CLong, CUInt, Config, DirectorySink, LocalTrace, ManualClock, MarkerArg, PacketSink, Pointer,
-    SSizeT, SizeT, StreamWriter, TraceDescription,
+    event, CLong, CUInt, Config, DirectorySink, HeaderWord, LocalTrace, ManualClock, MarkerArg, PacketSink,
+    Pointer, SSizeT, SizeT, StreamWriter, TraceDescription,
 };
 
 event! {
@@ -133,20 +133,21 @@ pub fn write_into<S: PacketSink>(
     streams: u32,
     packet_size: u32,
 ) -> tracemark_writer::Result<S> {
-    write_spaced(sink, events, streams, packet_size, TICKS_PER_EVENT)
+    write_spaced(sink, events, streams, packet_size, TICKS_PER_EVENT, HeaderWord::Wide)
 }
 
-/// [`write_into`], the events `ticks_per_event` apart: a trace of the same size spanning a
-/// longer time, as a less busy machine writes it.
+/// [`write_into`], the events `ticks_per_event` apart (a trace of the same size spanning a
+/// longer time, as a less busy machine writes it), the records starting with `header_word`.
 pub fn write_spaced<S: PacketSink>(
     sink: S,
     events: u64,
     streams: u32,
     packet_size: u32,
     ticks_per_event: u64,
+    header_word: HeaderWord,
 ) -> tracemark_writer::Result<S> {
     let clock = ManualClock::new(0);
-    let config = Config::with_uuid(*b"realistic-worklo").packet_size(packet_size);
+    let config = Config::with_uuid(*b"realistic-worklo").packet_size(packet_size).header_word(header_word);
     let mut trace = LocalTrace::new(&config, TraceDescription::unknown(), &clock, sink)?;
     let entry = trace.register::<SyscallEntryRead>()?;
     let exit = trace.register::<SyscallExitRead>()?;
@@ -212,19 +213,20 @@ pub fn single_file(events: u64, streams: u32, packet_size: u32) -> Vec<u8> {
 
 /// The workload as a trace directory.
 pub fn directory(path: &Path, events: u64, streams: u32, packet_size: u32) -> tracemark_writer::Result<()> {
-    directory_spaced(path, events, streams, packet_size, TICKS_PER_EVENT)
+    directory_spaced(path, events, streams, packet_size, TICKS_PER_EVENT, HeaderWord::Wide)
 }
 
-/// [`directory`], the events `ticks_per_event` apart.
+/// [`directory`], the events `ticks_per_event` apart, the records starting with `header_word`.
 pub fn directory_spaced(
     path: &Path,
     events: u64,
     streams: u32,
     packet_size: u32,
     ticks_per_event: u64,
+    header_word: HeaderWord,
 ) -> tracemark_writer::Result<()> {
     let sink = DirectorySink::create(path)?;
-    let mut sink = write_spaced(sink, events, streams, packet_size, ticks_per_event)?;
+    let mut sink = write_spaced(sink, events, streams, packet_size, ticks_per_event, header_word)?;
     sink.flush()
 }
 

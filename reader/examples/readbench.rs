@@ -2,7 +2,7 @@
 //! `bench/babeltrace-compare.sh`.
 //!
 //! ```text
-//! readbench write DIR EVENTS [STREAMS] [PACKET_SIZE] [TICKS_PER_EVENT]   # a trace directory of the workload
+//! readbench write DIR EVENTS [STREAMS] [PACKET_SIZE] [TICKS_PER_EVENT] [wide|narrow]   # a trace directory of the workload
 //! readbench MODE PATH [WORKERS]                         # read it; one line of key=value results
 //! ```
 //!
@@ -14,7 +14,8 @@
 //! decoded in parallel), `names` (events per event name, for checking that two traces hold the
 //! same events), `open` (opening only). `WORKERS` is the number of extra threads (default:
 //! cores − 1). Times cover opening and reading; `cpu_s` is user + system time of the whole process, and
-//! `max_rss_kb` its peak resident set.
+//! `max_rss_kb` its peak resident set. `write`'s last argument picks the records' header word
+//! (§5.1; default wide).
 
 #[path = "../bench/realistic.rs"]
 mod realistic;
@@ -22,9 +23,10 @@ mod realistic;
 use std::{process::ExitCode, time::Instant};
 
 use tracemark_reader::Trace;
+use tracemark_writer::HeaderWord;
 
 fn usage() -> ExitCode {
-    eprintln!("usage: readbench write DIR EVENTS [STREAMS] [PACKET_SIZE] [TICKS_PER_EVENT]");
+    eprintln!("usage: readbench write DIR EVENTS [STREAMS] [PACKET_SIZE] [TICKS_PER_EVENT] [wide|narrow]");
     eprintln!(
         "       readbench dynamic|dynamic-pipelined|dynamic-dispatch|typed|typed-streams|count|names|open PATH \
          [WORKERS]"
@@ -59,8 +61,15 @@ fn main() -> ExitCode {
         let streams = args.get(3).and_then(|n| n.parse().ok()).unwrap_or(2);
         let packet_size = args.get(4).and_then(|n| n.parse().ok()).unwrap_or(64 * 1024);
         let ticks = args.get(5).and_then(|n| n.parse().ok()).unwrap_or(realistic::TICKS_PER_EVENT);
+        let word = match args.get(6).map(String::as_str) {
+            None | Some("wide") => HeaderWord::Wide,
+            Some("narrow") => HeaderWord::Narrow,
+            Some(_) => return usage(),
+        };
         let started = Instant::now();
-        if let Err(error) = realistic::directory_spaced(dir.as_ref(), events, streams, packet_size, ticks) {
+        if let Err(error) =
+            realistic::directory_spaced(dir.as_ref(), events, streams, packet_size, ticks, word)
+        {
             eprintln!("readbench: {error}");
             return ExitCode::FAILURE;
         }

@@ -1,6 +1,6 @@
 //! Trace configuration: ABI and byte order, CRC, packet sizes, UUID.
 
-use tracemark_format::{packet::PACKET_ALIGN, Abi, EXTENDED_HEADER_LEN, PACKET_HEADER_LEN};
+use tracemark_format::{packet::PACKET_ALIGN, Abi, HeaderWord, EXTENDED_HEADER_LEN, PACKET_HEADER_LEN};
 
 use crate::{Error, Result};
 
@@ -25,6 +25,10 @@ pub struct Config {
     pub metadata_packet_size: u32,
     /// The trace UUID (§4.6). `std`'s [`Default`] draws a random version 4 UUID.
     pub uuid: [u8; 16],
+    /// The records' header word (§5.1). [`HeaderWord::Narrow`] saves 4 bytes per record
+    /// (8-bit class IDs and 24-bit timestamp deltas; the others escape to 16 bytes) and makes
+    /// data packets version 1.3, which readers before 1.3 refuse. Default: wide.
+    pub header_word: HeaderWord,
 }
 
 impl Config {
@@ -36,6 +40,7 @@ impl Config {
             packet_size: DEFAULT_PACKET_SIZE,
             metadata_packet_size: DEFAULT_METADATA_PACKET_SIZE,
             uuid,
+            header_word: HeaderWord::Wide,
         }
     }
 
@@ -54,6 +59,12 @@ impl Config {
     /// Sets the data packet size.
     pub const fn packet_size(mut self, packet_size: u32) -> Config {
         self.packet_size = packet_size;
+        self
+    }
+
+    /// Sets the records' header word (§5.1).
+    pub const fn header_word(mut self, header_word: HeaderWord) -> Config {
+        self.header_word = header_word;
         self
     }
 

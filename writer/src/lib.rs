@@ -125,7 +125,7 @@ pub use value::{
 pub use hosted::*;
 
 pub use tracemark_format::{
-    compress::Codec, Abi, ByteOrder, EnumMapping, EnvValue, Field, IntType, TypeDesc,
+    compress::Codec, Abi, ByteOrder, EnumMapping, EnvValue, Field, HeaderWord, IntType, TypeDesc,
 };
 
 #[doc(hidden)]

@@ -18,8 +18,8 @@ use core::{
 };
 
 use tracemark_format::{
-    marker, metadata::LOG_LEVEL_UNSPECIFIED, Abi, ClockClass, EnvEntry, EnvValue, EventClass, Field, Layout,
-    PacketFlags, PacketHeader, Record, StreamClass, TraceInfo, PACKET_HEADER_LEN,
+    marker, metadata::LOG_LEVEL_UNSPECIFIED, Abi, ClockClass, EnvEntry, EnvValue, EventClass, Field,
+    HeaderWord, Layout, PacketFlags, PacketHeader, Record, StreamClass, TraceInfo, PACKET_HEADER_LEN,
 };
 
 use crate::{
@@ -134,6 +134,8 @@ pub struct StreamParams {
     pub stream_class_id: u32,
     /// Stream instance ID (CPU or thread slot).
     pub stream_instance_id: u32,
+    /// The records' header word (§5.1).
+    pub header_word: HeaderWord,
     pub(crate) serial: u32,
 }
 
@@ -337,6 +339,7 @@ impl Registry {
             packet_size: self.config.packet_size,
             stream_class_id,
             stream_instance_id,
+            header_word: self.config.header_word,
             serial: self.serial,
         })
     }

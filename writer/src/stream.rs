@@ -16,7 +16,8 @@ use crate::{
     Clock, Error, EventHandle, EventType, PayloadWriter, RawHandle, Result, StreamParams,
 };
 
-/// Clears the low 32 bits of `prev` before the §5.4 header-form test. §5.4 lets a writer
+/// Clears the low 32 bits of `prev` before the wide word's §5.4 header-form test (the narrow
+/// word's 24 bits of timestamp need the exact `prev`). §5.4 lets a writer
 /// compare with any lower bound of `prev`; this one is what a 32-bit kernel reads atomically
 /// and what the C probe writer (`tmk_rb.c`) compares with, so both reference writers choose
 /// the same header form for the same records and their packets can be compared byte for byte
@@ -92,6 +93,10 @@ pub struct StreamWriter<B, C> {
     timestamp_begin: u64,
     /// `prev` of §5.4: the previous record's timestamp in this packet, or `timestamp_begin`.
     prev: u64,
+    /// The records' header word (§5.1), and the mask giving the lower bound of `prev` its
+    /// header-form test uses.
+    word: HeaderWord,
+    prev_mask: u64,
     /// The latest timestamp written or closed in this stream: later ones are clamped to it.
     last: u64,
     sequence: u64,
@@ -107,6 +112,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, C: Clock> StreamWriter<B, C> {
     /// [`Registry::stream_params`]: crate::Registry::stream_params
     pub fn new(params: StreamParams, memory: B, clock: C) -> Result<StreamWriter<B, C>> {
         let backend = PacketBuffer::new(memory, params.packet_size)?;
+        let word = params.header_word;
         Ok(StreamWriter {
             offset: backend.packet_size(),
             backend,
@@ -116,6 +122,11 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, C: Clock> StreamWriter<B, C> {
             open: false,
             timestamp_begin: 0,
             prev: 0,
+            word,
+            prev_mask: match word {
+                HeaderWord::Wide => PREV_LOWER_BOUND,
+                HeaderWord::Narrow => u64::MAX,
+            },
             last: 0,
             sequence: 0,
             discarded_in_last_packet: 0,
@@ -241,7 +252,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, C: Clock> StreamWriter<B, C> {
         }
         let timestamp = if timestamp < self.last { self.last } else { timestamp };
         let id = handle.id();
-        let header_len = HeaderWord::Wide.encoded_len(id, timestamp, self.prev & PREV_LOWER_BOUND);
+        let header_len = self.word.encoded_len(id, timestamp, self.prev & self.prev_mask);
         let begin = self.offset;
         let end = begin.saturating_add(header_len).saturating_add(payload_len);
         if end > self.backend.packet_size() {
@@ -254,14 +265,9 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, C: Clock> StreamWriter<B, C> {
     #[inline(always)]
     fn place(&mut self, id: u32, timestamp: u64, begin: usize, header_len: usize, end: usize) -> Slot {
         let payload = begin + header_len;
-        let previous = self.prev & PREV_LOWER_BOUND;
-        let written = HeaderWord::Wide.encode(
-            id,
-            timestamp,
-            previous,
-            self.order,
-            self.backend.range_mut(begin, payload),
-        );
+        let previous = self.prev & self.prev_mask;
+        let written =
+            self.word.encode(id, timestamp, previous, self.order, self.backend.range_mut(begin, payload));
         debug_assert_eq!(written, Some(header_len));
         let slot = Slot { begin, payload, end, prev_before: self.prev, last_before: self.last };
         self.offset = end;
@@ -302,7 +308,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, C: Clock> StreamWriter<B, C> {
         let capacity = self.backend.packet_size() - PACKET_HEADER_LEN;
         // In a fresh packet `prev` is the record's own timestamp: only the ID can force the
         // extended form.
-        let header_len = HeaderWord::Wide.encoded_len(id, timestamp, timestamp);
+        let header_len = self.word.encoded_len(id, timestamp, timestamp);
         let size = header_len.saturating_add(payload_len);
         if size > capacity {
             self.stats.discarded += 1;
@@ -378,8 +384,13 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, C: Clock> StreamWriter<B, C> {
         let full = self.offset == self.backend.packet_size();
         let timestamp_end = if full || timestamp_end < self.last { self.last } else { timestamp_end };
         let crc = if self.params.crc { PacketFlags::HAS_CRC } else { 0 };
+        let version_minor = match self.word {
+            HeaderWord::Wide => tracemark_format::VERSION_MINOR,
+            HeaderWord::Narrow => tracemark_format::event_header::NARROW_HEADERS_VERSION_MINOR,
+        };
         let header = PacketHeader {
-            flags: PacketFlags(crc),
+            version_minor,
+            flags: PacketFlags(crc | self.word.flag()),
             sequence: self.sequence,
             timestamp_begin: self.timestamp_begin,
             timestamp_end,

@@ -203,6 +203,47 @@ fn extended_header_for_large_ids_and_large_gaps() {
 }
 
 #[test]
+fn narrow_header_words_for_small_ids_and_short_gaps() {
+    let clock = ManualClock::new(0);
+    let config = Config::with_uuid(UUID).packet_size(512).header_word(HeaderWord::Narrow);
+    let mut trace = setup(config, &clock);
+    let tick = trace.register::<Tick>().unwrap();
+    trace.registry().set_next_event_id(0xFE).unwrap();
+    let last_compact = trace.register::<Pair>().unwrap();
+    let escape_id = trace.register::<AbiSized>().unwrap();
+    assert_eq!((last_compact.id(), escape_id.id()), (0xFE, 0xFF));
+    let mut memory = vec![0; 512];
+    let mut cpu0 = stream(&trace, &mut memory, &clock, 0);
+    let gap = 1u64 << 24;
+    // Low bits set: the narrow word compares with the exact `prev`, no lower bound.
+    let base = (1u64 << 32) + 12_345;
+    let abi_sized = AbiSized { long: CLong(1), ptr: Pointer(2), size: SizeT(3) };
+    cpu0.emit_at(&mut trace, tick, &Tick { n: 0 }, base).unwrap();
+    cpu0.emit_at(&mut trace, last_compact, &Pair { text: "", after: 1 }, base + 1).unwrap();
+    cpu0.emit_at(&mut trace, escape_id, &abi_sized, base + 2).unwrap();
+    cpu0.emit_at(&mut trace, tick, &Tick { n: 1 }, base + 1 + gap).unwrap(); // gap 2^24 - 1
+    cpu0.emit_at(&mut trace, tick, &Tick { n: 2 }, base + 1 + 2 * gap).unwrap(); // gap 2^24
+    cpu0.emit_at(&mut trace, tick, &Tick { n: 3 }, base + 2 + 2 * gap).unwrap();
+    cpu0.flush(&mut trace).unwrap();
+    let (_, data, events) = decode_all(&trace.finish().unwrap());
+    let header = data[0].header;
+    assert!(header.flags.has_narrow_headers());
+    assert_eq!(header.version_minor, tracemark_format::event_header::NARROW_HEADERS_VERSION_MINOR);
+    let forms: Vec<_> = events.iter().map(|e| (e.id, e.header_len, e.timestamp)).collect();
+    assert_eq!(
+        forms,
+        [
+            (0, 4, base),
+            (0xFE, 4, base + 1),
+            (0xFF, 16, base + 2),
+            (0, 4, base + 1 + gap),
+            (0, 16, base + 1 + 2 * gap),
+            (0, 4, base + 2 + 2 * gap),
+        ]
+    );
+}
+
+#[test]
 fn a_packet_its_last_record_fills_closes_as_of_that_record() {
     // 256-byte packets: 80 header bytes, then 14 ticks of 12 bytes = 168 = 176 - 8, so one
     // more 8-byte record (a `big` with an empty blob would be 12) needs exactly the rest.

@@ -13,7 +13,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use tracemark_format::{ByteOrder, TypeDesc};
+use tracemark_format::{ByteOrder, HeaderWord, TypeDesc};
 use tracemark_reader::{DiagnosticKind, Item, Trace};
 use tracemark_writer::{
     enum_type, event,
@@ -348,32 +348,45 @@ impl EventType for Liar {
 
 #[test]
 fn a_lying_encoder_becomes_a_void_record_and_the_packet_stays_readable() {
-    let sink = MemorySink::new();
-    let session = RingSession::builder(Config::with_uuid([6; 16])).build(sink.clone()).unwrap();
-    let (ints, liar) = (session.register::<Ints>().unwrap(), session.register::<Liar>().unwrap());
-    let stream = session.stream().unwrap();
-    stream.emit(ints, &Ints { a: 1, b: 2, c: 3 }).unwrap();
-    match stream.emit(liar, &Liar(8)) {
-        Err(Error::PayloadSize { declared: 8, written: 4 }) => {}
-        other => panic!("{other:?}"),
+    // Either header word (§5.1); the liar's records compact, or extended (ID 0x1000 is past
+    // the narrow word's 8 bits), so the void ID is rewritten in each of the four forms.
+    for (word, liar_id) in
+        [(HeaderWord::Wide, None), (HeaderWord::Narrow, None), (HeaderWord::Narrow, Some(0x1000))]
+    {
+        let sink = MemorySink::new();
+        let config = Config::with_uuid([6; 16]).header_word(word);
+        let session = RingSession::builder(config).build(sink.clone()).unwrap();
+        let ints = session.register::<Ints>().unwrap();
+        if let Some(id) = liar_id {
+            session.set_next_event_id(id).unwrap();
+        }
+        let liar = session.register::<Liar>().unwrap();
+        let stream = session.stream().unwrap();
+        stream.emit(ints, &Ints { a: 1, b: 2, c: 3 }).unwrap();
+        match stream.emit(liar, &Liar(8)) {
+            Err(Error::PayloadSize { declared: 8, written: 4 }) => {}
+            other => panic!("{other:?}"),
+        }
+        match stream.emit(liar, &Liar(0)) {
+            Err(Error::PayloadSize { declared: 0, written: 1 }) => {}
+            other => panic!("{other:?}"),
+        }
+        stream.emit(ints, &Ints { a: 4, b: 5, c: 6 }).unwrap();
+        drop(stream);
+        let summary = session.finish().unwrap();
+        assert_eq!((summary.events_written, summary.events_discarded), (2, 2));
+        let trace = Trace::from_bytes(sink.bytes()).unwrap();
+        let words: Vec<_> = trace.events().filter_map(Item::event).map(|event| event.header_word()).collect();
+        assert_eq!(words, [word; 3]);
+        let (events, diagnostics) = read(&trace);
+        let names: Vec<&str> = events.iter().map(|(_, name, _)| name.as_str()).collect();
+        assert_eq!(names, ["ints", VOID_EVENT_NAME, "ints"], "the record after the void one decodes");
+        assert_eq!(events[2].2["c"], "6");
+        assert!(
+            diagnostics.iter().all(|d| matches!(d, DiagnosticKind::DiscardedEvents { count: 2, .. })),
+            "{diagnostics:?}"
+        );
     }
-    match stream.emit(liar, &Liar(0)) {
-        Err(Error::PayloadSize { declared: 0, written: 1 }) => {}
-        other => panic!("{other:?}"),
-    }
-    stream.emit(ints, &Ints { a: 4, b: 5, c: 6 }).unwrap();
-    drop(stream);
-    let summary = session.finish().unwrap();
-    assert_eq!((summary.events_written, summary.events_discarded), (2, 2));
-    let trace = Trace::from_bytes(sink.bytes()).unwrap();
-    let (events, diagnostics) = read(&trace);
-    let names: Vec<&str> = events.iter().map(|(_, name, _)| name.as_str()).collect();
-    assert_eq!(names, ["ints", VOID_EVENT_NAME, "ints"], "the record after the void one decodes");
-    assert_eq!(events[2].2["c"], "6");
-    assert!(
-        diagnostics.iter().all(|d| matches!(d, DiagnosticKind::DiscardedEvents { count: 2, .. })),
-        "{diagnostics:?}"
-    );
 }
 
 #[test]

@@ -230,13 +230,17 @@ pub fn int_value(u: &mut Unstructured<'_>, int: IntType) -> Result<Val> {
 /// A step between two timestamps: usually small, sometimes at the edges of the compact
 /// header's 48-bit window (§5.4) or of the 32-bit lower bound writers may compare with.
 pub fn timestamp_step(u: &mut Unstructured<'_>) -> Result<u64> {
+    // The compact forms' windows (§5.1): the wide word's 2^48, the narrow word's 2^24.
     const WINDOW: u64 = 1 << 48;
-    Ok(match u.int_in_range(0..=9u8)? {
+    const NARROW_WINDOW: u64 = 1 << 24;
+    Ok(match u.int_in_range(0..=11u8)? {
         0..=4 => u.int_in_range(0..=1000u64)?,
         5 => WINDOW - 1,
         6 => WINDOW,
         7 => WINDOW - (1 << 32) + u.int_in_range(0..=(1u64 << 33))?,
         8 => u.int_in_range(0..=(1u64 << 40))?,
+        9 => NARROW_WINDOW - 1,
+        10 => NARROW_WINDOW,
         _ => u.arbitrary()?,
     })
 }

@@ -4,7 +4,7 @@
 
 use arbitrary::{Result, Unstructured};
 use tracemark_conformance::{compare, encode, ring_writer, rust_writer, ClassSpec, EventSpec, Scenario};
-use tracemark_format::EXTENDED_HEADER_LEN;
+use tracemark_format::{HeaderWord, EXTENDED_HEADER_LEN};
 use tracemark_reader::Trace;
 
 use crate::gen;
@@ -12,7 +12,7 @@ use crate::gen;
 /// Data packet sizes: any multiple of 8 from the smallest a writer accepts (room for one
 /// extended header, 104 bytes) to 64 KiB.
 const PACKET_SIZES: [u32; 6] = [104, 128, 256, 1000, 4096, 65536];
-const FIRST_IDS: [u32; 5] = [0, 0xFFFE, 0xFFFF, 0x1_0000, 0xFFFF_FFF0];
+const FIRST_IDS: [u32; 7] = [0, 0xFE, 0xFF, 0xFFFE, 0xFFFF, 0x1_0000, 0xFFFF_FFF0];
 
 fn scenario(u: &mut Unstructured<'_>) -> Result<Scenario> {
     let abi = gen::abi(u)?;
@@ -51,6 +51,7 @@ fn scenario(u: &mut Unstructured<'_>) -> Result<Scenario> {
         crc: u.arbitrary()?,
         uuid: u.arbitrary()?,
         first_event_id: *u.choose(&FIRST_IDS)?,
+        header_word: if u.arbitrary()? { HeaderWord::Narrow } else { HeaderWord::Wide },
         classes,
         events,
     })

@@ -9,8 +9,8 @@
 
 use tracemark_conformance::{rust_writer, ClassSpec, EventSpec, Scenario, Val};
 use tracemark_format::{
-    Abi, AbiInt, ByteOrder, EnumMapping, EventClass, Field, IntType, Layout, PacketHeader, TypeDesc,
-    PACKET_HEADER_LEN,
+    Abi, AbiInt, ByteOrder, EnumMapping, EventClass, Field, HeaderWord, IntType, Layout, PacketHeader,
+    TypeDesc, PACKET_HEADER_LEN,
 };
 use tracemark_writer::{Config, LocalTrace, ManualClock, MarkerArg, StreamWriter, TraceDescription};
 
@@ -96,7 +96,7 @@ fn values(class: usize, step: u64) -> Vec<Val> {
     }
 }
 
-fn scenario(abi: Abi, crc: bool, first_event_id: u32, gap: u64) -> Scenario {
+fn scenario(abi: Abi, crc: bool, first_event_id: u32, gap: u64, header_word: HeaderWord) -> Scenario {
     let events = (0..9u64)
         .map(|step| EventSpec {
             class: (step % 3) as usize,
@@ -105,7 +105,16 @@ fn scenario(abi: Abi, crc: bool, first_event_id: u32, gap: u64) -> Scenario {
             values: values((step % 3) as usize, step),
         })
         .collect();
-    Scenario { abi, packet_size: 512, crc, uuid: [0x5E; 16], first_event_id, classes: classes(), events }
+    Scenario {
+        abi,
+        packet_size: 512,
+        crc,
+        uuid: [0x5E; 16],
+        first_event_id,
+        header_word,
+        classes: classes(),
+        events,
+    }
 }
 
 /// Markers, a discard and an ENV record, from the Rust writer's own API.
@@ -214,13 +223,24 @@ pub fn all() -> Vec<Seed> {
     let mut seeds = Vec::new();
     let mut add =
         |target: &'static str, name: String, bytes: Vec<u8>| seeds.push(Seed { target, name, bytes });
-    let gap = 1 << 48;
+    let (gap, narrow_gap) = (1 << 48, 1 << 24);
+    let (wide, narrow) = (HeaderWord::Wide, HeaderWord::Narrow);
     let traces = [
-        ("rust-le64-crc", rust_writer::single_file(&scenario(Abi::lp64(ByteOrder::Little), true, 0, 0))),
-        ("rust-be32-nocrc", rust_writer::single_file(&scenario(Abi::ilp32(ByteOrder::Big), false, 0, gap))),
+        (
+            "rust-le64-crc",
+            rust_writer::single_file(&scenario(Abi::lp64(ByteOrder::Little), true, 0, 0, wide)),
+        ),
+        (
+            "rust-be32-nocrc",
+            rust_writer::single_file(&scenario(Abi::ilp32(ByteOrder::Big), false, 0, gap, wide)),
+        ),
         (
             "rust-le32-extended-ids",
-            rust_writer::single_file(&scenario(Abi::ilp32(ByteOrder::Little), false, 0xFFFE, gap)),
+            rust_writer::single_file(&scenario(Abi::ilp32(ByteOrder::Little), false, 0xFFFE, gap, wide)),
+        ),
+        (
+            "rust-le64-narrow",
+            rust_writer::single_file(&scenario(Abi::lp64(ByteOrder::Little), true, 0xFE, narrow_gap, narrow)),
         ),
     ];
     let mut trace_seeds: Vec<(String, Vec<u8>)> = traces

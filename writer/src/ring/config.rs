@@ -3,7 +3,7 @@
 use alloc::vec;
 
 use tracemark_format::{
-    metadata::LOG_LEVEL_UNSPECIFIED, Abi, Field, TypeDesc, EXTENDED_HEADER_LEN, PACKET_HEADER_LEN,
+    metadata::LOG_LEVEL_UNSPECIFIED, Abi, Field, HeaderWord, TypeDesc, EXTENDED_HEADER_LEN, PACKET_HEADER_LEN,
 };
 
 use crate::{Error, Registry, Result};
@@ -157,6 +157,8 @@ pub struct RingConfig {
     pub abi: Abi,
     /// Whether packets carry a CRC (§4.4), computed by the consumer.
     pub crc: bool,
+    /// The records' header word (§5.1).
+    pub header_word: HeaderWord,
     pub(crate) typed: Option<TypedStream>,
 }
 
@@ -172,6 +174,7 @@ impl RingConfig {
             stream_instance_id: 0,
             abi: Abi::HOST,
             crc: true,
+            header_word: HeaderWord::Wide,
             typed: None,
         }
     }
@@ -192,9 +195,11 @@ impl RingConfig {
             LOG_LEVEL_UNSPECIFIED,
             vec![Field::new("skipped", TypeDesc::String)],
         )?;
-        if void.id() >= tracemark_format::COMPACT_ID_LIMIT {
+        if void.id() >= params.header_word.escape_id() {
             // A compact header could not be rewritten to name it.
-            return Err(Error::InvalidConfig("register the ring's void class before event IDs reach 0xFFFF"));
+            return Err(Error::InvalidConfig(
+                "register the ring's void class before event IDs reach 0xFFFF (0xFF with narrow headers)",
+            ));
         }
         let config = RingConfig {
             subbuf_size: params.packet_size as usize,
@@ -204,6 +209,7 @@ impl RingConfig {
             stream_instance_id,
             abi: params.abi,
             crc: params.crc,
+            header_word: params.header_word,
             typed: Some(TypedStream { serial: params.serial, void_id: void.id() }),
         };
         config.validate()?;
@@ -231,6 +237,12 @@ impl RingConfig {
     /// Turns the packet CRC on or off.
     pub const fn crc(mut self, crc: bool) -> RingConfig {
         self.crc = crc;
+        self
+    }
+
+    /// Sets the records' header word (§5.1).
+    pub const fn header_word(mut self, header_word: HeaderWord) -> RingConfig {
+        self.header_word = header_word;
         self
     }
 

@@ -5,9 +5,7 @@
 //! once its EVENT_CLASS record is queued, and whoever delivers the ring's packets delivers the
 //! queued metadata first (§7.6), as [`RingSession`](super::RingSession)'s consumer does.
 
-use tracemark_format::{
-    ByteOrder, COMPACT_HEADER_LEN, COMPACT_ID_LIMIT, EXTENDED_HEADER_LEN, PACKET_HEADER_LEN,
-};
+use tracemark_format::{ByteOrder, EXTENDED_HEADER_LEN, PACKET_HEADER_LEN};
 
 use super::config::{check_handle, Concurrency, Mode};
 use super::frontend::{Refused, Reserved, Ring};
@@ -93,7 +91,8 @@ impl<'a, M: Mode, C: Clock, K: Concurrency> Ring<'a, M, C, K> {
         let capacity = self.subbuf_size() as usize - PACKET_HEADER_LEN;
         // One test for what fits under either header, the exact one only near the limit.
         if payload_len > capacity - EXTENDED_HEADER_LEN {
-            let header = if id >= COMPACT_ID_LIMIT { EXTENDED_HEADER_LEN } else { COMPACT_HEADER_LEN };
+            let word = self.word;
+            let header = if id >= word.escape_id() { word.extended_len() } else { word.compact_len() };
             if payload_len > capacity - header {
                 self.count_discarded();
                 return Err(Error::EventTooLarge { size: payload_len.saturating_add(header), capacity });

@@ -23,6 +23,10 @@ use super::storage::{ControlInner, Storage, SubbufControl};
 use super::sync::{compiler_fence, fence, local_add, local_cas, AtomicBool, AtomicU64, Ordering::*, Region};
 use crate::Clock;
 
+/// The narrow word's compact and extended header lengths (§5.1).
+const NARROW_COMPACT_LEN: usize = HeaderWord::Narrow.compact_len();
+const NARROW_EXTENDED_LEN: usize = HeaderWord::Narrow.extended_len();
+
 const HDR: u64 = PACKET_HEADER_LEN as u64;
 
 pub(crate) const OFF_CRC: usize = 12;
@@ -95,6 +99,8 @@ pub struct Ring<'a, M: Mode, C: Clock, K: Concurrency = Shared> {
     pub(crate) order: ByteOrder,
     pub(crate) abi: Abi,
     pub(crate) crc: bool,
+    /// The records' header word (§5.1).
+    pub(crate) word: HeaderWord,
     pub(crate) stream_class_id: u32,
     pub(crate) stream_instance_id: u32,
     pub(crate) typed: Option<TypedStream>,
@@ -196,8 +202,13 @@ impl<'a, M: Mode, C: Clock, K: Concurrency> Ring<'a, M, C, K> {
             control.0.slot.store(i as u64 | SLOT_NOREF, Relaxed);
         }
         let order = config.abi.byte_order;
+        let word = config.header_word;
         let header = PacketHeader {
-            flags: PacketFlags(if config.crc { PacketFlags::HAS_CRC } else { 0 }),
+            version_minor: match word {
+                HeaderWord::Wide => tracemark_format::VERSION_MINOR,
+                HeaderWord::Narrow => tracemark_format::event_header::NARROW_HEADERS_VERSION_MINOR,
+            },
+            flags: PacketFlags(if config.crc { PacketFlags::HAS_CRC } else { 0 } | word.flag()),
             packet_size: config.subbuf_size as u32,
             ..PacketHeader::new_data(config.trace_uuid, config.stream_class_id, config.stream_instance_id)
         };
@@ -228,6 +239,7 @@ impl<'a, M: Mode, C: Clock, K: Concurrency> Ring<'a, M, C, K> {
             order,
             abi: config.abi,
             crc: config.crc,
+            word,
             stream_class_id: config.stream_class_id,
             stream_instance_id: config.stream_instance_id,
             typed: config.typed,
@@ -393,7 +405,7 @@ impl<'a, M: Mode, C: Clock, K: Concurrency> Ring<'a, M, C, K> {
             // known here; the ring's ordering guarantee needs a monotonic clock (see `Clock`).
             let ts = if now < prev { prev } else { now };
             let in_sb = old & self.sb_mask;
-            let size = (HeaderWord::Wide.encoded_len(id, ts, prev) as u64).saturating_add(payload_len as u64);
+            let size = (self.word.encoded_len(id, ts, prev) as u64).saturating_add(payload_len as u64);
             // Packet start, record not fitting, or record ending exactly at the packet end.
             if in_sb == 0 || size >= s - in_sb {
                 // Rebuilt field by field, not passed on whole: a whole copy of the call's result
@@ -459,16 +471,17 @@ impl<'a, M: Mode, C: Clock, K: Concurrency> Ring<'a, M, C, K> {
         let phys = self.acquire_slot(pos);
         let at = (phys << self.sb_order) as usize + (pos & self.sb_mask) as usize;
         let mut header = [0u8; EXTENDED_HEADER_LEN];
-        let len = HeaderWord::Wide.encode(id, ts, prev, order, &mut header).unwrap_or(0);
+        let len = self.word.encode(id, ts, prev, order, &mut header).unwrap_or(0);
         // SAFETY: `[pos, pos + size)` was reserved by our CAS, so these bytes of the slot's
         // physical sub-buffer are ours until we commit; `acquire_slot` made sure the consumer
         // cannot swap that sub-buffer away meanwhile. In bounds: `at + size <= (phys + 1) * S`.
-        // Two fixed-size copies rather than one of variable length (which would call memcpy).
+        // Fixed-size copies rather than one of variable length (which would call memcpy).
         unsafe {
-            if len == COMPACT_HEADER_LEN {
-                self.data.write(at, &header[..COMPACT_HEADER_LEN]);
-            } else {
-                self.data.write(at, &header[..EXTENDED_HEADER_LEN]);
+            match len {
+                COMPACT_HEADER_LEN => self.data.write(at, &header[..COMPACT_HEADER_LEN]),
+                NARROW_COMPACT_LEN => self.data.write(at, &header[..NARROW_COMPACT_LEN]),
+                NARROW_EXTENDED_LEN => self.data.write(at, &header[..NARROW_EXTENDED_LEN]),
+                _ => self.data.write(at, &header[..EXTENDED_HEADER_LEN]),
             }
         }
         Reserved { pos, size, header_at: at, payload_at: at + len, locked }
@@ -582,8 +595,7 @@ impl<'a, M: Mode, C: Clock, K: Concurrency> Ring<'a, M, C, K> {
             let mut ts = if now < last { last } else { now };
             let mut prev = last;
             let in_sb = old & self.sb_mask;
-            let mut size =
-                (HeaderWord::Wide.encoded_len(id, ts, prev) as u64).saturating_add(payload_len as u64);
+            let mut size = (self.word.encoded_len(id, ts, prev) as u64).saturating_add(payload_len as u64);
             let mut begin = old;
             let (mut close_old, mut open_new) = (false, false);
             if in_sb == 0 {
@@ -598,7 +610,7 @@ impl<'a, M: Mode, C: Clock, K: Concurrency> Ring<'a, M, C, K> {
                 ts = ts.max(floor);
                 // First record of a packet: its `prev` is the packet's timestamp_begin, `ts` (§5.4).
                 prev = ts;
-                size = (HeaderWord::Wide.encoded_len(id, ts, ts) as u64).saturating_add(payload_len as u64);
+                size = (self.word.encoded_len(id, ts, ts) as u64).saturating_add(payload_len as u64);
                 if size > max_size || !self.can_open(begin) {
                     return self.discard();
                 }

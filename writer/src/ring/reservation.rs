@@ -2,6 +2,8 @@
 
 use core::mem::ManuallyDrop;
 
+use tracemark_format::HeaderWord;
+
 use super::config::{Concurrency, Mode};
 use super::frontend::{Reserved, Ring};
 use crate::Clock;
@@ -123,15 +125,25 @@ impl<M: Mode, C: Clock, K: Concurrency> Ring<'_, M, C, K> {
             // SAFETY (both blocks): the header and payload bytes are this reservation's (see
             // `Reservation::payload_mut`); in bounds, as `begin_record` wrote them.
             unsafe {
-                if payload_at - header_at == tracemark_format::COMPACT_HEADER_LEN {
-                    // Compact: the ID is the word's top 16 bits; keep the timestamp bits.
-                    let word = self.data.with_slice(header_at, 8, |b| order.read_u64(b)).unwrap_or(0);
-                    let word = (word & tracemark_format::event_header::TIMESTAMP_LOW_MASK)
-                        | (u64::from(void_id) << 48);
-                    self.data.write(header_at, &order.u64_bytes(word));
+                let form = self.word;
+                let word_len = form.compact_len();
+                if payload_at - header_at == word_len {
+                    // Compact: the ID is the word's top bits (the void class's is below the
+                    // escape, `RingConfig::for_stream`); keep the timestamp bits.
+                    let id_bits = u64::from(void_id) << form.timestamp_bits();
+                    if form == HeaderWord::Narrow {
+                        let word = self.data.with_slice(header_at, 4, |b| order.read_u32(b)).unwrap_or(0);
+                        let word = (u64::from(word) & form.timestamp_mask()) | id_bits;
+                        // The narrow word's 32 bits hold the ID and the timestamp bits.
+                        self.data.write(header_at, &order.u32_bytes(word as u32));
+                    } else {
+                        let word = self.data.with_slice(header_at, 8, |b| order.read_u64(b)).unwrap_or(0);
+                        self.data
+                            .write(header_at, &order.u64_bytes((word & form.timestamp_mask()) | id_bits));
+                    }
                 } else {
                     // Extended: the u32 ID follows the escape word (§5.3).
-                    self.data.write(header_at + 8, &order.u32_bytes(void_id));
+                    self.data.write(header_at + word_len, &order.u32_bytes(void_id));
                 }
             }
             const FILL: [u8; 64] = [b'.'; 64];

@@ -161,8 +161,8 @@ pub fn events(packet: &Packet, classes: &BTreeMap<u32, EventClass>, abi: &Abi) -
     let mut prev = packet.header.timestamp_begin;
     let mut out = Vec::new();
     while pos < content.len() {
-        let (header, header_len) =
-            HeaderWord::Wide.decode(&content[pos..], packet.order).expect("event header");
+        let word = HeaderWord::of(packet.header.flags);
+        let (header, header_len) = word.decode(&content[pos..], packet.order).expect("event header");
         let timestamp = header.timestamp(prev).expect("non-decreasing");
         prev = timestamp;
         pos += header_len;
