@@ -117,18 +117,34 @@ impl HeaderWord {
         order: ByteOrder,
         out: &mut [u8],
     ) -> Option<usize> {
-        let word_len = self.compact_len();
-        if self.needs_extended(id, timestamp, previous) {
-            let out = out.get_mut(..self.extended_len())?;
-            let escape = u64::from(self.escape_id()) << self.timestamp_bits();
-            self.put_word(escape, order, &mut out[..word_len]);
-            out[word_len..word_len + 4].copy_from_slice(&order.u32_bytes(id));
-            out[word_len + 4..].copy_from_slice(&order.u64_bytes(timestamp));
-            Some(self.extended_len())
-        } else {
-            let word = (u64::from(id) << self.timestamp_bits()) | (timestamp & self.timestamp_mask());
-            self.put_word(word, order, out.get_mut(..word_len)?);
-            Some(word_len)
+        // One arm per word, each fixed-size stores only: writers call this on their hot path.
+        let extended = self.needs_extended(id, timestamp, previous);
+        let compact_word = (u64::from(id) << self.timestamp_bits()) | (timestamp & self.timestamp_mask());
+        let escape_word = u64::from(self.escape_id()) << self.timestamp_bits();
+        match (self, extended) {
+            (HeaderWord::Wide, false) => {
+                out.get_mut(..8)?.copy_from_slice(&order.u64_bytes(compact_word));
+                Some(8)
+            }
+            (HeaderWord::Wide, true) => {
+                let out = out.get_mut(..20)?;
+                out[..8].copy_from_slice(&order.u64_bytes(escape_word));
+                out[8..12].copy_from_slice(&order.u32_bytes(id));
+                out[12..20].copy_from_slice(&order.u64_bytes(timestamp));
+                Some(20)
+            }
+            // The narrow word's ID and timestamp bits are 32 in all.
+            (HeaderWord::Narrow, false) => {
+                out.get_mut(..4)?.copy_from_slice(&order.u32_bytes(compact_word as u32));
+                Some(4)
+            }
+            (HeaderWord::Narrow, true) => {
+                let out = out.get_mut(..16)?;
+                out[..4].copy_from_slice(&order.u32_bytes(escape_word as u32));
+                out[4..8].copy_from_slice(&order.u32_bytes(id));
+                out[8..16].copy_from_slice(&order.u64_bytes(timestamp));
+                Some(16)
+            }
         }
     }
 
@@ -156,14 +172,6 @@ impl HeaderWord {
         let id = order.read_u32(rest).ok_or(EventHeaderError::Truncated)?;
         let timestamp = order.read_u64(&rest[4..]).ok_or(EventHeaderError::Truncated)?;
         Ok((EventHeader::Extended { id, timestamp }, self.extended_len()))
-    }
-
-    fn put_word(self, word: u64, order: ByteOrder, out: &mut [u8]) {
-        match self {
-            HeaderWord::Wide => out.copy_from_slice(&order.u64_bytes(word)),
-            // The narrow word's ID and timestamp bits are 32 in all.
-            HeaderWord::Narrow => out.copy_from_slice(&order.u32_bytes(word as u32)),
-        }
     }
 }
 

@@ -394,6 +394,24 @@ impl<'a, M: Mode, C: Clock, K: Concurrency> Ring<'a, M, C, K> {
 
     #[inline(always)]
     fn reserve_in(&self, id: u32, payload_len: usize, locked: bool, order: ByteOrder) -> Option<Reserved> {
+        // One predictable branch, then the header code of a constant word (as cheap as before
+        // the narrow word existed).
+        match self.word {
+            HeaderWord::Wide => self.reserve_in_word(HeaderWord::Wide, id, payload_len, locked, order),
+            HeaderWord::Narrow => self.reserve_in_word(HeaderWord::Narrow, id, payload_len, locked, order),
+        }
+    }
+
+    /// [`Ring::reserve_in`] for the ring's header `word`, which the caller passes as a constant.
+    #[inline(always)]
+    fn reserve_in_word(
+        &self,
+        word: HeaderWord,
+        id: u32,
+        payload_len: usize,
+        locked: bool,
+        order: ByteOrder,
+    ) -> Option<Reserved> {
         let s = self.subbuf_size();
         let mut old = self.write.offset.load(Acquire);
         loop {
@@ -405,7 +423,7 @@ impl<'a, M: Mode, C: Clock, K: Concurrency> Ring<'a, M, C, K> {
             // known here; the ring's ordering guarantee needs a monotonic clock (see `Clock`).
             let ts = if now < prev { prev } else { now };
             let in_sb = old & self.sb_mask;
-            let size = (self.word.encoded_len(id, ts, prev) as u64).saturating_add(payload_len as u64);
+            let size = (word.encoded_len(id, ts, prev) as u64).saturating_add(payload_len as u64);
             // Packet start, record not fitting, or record ending exactly at the packet end.
             if in_sb == 0 || size >= s - in_sb {
                 // Rebuilt field by field, not passed on whole: a whole copy of the call's result
@@ -418,7 +436,8 @@ impl<'a, M: Mode, C: Clock, K: Concurrency> Ring<'a, M, C, K> {
             match self.cas_offset(old, old + size, locked) {
                 Ok(_) => {
                     self.write.last_ts.store(ts, Release);
-                    return Some(self.begin_record(old, size, RecordHeader { id, ts, prev }, locked, order));
+                    let header = RecordHeader { id, ts, prev };
+                    return Some(self.begin_record(word, old, size, header, locked, order));
                 }
                 Err(current) => old = current,
             }
@@ -461,6 +480,7 @@ impl<'a, M: Mode, C: Clock, K: Concurrency> Ring<'a, M, C, K> {
     #[inline(always)]
     fn begin_record(
         &self,
+        word: HeaderWord,
         pos: u64,
         size: u64,
         header: RecordHeader,
@@ -471,7 +491,7 @@ impl<'a, M: Mode, C: Clock, K: Concurrency> Ring<'a, M, C, K> {
         let phys = self.acquire_slot(pos);
         let at = (phys << self.sb_order) as usize + (pos & self.sb_mask) as usize;
         let mut header = [0u8; EXTENDED_HEADER_LEN];
-        let len = self.word.encode(id, ts, prev, order, &mut header).unwrap_or(0);
+        let len = word.encode(id, ts, prev, order, &mut header).unwrap_or(0);
         // SAFETY: `[pos, pos + size)` was reserved by our CAS, so these bytes of the slot's
         // physical sub-buffer are ours until we commit; `acquire_slot` made sure the consumer
         // cannot swap that sub-buffer away meanwhile. In bounds: `at + size <= (phys + 1) * S`.
@@ -635,6 +655,7 @@ impl<'a, M: Mode, C: Clock, K: Concurrency> Ring<'a, M, C, K> {
             self.open_packet(start, plan.ts, locked);
         }
         let reserved = self.begin_record(
+            self.word,
             plan.begin,
             plan.size,
             RecordHeader { id, ts: plan.ts, prev: plan.prev },
