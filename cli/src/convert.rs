@@ -9,7 +9,10 @@ use std::{
 };
 
 use clap::{Args, ValueEnum};
-use tracemark_reader::{format::compress::Codec, Trace};
+use tracemark_reader::{
+    format::{compress::Codec, HeaderWord},
+    Trace,
+};
 
 use crate::CliResult;
 
@@ -39,6 +42,16 @@ pub enum Compression {
     Lz4,
 }
 
+/// Record header words for `--to tracemark` (spec §5.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Headers {
+    /// 8-byte headers: 16-bit event IDs, 48 bits of timestamp (every reader since 1.0).
+    Wide,
+    /// 4-byte headers: 8-bit event IDs, 24 bits of timestamp, others escaped to 16 bytes; 4
+    /// bytes less per event, read by readers of 1.3 and later.
+    Narrow,
+}
+
 /// Input formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum InputFormat {
@@ -64,6 +77,9 @@ pub struct ConvertArgs {
     /// With `--to tracemark`: how data packets are compressed.
     #[arg(long, value_enum, default_value = "none")]
     compress: Compression,
+    /// With `--to tracemark`: the records' header word; each packet keeps its own when absent.
+    #[arg(long, value_enum)]
+    headers: Option<Headers>,
     /// With `--to parquet`: write the trace as partition KEY=VALUE (`host=web1`) of a fleet's
     /// tables in OUT, which may hold other partitions: OUT/events/NAME/KEY=VALUE/, OUT/packets/KEY=VALUE/, ...
     #[arg(long, value_name = "KEY=VALUE")]
@@ -87,6 +103,9 @@ pub fn run(args: &ConvertArgs) -> CliResult {
     };
     if args.compress != Compression::None && to != Format::Tracemark {
         return Err("--compress applies to --to tracemark only".into());
+    }
+    if args.headers.is_some() && (to != Format::Tracemark || from == InputFormat::Ctf) {
+        return Err("--headers applies to --to tracemark from a tracemark trace only".into());
     }
     if args.partition.is_some() && to != Format::Parquet {
         return Err("--partition applies to --to parquet only".into());
@@ -160,18 +179,30 @@ pub fn run(args: &ConvertArgs) -> CliResult {
                 format!("{}: {error} (the output must be a new file)", args.out.display())
             })?;
             let mut out = BufWriter::with_capacity(1 << 20, file);
-            let summary = tracemark_export::write_repacked(&trace, codec, &mut out)?;
+            let headers = args.headers.map(|headers| match headers {
+                Headers::Wide => HeaderWord::Wide,
+                Headers::Narrow => HeaderWord::Narrow,
+            });
+            let summary = tracemark_export::write_repacked(&trace, codec, headers, &mut out)?;
             out.flush()?;
             let ratio = summary.data_bytes_in as f64 / summary.data_bytes_out.max(1) as f64;
             eprintln!(
                 "wrote {} (tracemark): {} data packets ({} compressed), {} metadata packets; \
-                 data {} -> {} bytes ({ratio:.2}x){}",
+                 data {} -> {} bytes ({ratio:.2}x){}{}",
                 args.out.display(),
                 summary.packets,
                 summary.compressed,
                 summary.metadata_packets,
                 summary.data_bytes_in,
                 summary.data_bytes_out,
+                if summary.reencoded + summary.kept_damaged > 0 {
+                    format!(
+                        "; {} packets' record headers rewritten, {} damaged ones copied as they are",
+                        summary.reencoded, summary.kept_damaged
+                    )
+                } else {
+                    String::new()
+                },
                 if summary.cut_short > 0 {
                     format!("; {} packets cut short left out", summary.cut_short)
                 } else {

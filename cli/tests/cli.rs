@@ -2,6 +2,8 @@
 
 use std::{path::Path, process::Command};
 
+use tracemark_reader::format::HeaderWord;
+
 fn tracemark(args: &[&str]) -> (i32, String, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_tracemark")).args(args).output().expect("tracemark runs");
     (
@@ -184,16 +186,38 @@ fn cut_and_split_write_windows_that_check_clean_and_hold_their_events() {
     let begin = trace_begin(&path);
     let at = |fifth: usize| format!("{}ns", all[all.len() * fifth / 5].0 - begin);
     let (from, to) = (at(1), at(4));
-    let cut = dir.path().join("cut.tmk");
-    let (code, out, stderr) =
-        tracemark(&["cut", path.to_str().unwrap(), cut.to_str().unwrap(), "--from", &from, "--to", &to]);
-    assert_eq!(code, 0, "{out}{stderr}");
-    assert!(out.contains("rewritten at the window's edges"), "{out}");
-    let (code, report, _) = tracemark(&["check", cut.to_str().unwrap()]);
-    assert_eq!(code, 0, "{report}");
     let window = dump_json(&path, &["--from", &from, "--to", &to]);
     assert!(!window.is_empty());
-    assert_eq!(dump_json(&cut, &[]), window);
+    // The same trace with narrow record headers (spec §5.1): its edge packets keep them.
+    let narrow = dir.path().join("narrow.tmk");
+    let (code, _, stderr) = tracemark(&[
+        "convert",
+        "--to",
+        "tracemark",
+        "--headers",
+        "narrow",
+        path.to_str().unwrap(),
+        narrow.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    for (input, name, word) in
+        [(&path, "cut.tmk", HeaderWord::Wide), (&narrow, "cut-narrow.tmk", HeaderWord::Narrow)]
+    {
+        let cut = dir.path().join(name);
+        let (code, out, stderr) =
+            tracemark(&["cut", input.to_str().unwrap(), cut.to_str().unwrap(), "--from", &from, "--to", &to]);
+        assert_eq!(code, 0, "{out}{stderr}");
+        assert!(out.contains("rewritten at the window's edges"), "{out}");
+        let (code, report, _) = tracemark(&["check", cut.to_str().unwrap()]);
+        assert_eq!(code, 0, "{report}");
+        assert_eq!(dump_json(&cut, &[]), window, "{name}");
+        let trace = tracemark_reader::Trace::open(&cut).unwrap();
+        assert!(trace
+            .events()
+            .filter_map(tracemark_reader::Item::event)
+            .all(|event| event.header_word() == word));
+    }
+    let cut = dir.path().join("cut.tmk");
     // The output must be new: the input is never overwritten.
     let (code, _, stderr) = tracemark(&["cut", path.to_str().unwrap(), cut.to_str().unwrap()]);
     assert_eq!(code, 2);
@@ -269,6 +293,62 @@ fn convert_to_tracemark_compresses_and_decompresses_without_changing_an_event() 
         tracemark(&["convert", "--to", "ctf", "--compress", "zstd", trace.to_str().unwrap(), &path("ctf")]);
     assert_ne!(code, 0);
     assert!(stderr.contains("--to tracemark only"), "{stderr}");
+}
+
+/// `convert --headers` rewrites each packet's records in the header word asked for (spec §5.1)
+/// and changes no event; a packet whose records are not all delivered is copied as it is.
+#[test]
+fn convert_to_tracemark_rewrites_record_headers_without_changing_an_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("trace");
+    let events = demo(&trace, &[]);
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let convert = |extra: &[&str], from: &str, to: &str| {
+        let mut args = vec!["convert", "--to", "tracemark"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&[from, to]);
+        let (code, _, stderr) = tracemark(&args);
+        assert_eq!(code, 0, "{stderr}");
+        stderr
+    };
+    let original = trace.to_str().unwrap();
+    let (narrow, wide, narrow_zstd, plain) =
+        (path("narrow.tmk"), path("wide.tmk"), path("nz.tmk"), path("plain.tmk"));
+    let stderr = convert(&["--headers", "narrow"], original, &narrow);
+    assert!(stderr.contains("record headers rewritten, 0 damaged"), "{stderr}");
+    assert!(!stderr.contains("; 0 packets' record headers"), "{stderr}");
+    convert(&["--headers", "wide"], &narrow, &wide);
+    convert(&["--headers", "narrow", "--compress", "zstd"], original, &narrow_zstd);
+    convert(&[], original, &plain);
+    let (_, expected, _) = tracemark(&["dump", original]);
+    for copy in [&narrow, &wide, &narrow_zstd] {
+        let (code, text, stderr) = tracemark(&["dump", copy]);
+        assert_eq!(code, 0, "{stderr}");
+        assert!(text == expected, "{copy}: the events differ");
+        let (code, report, _) = tracemark(&["check", copy]);
+        assert_eq!(code, 0, "{copy}: {report}");
+    }
+    // Four bytes less per record, at least three per event (extended headers shrink too).
+    let size = |path: &str| std::fs::metadata(path).unwrap().len();
+    assert!(size(&narrow) + 3 * events <= size(&plain), "{} vs {}", size(&narrow), size(&plain));
+    assert!(size(&wide) <= size(&plain), "{} vs {}", size(&wide), size(&plain));
+
+    // A damaged packet is copied as it is: the copy delivers what the original does.
+    let damaged = dir.path().join("damaged.tmk");
+    let mut bytes = std::fs::read(&plain).unwrap();
+    let middle = bytes.len() / 2;
+    for byte in &mut bytes[middle..middle + 64] {
+        *byte ^= 0x5a;
+    }
+    std::fs::write(&damaged, bytes).unwrap();
+    let damaged_narrow = path("damaged-narrow.tmk");
+    let stderr = convert(&["--headers", "narrow"], damaged.to_str().unwrap(), &damaged_narrow);
+    assert!(stderr.contains("damaged ones copied") && !stderr.contains(", 0 damaged"), "{stderr}");
+    assert_eq!(dump_json(Path::new(&damaged_narrow), &[]), dump_json(&damaged, &[]));
+    let (code, _, stderr) =
+        tracemark(&["convert", "--to", "ctf", "--headers", "narrow", original, &path("ctf")]);
+    assert_ne!(code, 0);
+    assert!(stderr.contains("--headers applies to --to tracemark"), "{stderr}");
 }
 
 /// `tracemark dump` formats lines on several threads (`ordered.rs`); each warning must still

@@ -14,13 +14,13 @@
 
 use std::io::Write;
 
-use tracemark_format::{
-    crc::packet_crc, index, ByteOrder, HeaderWord, PacketFlags, PacketHeader, EXTENDED_HEADER_LEN,
-    PACKET_HEADER_LEN, VERSION_MINOR,
-};
+use tracemark_format::{index, ByteOrder, HeaderWord, PacketHeader, VERSION_MINOR};
 use tracemark_reader::{Item, PacketView, PacketWindow, Trace};
 
-use crate::ExportError;
+use crate::{
+    reencode::{self, Record},
+    ExportError,
+};
 
 /// What a cut wrote.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -140,35 +140,19 @@ fn rebased(header: &PacketHeader, stream: &StreamCut<'_>) -> PacketHeader {
     }
 }
 
-/// Stores `header` at the start of `packet` and, when it has one, its CRC (§4.4).
-fn seal(packet: &mut [u8], mut header: PacketHeader, order: ByteOrder) {
-    header.crc32 = 0;
-    let mut fixed = [0u8; PACKET_HEADER_LEN];
-    header.encode(order, &mut fixed);
-    if let Some(start) = packet.get_mut(..PACKET_HEADER_LEN) {
-        start.copy_from_slice(&fixed);
-    }
-    if header.flags.has_crc() {
-        if let Some(crc) = packet_crc(packet, header.content_size as usize) {
-            if let Some(field) = packet.get_mut(tracemark_format::packet::CRC_FIELD) {
-                field.copy_from_slice(&order.u32_bytes(crc));
-            }
-        }
-    }
-}
-
 /// A packet inside the window: its bytes, its header's accounting rebased.
 fn copied(packet: PacketView<'_>, stream: &StreamCut<'_>, order: ByteOrder) -> Vec<u8> {
     let mut bytes = packet.bytes().to_vec();
-    seal(&mut bytes, rebased(packet.header(), stream), order);
+    reencode::seal(&mut bytes, rebased(packet.header(), stream), order);
     bytes
 }
 
-/// A packet at the window's edge: the records inside it, their headers encoded anew (the first
-/// one's compact timestamp counts from the packet's new beginning, §5.5).
+/// A packet at the window's edge: the records inside it, their headers encoded anew in the
+/// packet's header word (the first one's compact timestamp counts from the packet's new
+/// beginning, §5.5).
 fn rewritten(packet: PacketView<'_>, stream: &StreamCut<'_>, order: ByteOrder, events: &mut u64) -> Vec<u8> {
     let window = stream.first_tick..=stream.last_tick;
-    let kept: Vec<_> = packet
+    let kept: Vec<Record<'_>> = packet
         .items()
         .filter_map(Item::event)
         .filter(|event| window.contains(&event.timestamp()))
@@ -179,32 +163,15 @@ fn rewritten(packet: PacketView<'_>, stream: &StreamCut<'_>, order: ByteOrder, e
     let last = kept.last().map_or(0, |&(_, timestamp, _)| timestamp);
     let begin = original.timestamp_begin.max(stream.first_tick).min(first);
     let end = original.timestamp_end.min(stream.last_tick).max(last).max(begin);
-    let mut content = Vec::new();
-    let mut previous = begin;
-    for (id, timestamp, payload) in &kept {
-        let mut event_header = [0u8; EXTENDED_HEADER_LEN];
-        let len = HeaderWord::Wide.encode(*id, *timestamp, previous, order, &mut event_header).unwrap_or(0);
-        content.extend_from_slice(event_header.get(..len).unwrap_or(&[]));
-        content.extend_from_slice(payload);
-        previous = *timestamp;
-    }
+    let word = HeaderWord::of(original.flags);
+    let content = reencode::encode_records(&kept, begin, word, order);
     *events += kept.len() as u64;
-    let content_size = PACKET_HEADER_LEN + content.len();
-    let packet_size = content_size.next_multiple_of(8);
     let header = PacketHeader {
         version_minor: VERSION_MINOR,
-        header_len: PACKET_HEADER_LEN as u16,
-        flags: PacketFlags(original.flags.0 & PacketFlags::HAS_CRC),
         timestamp_begin: begin,
         timestamp_end: end,
-        content_size: u32::try_from(content_size).unwrap_or(u32::MAX),
-        packet_size: u32::try_from(packet_size).unwrap_or(u32::MAX),
         ..rebased(original, stream)
     };
-    let mut bytes = vec![0u8; packet_size];
-    if let Some(records) = bytes.get_mut(PACKET_HEADER_LEN..content_size) {
-        records.copy_from_slice(&content);
-    }
-    seal(&mut bytes, header, order);
-    bytes
+    // The records are a part of one packet's, so they fit as it did.
+    reencode::packet(&header, &content, word, order).unwrap_or_default()
 }

@@ -33,6 +33,7 @@ pub mod chrome;
 pub mod ctf;
 pub mod cut;
 mod error;
+mod reencode;
 pub mod repack;
 mod tsdl;
 

@@ -9,8 +9,10 @@
 #   babeltrace2 TRACE -o dummy        against  readbench dynamic | dynamic-pipelined |
 #                                              dynamic-dispatch | typed | typed-streams | count
 # and reports medians, events/s, MB/s and the ratios (babeltrace2 time / tracemark time), by wall
-# time and by CPU time. Finally it reads a large trace (1 GB by default) and a 10x smaller one and
-# reports the peak resident set of each.
+# time and by CPU time. The tracemark trace is written a second time with narrow record headers
+# (spec §5.1), whose size is set against the CTF trace's (issue 23: at most LTTng's bytes per
+# event) and which `dynamic` and `count` also read. Finally it reads a large trace (1 GB by
+# default) and a 10x smaller one and reports the peak resident set of each.
 #
 # usage: reader/bench/babeltrace-compare.sh [--smoke] [--release] [--events N] [--runs R]
 #                                           [--rss-events M] [--keep]
@@ -75,16 +77,19 @@ note "recording $events events through LTTng-UST"
 lttng_record "$work/ctf" 'tmk:*' "" --subbuf-size=8M --num-subbuf=8 --blocking-timeout=inf -- "$work/app" "$events" 2
 lttng_expect "$work/ctf" "$events"
 
-note "writing the same $events events with the tracemark writer"
+note "writing the same $events events with the tracemark writer (wide and narrow record headers)"
 "$readbench" write "$work/tmk" "$events" 2 >/dev/null
+"$readbench" write "$work/tmk-narrow" "$events" 2 65536 37 narrow >/dev/null
 
 note "checking that both traces hold the same events"
 babeltrace2 "$work/ctf" 2>/dev/null \
     | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^tmk:/) { sub(/^tmk:/, "", $i); sub(/:$/, "", $i); n[$i]++; break } }
            END { for (k in n) print k, n[k] }' | sort > "$work/ctf.names"
 "$readbench" names "$work/tmk" | sort > "$work/tmk.names"
-if ! cmp -s "$work/ctf.names" "$work/tmk.names"; then
+"$readbench" names "$work/tmk-narrow" | sort > "$work/tmk-narrow.names"
+if ! cmp -s "$work/ctf.names" "$work/tmk.names" || ! cmp -s "$work/tmk.names" "$work/tmk-narrow.names"; then
     echo "CTF:"; cat "$work/ctf.names"; echo "tracemark:"; cat "$work/tmk.names"
+    echo "tracemark, narrow headers:"; cat "$work/tmk-narrow.names"
     die "the traces do not hold the same events"
 fi
 total=$(awk '{ s += $2 } END { print s }' "$work/tmk.names")
@@ -92,6 +97,10 @@ total=$(awk '{ s += $2 } END { print s }' "$work/tmk.names")
 sed 's/^/   /' "$work/tmk.names"
 ctf_bytes=$(du -sb "$work/ctf" | cut -f1)
 tmk_bytes=$(du -sb "$work/tmk" | cut -f1)
+narrow_bytes=$(du -sb "$work/tmk-narrow" | cut -f1)
+awk -v e="$events" -v c="$ctf_bytes" -v w="$tmk_bytes" -v n="$narrow_bytes" 'BEGIN {
+    printf "   sizes: CTF (LTTng) %d bytes (%.2f B/event), tracemark %d (%.2f), narrow headers %d (%.2f)\n", c, c / e, w, w / e, n, n / e
+    printf "  [%s] bytes per event at most LTTng'"'"'s CTF (narrow headers): %.2f against %.2f\n", (n <= c ? "met    " : "NOT met"), n / e, c / e }'
 
 # --- timing ---------------------------------------------------------------------------------------
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
@@ -122,6 +131,8 @@ time_runs typed "$readbench" typed "$work/tmk"
 time_runs typed-1-thread "$readbench" typed "$work/tmk" 0
 time_runs typed-streams "$readbench" typed-streams "$work/tmk"
 time_runs count "$readbench" count "$work/tmk"
+time_runs dynamic-narrow "$readbench" dynamic "$work/tmk-narrow"
+time_runs count-narrow "$readbench" count "$work/tmk-narrow"
 
 bt_wall=$(median < "$work/babeltrace2.wall")
 bt_cpu=$(median < "$work/babeltrace2.cpu")
@@ -138,8 +149,10 @@ row babeltrace2 "$ctf_bytes"
 for mode in dynamic dynamic-pipelined dynamic-dispatch typed typed-1-thread typed-streams count; do
     row "$mode" "$tmk_bytes"
 done
-echo "   (CTF trace $ctf_bytes bytes, tracemark trace $tmk_bytes bytes, $events events; times are whole"
-echo "    processes, open included; /usr/bin/time has 10 ms resolution)"
+row dynamic-narrow "$narrow_bytes"
+row count-narrow "$narrow_bytes"
+echo "   (CTF trace $ctf_bytes bytes, tracemark trace $tmk_bytes bytes, $narrow_bytes with narrow headers,"
+echo "    $events events; times are whole processes, open included; /usr/bin/time has 10 ms resolution)"
 
 # --- text -----------------------------------------------------------------------------------------
 note "text: babeltrace2 TRACE against tracemark dump TRACE, to /dev/null ($runs runs each)"
