@@ -77,7 +77,8 @@ pub struct ConvertArgs {
     /// With `--to tracemark`: how data packets are compressed.
     #[arg(long, value_enum, default_value = "none")]
     compress: Compression,
-    /// With `--to tracemark`: the records' header word; each packet keeps its own when absent.
+    /// With `--to tracemark`: the records' header word (a tracemark input's packets keep their
+    /// own when absent; a CTF import is wide).
     #[arg(long, value_enum)]
     headers: Option<Headers>,
     /// With `--to parquet`: write the trace as partition KEY=VALUE (`host=web1`) of a fleet's
@@ -104,9 +105,13 @@ pub fn run(args: &ConvertArgs) -> CliResult {
     if args.compress != Compression::None && to != Format::Tracemark {
         return Err("--compress applies to --to tracemark only".into());
     }
-    if args.headers.is_some() && (to != Format::Tracemark || from == InputFormat::Ctf) {
-        return Err("--headers applies to --to tracemark from a tracemark trace only".into());
+    if args.headers.is_some() && to != Format::Tracemark {
+        return Err("--headers applies to --to tracemark only".into());
     }
+    let headers = args.headers.map(|headers| match headers {
+        Headers::Wide => HeaderWord::Wide,
+        Headers::Narrow => HeaderWord::Narrow,
+    });
     if args.partition.is_some() && to != Format::Parquet {
         return Err("--partition applies to --to parquet only".into());
     }
@@ -116,7 +121,7 @@ pub fn run(args: &ConvertArgs) -> CliResult {
         Compression::Lz4 => Some(Codec::Lz4),
     };
     if from == InputFormat::Ctf && to == Format::Tracemark {
-        return import_ctf(args, codec);
+        return import_ctf(args, codec, headers.unwrap_or(HeaderWord::Wide));
     }
     let trace = match from {
         InputFormat::Ctf => crate::ctf::open(&args.path)?,
@@ -179,10 +184,6 @@ pub fn run(args: &ConvertArgs) -> CliResult {
                 format!("{}: {error} (the output must be a new file)", args.out.display())
             })?;
             let mut out = BufWriter::with_capacity(1 << 20, file);
-            let headers = args.headers.map(|headers| match headers {
-                Headers::Wide => HeaderWord::Wide,
-                Headers::Narrow => HeaderWord::Narrow,
-            });
             let summary = tracemark_export::write_repacked(&trace, codec, headers, &mut out)?;
             out.flush()?;
             let ratio = summary.data_bytes_in as f64 / summary.data_bytes_out.max(1) as f64;
@@ -256,8 +257,9 @@ fn write_parquet(
 }
 
 /// `convert --from ctf CTF_DIR OUT`: the CTF trace imported into a new single-file trace, its
-/// data packets compressed as asked. Exit 1 when part of the trace could not be imported.
-fn import_ctf(args: &ConvertArgs, codec: Option<Codec>) -> CliResult {
+/// data packets compressed and its records' headers in the word asked for. Exit 1 when part of
+/// the trace could not be imported.
+fn import_ctf(args: &ConvertArgs, codec: Option<Codec>, word: HeaderWord) -> CliResult {
     let dir = crate::ctf::single_trace(&args.path)?;
     if args.out.exists() {
         return Err(format!("{}: exists (the output must be a new file)", args.out.display()).into());
@@ -266,9 +268,9 @@ fn import_ctf(args: &ConvertArgs, codec: Option<Codec>) -> CliResult {
         .map_err(|error| format!("{}: {error}", args.out.display()))?;
     let report = match codec {
         Some(codec) => {
-            crate::ctf::import_from(&dir, &mut tracemark_writer::CompressingSink::new(sink, codec))?
+            crate::ctf::import_from(&dir, &mut tracemark_writer::CompressingSink::new(sink, codec), word)?
         }
-        None => crate::ctf::import_from(&dir, &mut { sink })?,
+        None => crate::ctf::import_from(&dir, &mut { sink }, word)?,
     };
     eprintln!(
         "wrote {} (tracemark) from {} (CTF 1.8): {} events in {} packets of {} streams, {} discarded by the tracer",

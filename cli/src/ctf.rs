@@ -8,8 +8,9 @@ use std::ops::Deref;
 use std::path::Path;
 
 use tracemark_ctf::directory::{find_traces, TraceDirectory};
-use tracemark_ctf::import::{import, ImportReport, StreamFile};
+use tracemark_ctf::import::{import_with, ImportReport, StreamFile};
 use tracemark_ctf::CtfTrace;
+use tracemark_reader::format::HeaderWord;
 use tracemark_reader::{MappedFile, Trace};
 use tracemark_writer::PacketSink;
 
@@ -43,7 +44,7 @@ pub fn open(path: &Path) -> Result<Opened, Box<dyn Error>> {
     let dir = single_trace(path)?;
     let temporary = tempfile::Builder::new().prefix("tracemark-ctf-").suffix(".tmk").tempfile()?;
     let mut sink = tracemark_writer::FileSink::create(temporary.path())?;
-    let report = import_from(&dir, &mut sink)?;
+    let report = import_from(&dir, &mut sink, HeaderWord::Wide)?;
     eprintln!(
         "note: {} read as CTF 1.8 through an import: {} events, {} discarded",
         dir.path.display(),
@@ -75,8 +76,13 @@ pub fn single_trace(path: &Path) -> Result<TraceDirectory, Box<dyn Error>> {
     }
 }
 
-/// Imports the CTF trace in `dir` into `sink`, saying on stderr what it could not carry over.
-pub fn import_from(dir: &TraceDirectory, sink: &mut dyn PacketSink) -> Result<ImportReport, Box<dyn Error>> {
+/// Imports the CTF trace in `dir` into `sink`, its records with header word `word` (spec §5.1),
+/// saying on stderr what it could not carry over.
+pub fn import_from(
+    dir: &TraceDirectory,
+    sink: &mut dyn PacketSink,
+    word: HeaderWord,
+) -> Result<ImportReport, Box<dyn Error>> {
     let metadata_path = dir.metadata();
     let metadata =
         std::fs::read(&metadata_path).map_err(|error| format!("{}: {error}", metadata_path.display()))?;
@@ -92,7 +98,7 @@ pub fn import_from(dir: &TraceDirectory, sink: &mut dyn PacketSink) -> Result<Im
         .iter()
         .map(|(name, map)| StreamFile { name, bytes: map.as_ref().map_or(&[][..], MappedFile::bytes) })
         .collect();
-    let report = import(&trace, &streams, sink)?;
+    let report = import_with(&trace, &streams, sink, word)?;
     for plan in trace.plans.iter().filter_map(|plan| plan.as_ref().err()) {
         eprintln!("warning: {plan}: its packets are not imported");
     }

@@ -9,7 +9,7 @@ mod support;
 use std::path::Path;
 
 use support::{all_types_traces, demo, lossy_trace, tracemark, tracemark_ok, valid_vectors};
-use tracemark_reader::{Item, Trace};
+use tracemark_reader::{format::HeaderWord, Item, Trace};
 
 /// An event as compared: name, timestamp ticks, CPU, payload bytes.
 type Compared = (String, u64, u32, Vec<u8>);
@@ -37,12 +37,31 @@ fn round_trip(name: &str, original: &Path, work: &Path) {
     assert_eq!(code, 0, "{name}: {stderr}");
     let (before, discarded_before) = events(original);
     assert!(!before.is_empty(), "{name}: no events");
-    let (after, discarded_after) = events(&back);
-    assert_eq!(before.len(), after.len(), "{name}: event count");
-    for (index, (a, b)) in before.iter().zip(&after).enumerate() {
-        assert_eq!(a, b, "{name}: event {index} differs");
+    // The import again with narrow record headers (spec §5.1): the same events.
+    let narrow = work.join(format!("{name}-narrow.tmk"));
+    let (code, _, stderr) = tracemark(&[
+        "convert",
+        "--from",
+        "ctf",
+        "--headers",
+        "narrow",
+        ctf.to_str().unwrap(),
+        narrow.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{name}: {stderr}");
+    let narrow_trace = Trace::open(&narrow).unwrap();
+    let words = narrow_trace.events().filter_map(Item::event).map(|event| event.header_word());
+    assert!(words.into_iter().all(|word| word == HeaderWord::Narrow), "{name}: not narrow");
+    for copy in [&back, &narrow] {
+        let (after, discarded_after) = events(copy);
+        assert_eq!(before.len(), after.len(), "{name}: event count");
+        for (index, (a, b)) in before.iter().zip(&after).enumerate() {
+            assert_eq!(a, b, "{name}: event {index} differs");
+        }
+        assert_eq!(discarded_before, discarded_after, "{name}: discarded events");
     }
-    assert_eq!(discarded_before, discarded_after, "{name}: discarded events");
+    let size = |path: &Path| std::fs::metadata(path).unwrap().len();
+    assert!(size(&narrow) <= size(&back), "{name}: narrow {} bytes, wide {}", size(&narrow), size(&back));
 }
 
 #[test]

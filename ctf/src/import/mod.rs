@@ -16,7 +16,7 @@ pub use self::layout::Loss;
 use std::collections::{BTreeMap, HashSet};
 
 use std::sync::mpsc::sync_channel;
-use tracemark_format::{Abi, ByteOrder as TmByteOrder, ClockClass, EnvValue};
+use tracemark_format::{Abi, ByteOrder as TmByteOrder, ClockClass, EnvValue, HeaderWord};
 
 use tracemark_writer::{Config, PacketInfo, PacketSink, Registry, TraceDescription};
 
@@ -89,6 +89,17 @@ pub fn import(
     trace: &CtfTrace,
     streams: &[StreamFile<'_>],
     sink: &mut dyn PacketSink,
+) -> Result<ImportReport, ImportError> {
+    import_with(trace, streams, sink, HeaderWord::Wide)
+}
+
+/// [`import`], the records written with header word `word` (§5.1): [`HeaderWord::Narrow`]
+/// takes 4 bytes less per event of the first 255 classes (the trace is then version 1.3).
+pub fn import_with(
+    trace: &CtfTrace,
+    streams: &[StreamFile<'_>],
+    sink: &mut dyn PacketSink,
+    word: HeaderWord,
 ) -> Result<ImportReport, ImportError> {
     let class = &trace.class;
     let order = match class.byte_order {
@@ -237,8 +248,14 @@ pub fn import(
             (class_id, instance)
         }));
     }
-    let converter =
-        Converter { trace, mappings: &mappings, stream_classes: &stream_classes, order, uuid: config.uuid };
+    let converter = Converter {
+        trace,
+        mappings: &mappings,
+        stream_classes: &stream_classes,
+        order,
+        uuid: config.uuid,
+        word,
+    };
     let files = std::thread::scope(|scope| -> Result<Vec<FileReport>, ImportError> {
         let mut receivers = Vec::new();
         let mut handles = Vec::new();

@@ -28,6 +28,8 @@ pub(super) struct Converter<'r, 'p> {
     pub stream_classes: &'r BTreeMap<u64, u32>,
     pub order: ByteOrder,
     pub uuid: [u8; 16],
+    /// The records' header word (§5.1).
+    pub word: HeaderWord,
 }
 
 /// What converting one file did.
@@ -96,7 +98,8 @@ impl Converter<'_, '_> {
                 };
                 let mut header = [0u8; EXTENDED_HEADER_LEN];
                 // The buffer holds the longer form: the encoding cannot fail.
-                let len = HeaderWord::Wide
+                let len = self
+                    .word
                     .encode(mapping.id, event.timestamp, previous, self.order, &mut header)
                     .unwrap_or(0);
                 let start = records.len();
@@ -140,7 +143,11 @@ impl Converter<'_, '_> {
                 });
             };
             let header = PacketHeader {
-                flags: PacketFlags(PacketFlags::HAS_CRC),
+                version_minor: match self.word {
+                    HeaderWord::Wide => tracemark_format::VERSION_MINOR,
+                    HeaderWord::Narrow => tracemark_format::event_header::NARROW_HEADERS_VERSION_MINOR,
+                },
+                flags: PacketFlags(PacketFlags::HAS_CRC | self.word.flag()),
                 sequence,
                 timestamp_begin: begin,
                 timestamp_end: end,
