@@ -37,7 +37,8 @@ fn round_trip(name: &str, original: &Path, work: &Path) {
     assert_eq!(code, 0, "{name}: {stderr}");
     let (before, discarded_before) = events(original);
     assert!(!before.is_empty(), "{name}: no events");
-    // The import again with narrow record headers (spec §5.1): the same events.
+    // The import again with narrow record headers (spec §5.1): the same events. (Not always
+    // fewer bytes: a gap of 2^24 ticks or more takes 16 bytes narrow, 8 wide.)
     let narrow = work.join(format!("{name}-narrow.tmk"));
     let (code, _, stderr) = tracemark(&[
         "convert",
@@ -60,8 +61,6 @@ fn round_trip(name: &str, original: &Path, work: &Path) {
         }
         assert_eq!(discarded_before, discarded_after, "{name}: discarded events");
     }
-    let size = |path: &Path| std::fs::metadata(path).unwrap().len();
-    assert!(size(&narrow) <= size(&back), "{name}: narrow {} bytes, wide {}", size(&narrow), size(&back));
 }
 
 #[test]

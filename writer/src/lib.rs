@@ -1,4 +1,4 @@
-//! Writer for the tracemark trace format, version 1.0 (`spec/SPEC.md`).
+//! Writer for the tracemark trace format, version 1.3 (`spec/SPEC.md`).
 //!
 //! - [`event!`], [`struct_type!`] and [`enum_type!`] declare statically typed events; field
 //!   values implement [`FieldValue`] (integers, floats, ABI-sized wrappers such as [`CLong`] and
@@ -21,12 +21,15 @@
 //!   the host's `uname` in the TRACE record. Without it: [`LocalTrace`], single-threaded.
 //!
 //! Everything written follows [`Config::abi`]: byte order and C type sizes can differ from
-//! the host's, to test readers against big-endian or 32-bit traces.
+//! the host's, to test readers against big-endian or 32-bit traces. [`Config::header_word`]
+//! picks the records' header word (§5.1): [`HeaderWord::Narrow`] writes 4 bytes instead of 8
+//! for events of class IDs below 255 that follow the previous one within 2^24 ticks (16 bytes
+//! for the others), and makes data packets version 1.3, which readers before it refuse.
 //!
 //! ```
 //! use tracemark_writer::{
-//!     enum_type, event, struct_type, Blob, ByteOrder, CLong, Config, ManualClock, MarkerArg,
-//!     MemorySink, Pointer, Session, Abi,
+//!     enum_type, event, struct_type, Blob, ByteOrder, CLong, Config, HeaderWord, ManualClock,
+//!     MarkerArg, MemorySink, Pointer, Session, Abi,
 //! };
 //!
 //! enum_type! {
@@ -52,6 +55,7 @@
 //!
 //! let sink = MemorySink::new();
 //! let config = Config::with_uuid([7; 16]).abi(Abi::ilp32(ByteOrder::Big)).packet_size(4096);
+//! let config = config.header_word(HeaderWord::Narrow); // 4-byte record headers (§5.1)
 //! let session = Session::builder(config).build_with_clock(ManualClock::new(1_000), sink.clone())?;
 //! let switch = session.register::<SchedSwitch>()?;
 //! let mut cpu0 = session.stream(0)?;
@@ -72,6 +76,7 @@
 //! let packets = sink.packets();
 //! assert_eq!(packets.len(), 2);
 //! assert_eq!(&packets[1].bytes[..4], b"KMRT"); // big-endian magic (§2.2)
+//! assert_eq!(packets[1].bytes[5], 3); // version 1.3: narrow record headers
 //! # Ok::<(), tracemark_writer::Error>(())
 //! ```
 #![no_std]
