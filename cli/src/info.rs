@@ -65,9 +65,17 @@ fn render(trace: &Trace, summary: &Summary<'_>) -> String {
         };
         let _ = writeln!(out, "env        {} = {value}", entry.key);
     }
+    let mut forms = Vec::new();
+    if summary.narrow_header_packets > 0 {
+        forms.push(format!("{} with narrow record headers", summary.narrow_header_packets));
+    }
+    if summary.compressed_packets > 0 {
+        forms.push(format!("{} compressed", summary.compressed_packets));
+    }
+    let forms = if forms.is_empty() { String::new() } else { format!(" ({})", forms.join(", ")) };
     let _ = writeln!(
         out,
-        "packets    {} data, {} metadata; {} events discarded",
+        "packets    {} data{forms}, {} metadata; {} events discarded",
         summary.data_packets, summary.metadata_packets, summary.discarded
     );
     for stored in trace.stored_indexes() {

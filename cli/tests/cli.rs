@@ -328,6 +328,22 @@ fn convert_to_tracemark_rewrites_record_headers_without_changing_an_event() {
         let (code, report, _) = tracemark(&["check", copy]);
         assert_eq!(code, 0, "{copy}: {report}");
     }
+    // `info` says which packets are narrow and which compressed.
+    let info = |path: &str| tracemark(&["info", path]).1;
+    let packets =
+        |path: &str| info(path).lines().find(|line| line.starts_with("packets")).unwrap().to_owned();
+    assert!(
+        packets(&narrow).contains(" data (") && packets(&narrow).contains(" with narrow record headers)")
+    );
+    assert!(
+        packets(&narrow_zstd).contains("with narrow record headers, ")
+            && packets(&narrow_zstd).contains(" compressed)")
+    );
+    assert!(
+        !packets(&wide).contains("narrow") && !packets(&wide).contains("compressed"),
+        "{}",
+        packets(&wide)
+    );
     // Four bytes less per record, at least three per event (extended headers shrink too).
     let size = |path: &str| std::fs::metadata(path).unwrap().len();
     assert!(size(&narrow) + 3 * events <= size(&plain), "{} vs {}", size(&narrow), size(&plain));

@@ -20,6 +20,10 @@ pub struct StreamSummary<'t> {
     pub bytes: u64,
     /// The largest discard counter seen (§10.1): events the writer dropped.
     pub discarded: u64,
+    /// Of the data packets, those whose records have narrow header words (§5.1).
+    pub narrow_headers: usize,
+    /// Of the data packets, those compressed (§15).
+    pub compressed: usize,
     /// The lowest packet sequence number.
     pub first_sequence: Option<u64>,
     /// The highest packet sequence number.
@@ -60,6 +64,10 @@ pub struct Summary<'t> {
     pub metadata_packets: usize,
     /// Data packets.
     pub data_packets: usize,
+    /// Of those, the ones whose records have narrow header words (§5.1).
+    pub narrow_header_packets: usize,
+    /// Of those, the compressed ones (§15).
+    pub compressed_packets: usize,
     /// Events discarded by the writer, over all streams.
     pub discarded: u64,
     /// Diagnostics found while opening.
@@ -82,6 +90,8 @@ impl<'t> Summary<'t> {
             env: metadata.env(),
             metadata_packets: metadata.packet_count(),
             data_packets: streams.iter().map(|stream| stream.packets).sum(),
+            narrow_header_packets: streams.iter().map(|stream| stream.narrow_headers).sum(),
+            compressed_packets: streams.iter().map(|stream| stream.compressed).sum(),
             discarded: streams.iter().fold(0u64, |sum, stream| sum.saturating_add(stream.discarded)),
             streams,
             open_diagnostics: trace.diagnostics().len(),
@@ -228,7 +238,7 @@ impl<'a, T, W: Serialize> Serialize for List<'a, T, W> {
 
 impl Serialize for Summary<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_struct("Summary", 15)?;
+        let mut map = serializer.serialize_struct("Summary", 17)?;
         map.serialize_field("path", self.path)?;
         map.serialize_field(
             "container",
@@ -249,6 +259,8 @@ impl Serialize for Summary<'_> {
         map.serialize_field("streams", &self.streams)?;
         map.serialize_field("metadata_packets", &self.metadata_packets)?;
         map.serialize_field("data_packets", &self.data_packets)?;
+        map.serialize_field("narrow_header_packets", &self.narrow_header_packets)?;
+        map.serialize_field("compressed_packets", &self.compressed_packets)?;
         map.serialize_field("discarded", &self.discarded)?;
         map.serialize_field("open_diagnostics", &self.open_diagnostics)?;
         map.end()

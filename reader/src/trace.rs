@@ -491,6 +491,11 @@ impl Trace {
                     packets: stream.packets.len(),
                     bytes: stream.packets.iter().map(|entry| entry.raw.available as u64).sum(),
                     discarded: headers.clone().map(|header| header.events_discarded).max().unwrap_or(0),
+                    narrow_headers: headers
+                        .clone()
+                        .filter(|header| header.flags.has_narrow_headers())
+                        .count(),
+                    compressed: headers.clone().filter(|header| header.flags.is_compressed()).count(),
                     first_sequence: headers.clone().map(|header| header.sequence).min(),
                     last_sequence: headers.clone().map(|header| header.sequence).max(),
                     begin: headers.clone().map(|header| header.timestamp_begin).min(),
