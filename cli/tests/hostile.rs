@@ -257,6 +257,32 @@ fn nested_arrays(count: usize) -> Vec<u8> {
     trace.finish().expect("finishes")
 }
 
+tracemark_writer::event! {
+    /// An event of no field: a record is its 4-byte narrow header alone.
+    pub struct Empty("empty") {}
+}
+
+/// One packet of `packet_size` bytes filled with the smallest records there are (§5.1): a
+/// reader holding a whole packet's decoded records at once would need ten times its size.
+fn smallest_records(packet_size: u32) -> Vec<u8> {
+    use tracemark_writer::{Config, HeaderWord, LocalTrace, ManualClock, StreamWriter, TraceDescription};
+    let clock = ManualClock::new(0);
+    let config =
+        Config::with_uuid(*b"hostile-smallest").packet_size(packet_size).header_word(HeaderWord::Narrow);
+    let mut trace =
+        LocalTrace::new(&config, TraceDescription::unknown(), &clock, Vec::new()).expect("a trace");
+    let handle = trace.register::<Empty>().expect("the class registers");
+    let memory = vec![0u8; packet_size as usize];
+    let mut stream =
+        StreamWriter::new(trace.stream_params(0).expect("stream 0"), memory, &clock).expect("a stream");
+    let records = (packet_size as usize - tracemark_format::PACKET_HEADER_LEN) / 4;
+    for index in 0..records as u64 {
+        stream.emit_at(&mut trace, handle, &Empty {}, 10 + index).expect("the event fits");
+    }
+    trace.flush_stream(&mut stream).expect("flushes");
+    trace.finish().expect("finishes")
+}
+
 fn hostile_traces(dir: &Path) -> Vec<Hostile> {
     let mut traces = Vec::new();
     let limits = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/vectors/limits");
@@ -321,6 +347,11 @@ fn hostile_traces(dir: &Path) -> Vec<Hostile> {
     traces.push(Hostile {
         name: "nested-arrays-1mib",
         path: write_bytes(dir, "nested.tmk", &nested_arrays(1 << 20)),
+        ticks: None,
+    });
+    traces.push(Hostile {
+        name: "smallest-records-8mib-packet",
+        path: write_bytes(dir, "smallest.tmk", &smallest_records(8 << 20)),
         ticks: None,
     });
     traces.push(Hostile {

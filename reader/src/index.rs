@@ -83,7 +83,6 @@ impl Trace {
             |offset: u64, problem: String| NotIndexable { file: file.name.clone(), offset, problem };
         let mut entries = Vec::new();
         let mut metadata_sequence = None;
-        let mut spare = Vec::new();
         let mut end = 0u64;
         let mut failure = None;
         for item in packet::walk(bytes, number, &file.name) {
@@ -107,10 +106,7 @@ impl Trace {
                 metadata_sequence = Some(header.sequence);
                 RecordIter::new(raw.content(bytes), raw.order).filter(Result::is_ok).count()
             } else {
-                let batch = Batch::decode(self.source(), &raw, std::mem::take(&mut spare));
-                let count = batch.entries.len();
-                spare = batch.entries;
-                count
+                Batch::count(self.source(), &raw)
             };
             entries.push(IndexEntry::of(
                 raw.offset as u64,

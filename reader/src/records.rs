@@ -51,6 +51,25 @@ pub(crate) enum Stop {
     Compressed(tracemark_format::compress::CompressionError),
 }
 
+/// Where a walk paused, to go on from: the next record's offset in the content and the
+/// timestamp before it (§5.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Resume {
+    pub(crate) at: usize,
+    pub(crate) previous: u64,
+}
+
+/// How a walk ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum WalkEnd {
+    /// Every record was walked.
+    Done,
+    /// The record at this offset of the content stopped the walk, for this reason.
+    Stopped(usize, Stop),
+    /// The walk handed over as many records as it was allowed; the rest starts here.
+    Paused(Resume),
+}
+
 /// Walks the records of `raw`, which are `content` (its content, or its decompressed records,
 /// §15), handing each to `sink`;
 /// returns the offset in its content of the record that stopped the walk and why, if one did.
@@ -64,12 +83,31 @@ pub(crate) fn walk_packet(
     content: &[u8],
     sink: impl FnMut(Entry),
 ) -> Option<(usize, Stop)> {
+    match walk_slice(metadata, raw, content, None, usize::MAX, sink) {
+        WalkEnd::Stopped(at, stop) => Some((at, stop)),
+        WalkEnd::Done | WalkEnd::Paused(_) => None,
+    }
+}
+
+/// [`walk_packet`] from `from` (the start when `None`), pausing after `limit` records: a
+/// packet of many small records is held a slice at a time, so a reader's memory stays a
+/// bounded multiple of the packet whatever its records' size (§13.2).
+#[inline]
+pub(crate) fn walk_slice(
+    metadata: &Metadata,
+    raw: &RawPacket,
+    content: &[u8],
+    from: Option<Resume>,
+    limit: usize,
+    sink: impl FnMut(Entry),
+) -> WalkEnd {
     let (begin, end) = (raw.header.timestamp_begin, raw.header.timestamp_end);
     let end = if begin <= end { end } else { u64::MAX };
+    let from = from.unwrap_or(Resume { at: 0, previous: begin });
     if raw.header.flags.has_narrow_headers() {
-        with_endian!(raw.order, |E| walk::<E, true>(metadata, content, begin, end, sink))
+        with_endian!(raw.order, |E| walk::<E, true>(metadata, content, from, end, limit, sink))
     } else {
-        with_endian!(raw.order, |E| walk::<E, false>(metadata, content, begin, end, sink))
+        with_endian!(raw.order, |E| walk::<E, false>(metadata, content, from, end, limit, sink))
     }
 }
 
@@ -78,19 +116,24 @@ pub(crate) fn walk_packet(
 fn walk<E: Endian, const NARROW: bool>(
     metadata: &Metadata,
     content: &[u8],
-    begin: u64,
+    from: Resume,
     end: u64,
+    limit: usize,
     mut sink: impl FnMut(Entry),
-) -> Option<(usize, Stop)> {
+) -> WalkEnd {
     let form = if NARROW { HeaderWord::Narrow } else { HeaderWord::Wide };
     let (bits, mask, escape) = (form.timestamp_bits(), form.timestamp_mask(), u64::from(form.escape_id()));
-    let mut at = 0usize;
-    let mut previous = begin;
+    let Resume { mut at, mut previous } = from;
+    let mut left = limit;
     loop {
         let rest = content.get(at..).unwrap_or(&[]);
         if rest.is_empty() {
-            return None;
+            return WalkEnd::Done;
         }
+        if left == 0 {
+            return WalkEnd::Paused(Resume { at, previous });
+        }
+        left -= 1;
         let word = if NARROW {
             rest.first_chunk::<4>().map(|bytes| u64::from(E::u32(*bytes)))
         } else {
@@ -110,18 +153,18 @@ fn walk<E: Endian, const NARROW: bool>(
                 } else {
                     match extended::<E>(form, rest, previous) {
                         Ok(header) => header,
-                        Err(stop) => return Some((at, stop)),
+                        Err(stop) => return WalkEnd::Stopped(at, stop),
                     }
                 }
             }
             None => {
                 let reason = MalformedReason::HeaderPastEnd { remaining: rest.len() };
-                return Some((at, Stop::Header(reason)));
+                return WalkEnd::Stopped(at, Stop::Header(reason));
             }
         };
         if let Ok(timestamp) = timestamp {
             if timestamp > end {
-                return Some((at, Stop::AfterPacketEnd { timestamp, end }));
+                return WalkEnd::Stopped(at, Stop::AfterPacketEnd { timestamp, end });
             }
         }
         let payload_start = at.saturating_add(header_len);
@@ -136,11 +179,14 @@ fn walk<E: Endian, const NARROW: bool>(
             Some((slot, len)) => (slot, len, Segments::default()),
             None => {
                 let Some(class) = metadata.entry(id) else {
-                    return Some((at, unknown(metadata, id)));
+                    return WalkEnd::Stopped(at, unknown(metadata, id));
                 };
                 let payload = content.get(payload_start..).unwrap_or(&[]);
                 let Some((len, segments)) = class.layout.walk::<E>(&class.plan, payload) else {
-                    return Some((at, malformed(class, content, payload_start, order_of::<E>(), id)));
+                    return WalkEnd::Stopped(
+                        at,
+                        malformed(class, content, payload_start, order_of::<E>(), id),
+                    );
                 };
                 // Slots are below the class count, itself far below `u32::MAX`.
                 (class.slot as u32, len, segments)

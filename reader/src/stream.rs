@@ -305,6 +305,15 @@ impl<'t, 'p> StreamCursor<'t, 'p> {
         loop {
             if let Some(state) = self.state.as_mut() {
                 let Some(&entry) = state.batch.entries.get(state.next) else {
+                    if let Some(resume) = state.batch.resume.take() {
+                        // The packet's next slice (`Batch::slice`), into the same memory.
+                        let entries = std::mem::take(&mut state.batch.entries);
+                        let metadata = self.source.metadata;
+                        state.batch =
+                            Batch::slice(metadata, &state.entry.raw, state.content, Some(resume), entries);
+                        state.next = 0;
+                        continue;
+                    }
                     if let Some((at, stop)) = state.batch.stop.take() {
                         self.stopped(at, stop);
                     }
@@ -325,7 +334,7 @@ impl<'t, 'p> StreamCursor<'t, 'p> {
                         Some(index) => state.batch.entries.get(index).map(|before| before.timestamp),
                         None => None,
                     }
-                    .unwrap_or(packet.raw.header.timestamp_begin);
+                    .unwrap_or(state.batch.before);
                     let kind = DiagnosticKind::TimestampBackwards { previous, found: entry.timestamp };
                     self.report_at(packet, kind, start);
                 }

@@ -490,3 +490,54 @@ fn a_newer_minor_version_is_read_and_noted() {
     assert!(trace.version().is_newer_than_reader());
     assert_eq!(timestamps(&trace), [2]);
 }
+
+/// A packet of more records than a batch holds is read a slice at a time
+/// (`batch::MAX_BATCH_RECORDS`): every record delivered in order by every way of reading, a
+/// timestamp going back at the first record of a slice reported against the last of the slice
+/// before, a malformed record in the last slice ending the packet, and the index counting all.
+#[test]
+fn a_packet_of_more_records_than_a_batch_is_read_in_slices() {
+    use crate::batch::MAX_BATCH_RECORDS;
+    for narrow in [false, true] {
+        let builder = TraceBuilder::new(Abi::lp64(ByteOrder::Little)).class(
+            1,
+            "tick",
+            vec![Field::new("v", TypeDesc::Int(IntType::U8))],
+        );
+        let total = 2 * MAX_BATCH_RECORDS + 5;
+        let mut packet = builder.packet(0, 0, 0, 100);
+        if narrow {
+            packet = packet.narrow();
+        }
+        let mut expected = Vec::new();
+        for index in 0..total {
+            // The first record of the second slice goes back by one tick.
+            let timestamp =
+                if index == MAX_BATCH_RECORDS { 100 + index as u64 - 2 } else { 100 + index as u64 };
+            packet = packet.event(1, timestamp, &[index as u8]);
+            expected.push(timestamp);
+        }
+        // A record of an undeclared class ends the packet in its last slice.
+        let mut bytes = builder.metadata_packet();
+        bytes.extend(packet.event(9, 100 + total as u64, &[]).build(&builder));
+        let trace = Trace::from_bytes(bytes).unwrap();
+        assert_eq!(timestamps(&trace), expected, "narrow {narrow}");
+        let kinds: Vec<_> = diagnostics(&trace).into_iter().map(|diagnostic| diagnostic.kind).collect();
+        let back = DiagnosticKind::TimestampBackwards {
+            previous: 100 + MAX_BATCH_RECORDS as u64 - 1,
+            found: 100 + MAX_BATCH_RECORDS as u64 - 2,
+        };
+        assert_eq!(kinds, [back, DiagnosticKind::UndeclaredEvent { id: 9 }], "narrow {narrow}");
+        let pipelined: Vec<u64> = trace
+            .with_events(2, |items| items.filter_map(Item::event).map(|event| event.timestamp()).collect());
+        assert_eq!(pipelined, expected, "narrow {narrow}: pipelined");
+        let values: Vec<u64> =
+            events(&trace).iter().map(|event| event.value("v").and_then(|v| v.as_u64()).unwrap()).collect();
+        assert!(values.iter().enumerate().all(|(index, &v)| v == index as u64 % 256));
+        assert_eq!(trace.count_events(2).events, total as u64);
+        let index = trace.build_indexes().remove(0).index.unwrap();
+        let records: Vec<u32> =
+            index.entries.iter().filter(|entry| !entry.is_metadata()).map(|e| e.record_count).collect();
+        assert_eq!(records, [total as u32], "narrow {narrow}");
+    }
+}
