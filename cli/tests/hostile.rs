@@ -181,6 +181,10 @@ fn commands() -> Vec<Vec<&'static str>> {
         vec!["convert", "--to", "ctf", "OUT"],
         vec!["convert", "--to", "chrome-json", "OUT"],
         vec!["convert", "--to", "parquet", "OUT"],
+        // Every packet written anew from its records (in the other header word).
+        vec!["convert", "--to", "tracemark", "--headers", "wide", "OUT"],
+        // A window starting inside the first packet: the packets at its edges rewritten.
+        vec!["cut", "--from", "1ns", "OUT"],
     ]
 }
 

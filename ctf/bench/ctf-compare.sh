@@ -10,7 +10,9 @@
 #   ctfread parallel TRACE                 the same, each stream file decoded on its own thread
 #   ctfread streams TRACE                  per stream file, no merge (for reference)
 #   tracemark convert --from ctf TRACE X   the whole import into a tracemark file
-# and prints events/s and the ratio babeltrace2 / tracemark, by wall and by CPU time.
+#   ... --headers narrow                   the same with narrow record headers (spec §5.1)
+# and prints events/s and the ratio babeltrace2 / tracemark, by wall and by CPU time, and the
+# imports' sizes against the CTF trace's (the narrow import checked to hold the same events).
 #
 # usage: ctf/bench/ctf-compare.sh [--smoke] [--events N] [--runs R] [--keep]
 #   --smoke  200 000 events, 3 runs: a check that the comparison works, for CI
@@ -84,12 +86,22 @@ time_runs babeltrace2 babeltrace2 "$work/ctf" -o dummy
 time_runs merged "$ctfread" merged "$work/ctf"
 time_runs parallel "$ctfread" parallel "$work/ctf"
 time_runs streams "$ctfread" streams "$work/ctf"
+time_runs import-narrow "$tracemark" convert --from ctf --headers narrow "$work/ctf" "$work/imported.tmk"
+narrow_bytes=$(du -b "$work/imported.tmk" | cut -f1)
+"$tracemark" stats --json "$work/imported.tmk" > "$work/narrow.stats"
 time_runs import "$tracemark" convert --from ctf "$work/ctf" "$work/imported.tmk"
+wide_bytes=$(du -b "$work/imported.tmk" | cut -f1)
+"$tracemark" stats --json "$work/imported.tmk" > "$work/wide.stats"
+# The same events either way: stats' per-class counts agree (its byte counts do not).
+grep -o '"events": [0-9]*' "$work/wide.stats" > "$work/wide.counts"
+grep -o '"events": [0-9]*' "$work/narrow.stats" > "$work/narrow.counts"
+cmp -s "$work/wide.counts" "$work/narrow.counts" || die "the narrow import's event counts differ from the wide one's"
+grep -q "^  \"events\": $events,\$" "$work/wide.stats" || die "the import does not hold $events events"
 
 bt_wall=$(median < "$work/babeltrace2.wall")
 bt_cpu=$(median < "$work/babeltrace2.cpu")
 printf '\n%-22s %10s %9s %9s %11s %10s\n' reader "Mevents/s" "wall s" "cpu s" "x bt2 wall" "x bt2 cpu"
-for name in babeltrace2 merged parallel streams import; do
+for name in babeltrace2 merged parallel streams import import-narrow; do
     awk -v n="$name" -v e="$events" -v w="$(median < "$work/$name.wall")" -v c="$(median < "$work/$name.cpu")" \
         -v bw="$bt_wall" -v bc="$bt_cpu" 'BEGIN {
         w = (w > 0 ? w : 0.005); c = (c > 0 ? c : 0.005)
@@ -97,6 +109,8 @@ for name in babeltrace2 merged parallel streams import; do
 done
 echo "   ($events events, CTF trace $ctf_bytes bytes; whole processes, metadata parsing included;"
 echo "    /usr/bin/time has 10 ms resolution; merged, parallel and streams are ctf/examples/ctfread)"
+awk -v e="$events" -v c="$ctf_bytes" -v w="$wide_bytes" -v n="$narrow_bytes" 'BEGIN {
+    printf "   sizes: CTF %d bytes (%.2f B/event); imported %d (%.2f), with narrow record headers %d (%.2f)\n", c, c / e, w, w / e, n, n / e }'
 awk -v bw="$bt_wall" -v p="$(median < "$work/parallel.wall")" -v m="$(median < "$work/merged.wall")" 'BEGIN {
     best = (p < m ? p : m); best = (best > 0 ? best : 0.005)
     printf "target: reading LTTng CTF >= 5x babeltrace2 -o dummy (wall): %.1fx (%s)\n", bw / best, (bw / best >= 5 ? "met" : "NOT met") }'

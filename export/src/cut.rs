@@ -152,20 +152,26 @@ fn copied(packet: PacketView<'_>, stream: &StreamCut<'_>, order: ByteOrder) -> V
 /// beginning, §5.5).
 fn rewritten(packet: PacketView<'_>, stream: &StreamCut<'_>, order: ByteOrder, events: &mut u64) -> Vec<u8> {
     let window = stream.first_tick..=stream.last_tick;
-    let kept: Vec<Record<'_>> = packet
-        .items()
-        .filter_map(Item::event)
-        .filter(|event| window.contains(&event.timestamp()))
-        .map(|event| (event.id(), event.timestamp(), event.payload()))
-        .collect();
+    // Read twice rather than held: the first record's timestamp sets the packet's beginning,
+    // from which every record's header counts, and a packet may hold millions of records.
+    let kept = || {
+        let events = packet.items().filter_map(Item::event);
+        events
+            .filter(|event| window.contains(&event.timestamp()))
+            .map(|event| -> Record<'_> { (event.id(), event.timestamp(), event.payload()) })
+    };
+    let (mut first, mut last, mut count) = (None, 0, 0u64);
+    for (_, timestamp, _) in kept() {
+        first.get_or_insert(timestamp);
+        (last, count) = (timestamp, count + 1);
+    }
     let original = packet.header();
-    let first = kept.first().map_or(u64::MAX, |&(_, timestamp, _)| timestamp);
-    let last = kept.last().map_or(0, |&(_, timestamp, _)| timestamp);
-    let begin = original.timestamp_begin.max(stream.first_tick).min(first);
+    let begin = original.timestamp_begin.max(stream.first_tick).min(first.unwrap_or(u64::MAX));
     let end = original.timestamp_end.min(stream.last_tick).max(last).max(begin);
     let word = HeaderWord::of(original.flags);
-    let content = reencode::encode_records(&kept, begin, word, order);
-    *events += kept.len() as u64;
+    let mut content = Vec::new();
+    reencode::encode_records(&mut content, kept(), begin, word, order);
+    *events += count;
     let header = PacketHeader {
         version_minor: VERSION_MINOR,
         timestamp_begin: begin,

@@ -9,16 +9,17 @@ use tracemark_format::{
 /// One record to write: event class ID, timestamp, payload.
 pub(crate) type Record<'a> = (u32, u64, &'a [u8]);
 
-/// The records' bytes with headers of `word`, the first counting from `begin` (§5.4).
-pub(crate) fn encode_records(
-    records: &[Record<'_>],
+/// Appends to `content` the records' bytes with headers of `word`, the first counting from
+/// `begin` (§5.4). The records stream in: nothing is held per record beyond its bytes.
+pub(crate) fn encode_records<'a>(
+    content: &mut Vec<u8>,
+    records: impl IntoIterator<Item = Record<'a>>,
     begin: u64,
     word: HeaderWord,
     order: ByteOrder,
-) -> Vec<u8> {
-    let mut content = Vec::new();
+) {
     let mut previous = begin;
-    for &(id, timestamp, payload) in records {
+    for (id, timestamp, payload) in records {
         let mut header = [0u8; EXTENDED_HEADER_LEN];
         // The buffer holds the longest form: the encoding cannot fail.
         let len = word.encode(id, timestamp, previous, order, &mut header).unwrap_or(0);
@@ -26,7 +27,6 @@ pub(crate) fn encode_records(
         content.extend_from_slice(payload);
         previous = timestamp;
     }
-    content
 }
 
 /// A sealed data packet of `content` (records in `word`) under `header`'s identity, times and

@@ -127,17 +127,23 @@ pub fn write_repacked(
 /// `packet` written anew with records of `word`, or `None` when a reader does not deliver all
 /// of its records.
 fn in_word(packet: PacketView<'_>, word: HeaderWord, order: tracemark_format::ByteOrder) -> Option<Vec<u8>> {
-    let mut records: Vec<Record<'_>> = Vec::new();
-    for item in packet.items() {
-        match item {
-            Item::Event(event) => records.push((event.id(), event.timestamp(), event.payload())),
-            // The stream's accounting lives in the header, which keeps it.
-            Item::Diagnostic(diagnostic) if is_accounting(&diagnostic.kind) => {}
-            Item::Diagnostic(_) => return None,
-        }
-    }
     let header = packet.header();
-    let content = reencode::encode_records(&records, header.timestamp_begin, word, order);
+    let mut damaged = false;
+    // Streamed into the packet's bytes, not held per record: a packet may hold millions.
+    let records = packet.items().map_while(|item| match item {
+        Item::Event(event) => Some(Some::<Record<'_>>((event.id(), event.timestamp(), event.payload()))),
+        // The stream's accounting lives in the header, which keeps it.
+        Item::Diagnostic(diagnostic) if is_accounting(&diagnostic.kind) => Some(None),
+        Item::Diagnostic(_) => {
+            damaged = true;
+            None
+        }
+    });
+    let mut content = Vec::new();
+    reencode::encode_records(&mut content, records.flatten(), header.timestamp_begin, word, order);
+    if damaged {
+        return None;
+    }
     reencode::packet(header, &content, word, order)
 }
 
