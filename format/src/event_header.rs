@@ -40,6 +40,15 @@ impl HeaderWord {
         }
     }
 
+    /// The minor version a data packet of this word's records carries (§11.1): the oldest
+    /// that can read it.
+    pub const fn version_minor(self) -> u8 {
+        match self {
+            HeaderWord::Wide => crate::VERSION_MINOR,
+            HeaderWord::Narrow => NARROW_HEADERS_VERSION_MINOR,
+        }
+    }
+
     /// The packet flag bits that select this word.
     pub const fn flag(self) -> u32 {
         match self {

@@ -384,12 +384,8 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, C: Clock> StreamWriter<B, C> {
         let full = self.offset == self.backend.packet_size();
         let timestamp_end = if full || timestamp_end < self.last { self.last } else { timestamp_end };
         let crc = if self.params.crc { PacketFlags::HAS_CRC } else { 0 };
-        let version_minor = match self.word {
-            HeaderWord::Wide => tracemark_format::VERSION_MINOR,
-            HeaderWord::Narrow => tracemark_format::event_header::NARROW_HEADERS_VERSION_MINOR,
-        };
         let header = PacketHeader {
-            version_minor,
+            version_minor: self.word.version_minor(),
             flags: PacketFlags(crc | self.word.flag()),
             sequence: self.sequence,
             timestamp_begin: self.timestamp_begin,

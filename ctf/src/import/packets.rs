@@ -143,10 +143,7 @@ impl Converter<'_, '_> {
                 });
             };
             let header = PacketHeader {
-                version_minor: match self.word {
-                    HeaderWord::Wide => tracemark_format::VERSION_MINOR,
-                    HeaderWord::Narrow => tracemark_format::event_header::NARROW_HEADERS_VERSION_MINOR,
-                },
+                version_minor: self.word.version_minor(),
                 flags: PacketFlags(PacketFlags::HAS_CRC | self.word.flag()),
                 sequence,
                 timestamp_begin: begin,

@@ -204,10 +204,7 @@ impl<'a, M: Mode, C: Clock, K: Concurrency> Ring<'a, M, C, K> {
         let order = config.abi.byte_order;
         let word = config.header_word;
         let header = PacketHeader {
-            version_minor: match word {
-                HeaderWord::Wide => tracemark_format::VERSION_MINOR,
-                HeaderWord::Narrow => tracemark_format::event_header::NARROW_HEADERS_VERSION_MINOR,
-            },
+            version_minor: word.version_minor(),
             flags: PacketFlags(if config.crc { PacketFlags::HAS_CRC } else { 0 } | word.flag()),
             packet_size: config.subbuf_size as u32,
             ..PacketHeader::new_data(config.trace_uuid, config.stream_class_id, config.stream_instance_id)
