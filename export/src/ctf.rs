@@ -25,10 +25,11 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use tracemark_format::{ByteOrder, HeaderWord, EXTENDED_HEADER_LEN};
+use tracemark_format::{ByteOrder, HeaderWord};
 use tracemark_reader::{Diagnostic, DiagnosticKind, Item, StreamId, Trace};
 
 use crate::{
+    reencode,
     tsdl::{self, CTF_MAGIC, CTF_PACKET_CONTEXT_LEN, CTF_PACKET_HEADER_LEN},
     ExportError,
 };
@@ -211,13 +212,16 @@ pub fn write_ctf(
                     match event.header_word() {
                         HeaderWord::Wide => packet.records.extend_from_slice(event.record_bytes()),
                         HeaderWord::Narrow => {
+                            let record = (event.id(), timestamp, event.payload());
                             let previous = packet.last.unwrap_or(timestamp);
-                            let mut header = [0u8; EXTENDED_HEADER_LEN];
                             let order = metadata.byte_order();
-                            let len =
-                                HeaderWord::Wide.encode(event.id(), timestamp, previous, order, &mut header);
-                            packet.records.extend_from_slice(header.get(..len.unwrap_or(0)).unwrap_or(&[]));
-                            packet.records.extend_from_slice(event.payload());
+                            reencode::push_record(
+                                &mut packet.records,
+                                record,
+                                previous,
+                                HeaderWord::Wide,
+                                order,
+                            );
                         }
                     }
                     packet.last = Some(timestamp);

@@ -1,5 +1,6 @@
 //! Data packets written anew from the records a reader delivers (§4, §5): `cut`'s packets at a
-//! window's edges, and `convert --headers`' packets in the other header word.
+//! window's edges, `convert --headers`' packets in the other header word, and the CTF export's
+//! narrow records in the wide word its TSDL describes.
 
 use tracemark_format::{
     crc::packet_crc, event_header::NARROW_HEADERS_VERSION_MINOR, ByteOrder, HeaderWord, PacketFlags,
@@ -19,14 +20,26 @@ pub(crate) fn encode_records<'a>(
     order: ByteOrder,
 ) {
     let mut previous = begin;
-    for (id, timestamp, payload) in records {
-        let mut header = [0u8; EXTENDED_HEADER_LEN];
-        // The buffer holds the longest form: the encoding cannot fail.
-        let len = word.encode(id, timestamp, previous, order, &mut header).unwrap_or(0);
-        content.extend_from_slice(header.get(..len).unwrap_or(&[]));
-        content.extend_from_slice(payload);
-        previous = timestamp;
+    for record in records {
+        push_record(content, record, previous, word, order);
+        previous = record.1;
     }
+}
+
+/// Appends one record to `content`: its header in `word`, counting from `previous` (§5.4),
+/// then its payload.
+pub(crate) fn push_record(
+    content: &mut Vec<u8>,
+    (id, timestamp, payload): Record<'_>,
+    previous: u64,
+    word: HeaderWord,
+    order: ByteOrder,
+) {
+    let mut header = [0u8; EXTENDED_HEADER_LEN];
+    // The buffer holds the longest form: the encoding cannot fail.
+    let len = word.encode(id, timestamp, previous, order, &mut header).unwrap_or(0);
+    content.extend_from_slice(header.get(..len).unwrap_or(&[]));
+    content.extend_from_slice(payload);
 }
 
 /// A sealed data packet of `content` (records in `word`) under `header`'s identity, times and

@@ -21,10 +21,7 @@ use tracemark_format::{compress::Codec, HeaderWord};
 use tracemark_reader::{DiagnosticKind, Item, PacketView, Trace};
 use tracemark_writer::{compress_packet, uncompressed_packet, Indexer};
 
-use crate::{
-    reencode::{self, Record},
-    ExportError,
-};
+use crate::{reencode, ExportError};
 
 /// What a repack wrote.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -128,21 +125,25 @@ pub fn write_repacked(
 /// of its records.
 fn in_word(packet: PacketView<'_>, word: HeaderWord, order: tracemark_format::ByteOrder) -> Option<Vec<u8>> {
     let header = packet.header();
-    let mut damaged = false;
-    // Streamed into the packet's bytes, not held per record: a packet may hold millions.
-    let records = packet.items().map_while(|item| match item {
-        Item::Event(event) => Some(Some::<Record<'_>>((event.id(), event.timestamp(), event.payload()))),
-        // The stream's accounting lives in the header, which keeps it.
-        Item::Diagnostic(diagnostic) if is_accounting(&diagnostic.kind) => Some(None),
-        Item::Diagnostic(_) => {
-            damaged = true;
-            None
+    // Written as read, not held per record: a packet may hold millions.
+    let (mut content, mut previous) = (Vec::new(), header.timestamp_begin);
+    for item in packet.items() {
+        match item {
+            Item::Event(event) => {
+                let timestamp = event.timestamp();
+                reencode::push_record(
+                    &mut content,
+                    (event.id(), timestamp, event.payload()),
+                    previous,
+                    word,
+                    order,
+                );
+                previous = timestamp;
+            }
+            // The stream's accounting lives in the header, which keeps it.
+            Item::Diagnostic(diagnostic) if is_accounting(&diagnostic.kind) => {}
+            Item::Diagnostic(_) => return None,
         }
-    });
-    let mut content = Vec::new();
-    reencode::encode_records(&mut content, records.flatten(), header.timestamp_begin, word, order);
-    if damaged {
-        return None;
     }
     reencode::packet(header, &content, word, order)
 }
