@@ -93,10 +93,6 @@ pub struct StreamWriter<B, C> {
     timestamp_begin: u64,
     /// `prev` of §5.4: the previous record's timestamp in this packet, or `timestamp_begin`.
     prev: u64,
-    /// The records' header word (§5.1), and the mask giving the lower bound of `prev` its
-    /// header-form test uses.
-    word: HeaderWord,
-    prev_mask: u64,
     /// The latest timestamp written or closed in this stream: later ones are clamped to it.
     last: u64,
     sequence: u64,
@@ -112,7 +108,6 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, C: Clock> StreamWriter<B, C> {
     /// [`Registry::stream_params`]: crate::Registry::stream_params
     pub fn new(params: StreamParams, memory: B, clock: C) -> Result<StreamWriter<B, C>> {
         let backend = PacketBuffer::new(memory, params.packet_size)?;
-        let word = params.header_word;
         Ok(StreamWriter {
             offset: backend.packet_size(),
             backend,
@@ -122,11 +117,6 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, C: Clock> StreamWriter<B, C> {
             open: false,
             timestamp_begin: 0,
             prev: 0,
-            word,
-            prev_mask: match word {
-                HeaderWord::Wide => PREV_LOWER_BOUND,
-                HeaderWord::Narrow => u64::MAX,
-            },
             last: 0,
             sequence: 0,
             discarded_in_last_packet: 0,
@@ -252,7 +242,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, C: Clock> StreamWriter<B, C> {
         }
         let timestamp = if timestamp < self.last { self.last } else { timestamp };
         let id = handle.id();
-        let header_len = self.word.encoded_len(id, timestamp, self.prev & self.prev_mask);
+        let header_len = self.params.header_word.encoded_len(id, timestamp, self.prev_bound());
         let begin = self.offset;
         let end = begin.saturating_add(header_len).saturating_add(payload_len);
         if end > self.backend.packet_size() {
@@ -261,13 +251,24 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, C: Clock> StreamWriter<B, C> {
         Ok(self.place(id, timestamp, begin, header_len, end))
     }
 
+    /// The lower bound of `prev` the header-form test uses (§5.4): the wide word's loses its
+    /// low 32 bits ([`PREV_LOWER_BOUND`]), the narrow word's 24 bits of timestamp need it exact.
+    #[inline(always)]
+    fn prev_bound(&self) -> u64 {
+        match self.params.header_word {
+            HeaderWord::Wide => self.prev & PREV_LOWER_BOUND,
+            HeaderWord::Narrow => self.prev,
+        }
+    }
+
     /// Writes the header of a record that fits at `begin` and advances the position.
     #[inline(always)]
     fn place(&mut self, id: u32, timestamp: u64, begin: usize, header_len: usize, end: usize) -> Slot {
         let payload = begin + header_len;
-        let previous = self.prev & self.prev_mask;
+        let previous = self.prev_bound();
+        let word = self.params.header_word;
         let written =
-            self.word.encode(id, timestamp, previous, self.order, self.backend.range_mut(begin, payload));
+            word.encode(id, timestamp, previous, self.order, self.backend.range_mut(begin, payload));
         debug_assert_eq!(written, Some(header_len));
         let slot = Slot { begin, payload, end, prev_before: self.prev, last_before: self.last };
         self.offset = end;
@@ -308,7 +309,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, C: Clock> StreamWriter<B, C> {
         let capacity = self.backend.packet_size() - PACKET_HEADER_LEN;
         // In a fresh packet `prev` is the record's own timestamp: only the ID can force the
         // extended form.
-        let header_len = self.word.encoded_len(id, timestamp, timestamp);
+        let header_len = self.params.header_word.encoded_len(id, timestamp, timestamp);
         let size = header_len.saturating_add(payload_len);
         if size > capacity {
             self.stats.discarded += 1;
@@ -385,8 +386,8 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, C: Clock> StreamWriter<B, C> {
         let timestamp_end = if full || timestamp_end < self.last { self.last } else { timestamp_end };
         let crc = if self.params.crc { PacketFlags::HAS_CRC } else { 0 };
         let header = PacketHeader {
-            version_minor: self.word.version_minor(),
-            flags: PacketFlags(crc | self.word.flag()),
+            version_minor: self.params.header_word.version_minor(),
+            flags: PacketFlags(crc | self.params.header_word.flag()),
             sequence: self.sequence,
             timestamp_begin: self.timestamp_begin,
             timestamp_end,
