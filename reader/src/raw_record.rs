@@ -3,7 +3,8 @@
 use tracemark_format::{ByteOrder, ClockClass};
 
 use crate::{
-    decode::read_value, layout::Segments, metadata::ClassEntry, stream_index::PacketEntry, value::Value,
+    decode::read_value, layout::Segments, metadata::ClassEntry, records::Entry, stream_index::PacketEntry,
+    value::Value,
 };
 
 /// A record's location and class, as the stream walk found it: everything an [`Event`](crate::Event) needs,
@@ -23,6 +24,28 @@ pub(crate) struct RawRecord<'t> {
 }
 
 impl<'t> RawRecord<'t> {
+    /// The record a walk found as `entry`, of class `class`, in `packet`, whose records are
+    /// `content`.
+    #[inline(always)]
+    pub(crate) fn of_entry(
+        entry: &Entry,
+        class: &'t ClassEntry,
+        packet: &'t PacketEntry,
+        clock: Option<&'t ClockClass>,
+        content: &'t [u8],
+    ) -> RawRecord<'t> {
+        RawRecord {
+            entry: class,
+            packet,
+            clock,
+            timestamp: entry.timestamp,
+            record: content.get(entry.start as usize..entry.end as usize).unwrap_or(&[]),
+            start: entry.start,
+            header_len: entry.header_len,
+            segments: entry.segments,
+        }
+    }
+
     /// The payload's bytes.
     #[inline(always)]
     pub(crate) fn payload(&self) -> &'t [u8] {

@@ -174,16 +174,7 @@ impl<'t, 'p> StreamCursor<'t, 'p> {
         let class = self.classes.get(entry.slot as usize)?;
         state.next += 1;
         self.position = self.position.max(entry.timestamp);
-        Some(RawRecord {
-            entry: class,
-            packet,
-            clock: self.clock,
-            timestamp: entry.timestamp,
-            record: state.content.get(entry.start as usize..entry.end as usize).unwrap_or(&[]),
-            start: entry.start,
-            header_len: entry.header_len,
-            segments: entry.segments,
-        })
+        Some(RawRecord::of_entry(entry, class, packet, self.clock, state.content))
     }
 
     /// The timestamp of the next record, made ready for [`StreamCursor::take_record`]
@@ -253,19 +244,8 @@ impl<'t, 'p> StreamCursor<'t, 'p> {
                 let entries = &state.batch.entries;
                 if let (Some(entry), Some(next)) = (entries.get(state.next), state.next.checked_add(1)) {
                     if let (false, Some(class)) = (entry.backwards, self.classes.get(entry.slot as usize)) {
-                        let record = RawRecord {
-                            entry: class,
-                            packet: state.entry,
-                            clock: self.clock,
-                            timestamp: entry.timestamp,
-                            record: state
-                                .content
-                                .get(entry.start as usize..entry.end as usize)
-                                .unwrap_or(&[]),
-                            start: entry.start,
-                            header_len: entry.header_len,
-                            segments: entry.segments,
-                        };
+                        let record =
+                            RawRecord::of_entry(entry, class, state.entry, self.clock, state.content);
                         let following = match entries.get(next) {
                             Some(after) if !after.backwards => Some(after.timestamp),
                             _ => None,
@@ -339,16 +319,7 @@ impl<'t, 'p> StreamCursor<'t, 'p> {
                     self.report_at(packet, kind, start);
                 }
                 self.position = self.position.max(entry.timestamp);
-                let record = RawRecord {
-                    entry: class,
-                    packet,
-                    clock: self.clock,
-                    timestamp: entry.timestamp,
-                    record: content.get(start..entry.end as usize).unwrap_or(&[]),
-                    start: entry.start,
-                    header_len: entry.header_len,
-                    segments: entry.segments,
-                };
+                let record = RawRecord::of_entry(&entry, class, packet, self.clock, content);
                 if self.pending.is_empty() {
                     return Advance::Record(record);
                 }
