@@ -42,9 +42,12 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+use std::sync::Arc;
+
 use tracemark_format::ClockClass;
 
 use crate::{
+    ahead::{AheadPlan, DecodeAhead, Store, Taker},
     bind::{
         BindError, Bound, BoundClass, BoundFields, DecodeError, DynBinding, EventSpec, FieldError, TraceEvent,
     },
@@ -106,6 +109,9 @@ pub struct HandlerSummary {
     pub failed: u64,
     /// The first of those.
     pub first_error: Option<DecodeError>,
+    /// Records whose value a worker thread decoded, ahead of the handler (see
+    /// [`Dispatcher::on`]); the others were decoded on the calling thread.
+    pub decoded_ahead: u64,
 }
 
 /// What a run did.
@@ -121,10 +127,12 @@ pub struct RunSummary {
 
 type DiagnosticHandler<'h> = Box<dyn FnMut(&Diagnostic) + 'h>;
 
-/// A handler as the run calls it: with the record and what the handler bound of its class
-/// (`None` for a handler of every event). The [`BoundFields`] are built inside, next to the
+/// A handler as the run calls it: with the record, what the handler bound of its class
+/// (`None` for a handler of every event) and, when workers decode values ahead in this run,
+/// the merged cursor the record came from. The [`BoundFields`] are built inside, next to the
 /// typed decoding, so that the compiler sees both together.
-type Call<'t, 'h> = Box<dyn FnMut(&RawRecord<'t>, Option<&BoundClass<'t>>) -> Result<(), FieldError> + 'h>;
+type Call<'t, 'h> =
+    Box<dyn FnMut(&RawRecord<'t>, Option<&BoundClass<'t>>, Option<usize>) -> Result<(), FieldError> + 'h>;
 
 /// One handler of one event class, for [`Dispatcher::run`].
 #[derive(Clone, Copy)]
@@ -147,15 +155,32 @@ enum Route<'b, 't> {
 #[inline(always)]
 fn drain<'t>(
     mut merger: Merger<'t, '_>,
-    deliver: &mut impl FnMut(&RawRecord<'t>),
+    deliver: &mut impl FnMut(&RawRecord<'t>, usize),
     report: &mut impl FnMut(&Diagnostic),
 ) {
-    while let Some(merged) = merger.next() {
+    while let Some((merged, source)) = merger.next_from() {
         match merged {
-            Ok(record) => deliver(&record),
+            Ok(record) => deliver(&record, source),
             Err(diagnostic) => report(&diagnostic),
         }
     }
+}
+
+/// The handlers' summaries, their calls dropped first: a handler's count of values decoded
+/// ahead is final once its call is.
+fn summaries<'t>(
+    running: Vec<(Call<'t, '_>, HandlerSummary)>,
+    aheads: &[Option<Arc<dyn DecodeAhead<'t> + '_>>],
+) -> Vec<HandlerSummary> {
+    running
+        .into_iter()
+        .zip(aheads)
+        .map(|((call, mut summary), ahead)| {
+            drop(call);
+            summary.decoded_ahead = ahead.as_ref().map_or(0, |ahead| ahead.taken());
+            summary
+        })
+        .collect()
 }
 
 /// Counts a record that did not decode as its handler's type (rare: out of the hot loop).
@@ -177,6 +202,8 @@ struct Handler<'t, 'h> {
     /// `None` for a handler of every event.
     bound: Option<Bound<'t>>,
     call: Call<'t, 'h>,
+    /// How the workers decode the handler's values, when they can.
+    ahead: Option<Arc<dyn DecodeAhead<'t> + 'h>>,
     summary: HandlerSummary,
 }
 
@@ -248,27 +275,47 @@ impl<'t, 'h> Dispatcher<'t, 'h> {
         self
     }
 
-    fn add(&mut self, event: String, bound: Option<Bound<'t>>, call: Call<'t, 'h>) {
-        let summary = HandlerSummary { event, delivered: 0, failed: 0, first_error: None };
-        self.handlers.push(Handler { bound, call, summary });
+    fn add(
+        &mut self,
+        event: String,
+        bound: Option<Bound<'t>>,
+        call: Call<'t, 'h>,
+        ahead: Option<Arc<dyn DecodeAhead<'t> + 'h>>,
+    ) {
+        let summary = HandlerSummary { event, delivered: 0, failed: 0, first_error: None, decoded_ahead: 0 };
+        self.handlers.push(Handler { bound, call, ahead, summary });
     }
 
     /// Binds `T` and calls `handler` with each record of its event, decoded. Fails, adding
     /// nothing, when `T` does not bind (§12.2).
-    pub fn on<T: TraceEvent<'t> + 'h>(
+    ///
+    /// In a time-ordered run with workers, the worker threads that decode packets decode the
+    /// records into `T`s too, ahead of the handler (hence `T: Send`; the handler itself runs
+    /// on the calling thread). A record no worker got to is decoded on the calling thread: the
+    /// value is the same either way, and [`HandlerSummary::decoded_ahead`] says how many
+    /// were decoded ahead.
+    pub fn on<T: TraceEvent<'t> + Send + 'h>(
         &mut self,
         mut handler: impl FnMut(Context<'_, 't>, T) + 'h,
-    ) -> Result<&mut Self, BindError> {
+    ) -> Result<&mut Self, BindError>
+    where
+        't: 'h,
+    {
         let bound = Binding::<T>::new(self.trace.metadata())?.into_bound();
-        let call: Call<'t, 'h> = Box::new(move |record, class| match class {
+        let store = Arc::new(Store::<'t, T>::new());
+        let mut taker = Taker::new(Arc::clone(&store));
+        let call: Call<'t, 'h> = Box::new(move |record, class, source| match class {
             Some(class) => {
-                let value = T::decode(&BoundFields::new(record, class))?;
-                handler(Context { record }, value);
+                let value = match taker.take(source, record) {
+                    Some(value) => value,
+                    None => T::decode(&BoundFields::new(record, class)),
+                };
+                handler(Context { record }, value?);
                 Ok(())
             }
             None => Ok(()),
         });
-        self.add(T::NAME.into(), Some(bound), call);
+        self.add(T::NAME.into(), Some(bound), call, Some(store));
         Ok(self)
     }
 
@@ -279,21 +326,21 @@ impl<'t, 'h> Dispatcher<'t, 'h> {
         mut handler: impl FnMut(Context<'_, 't>, &BoundFields<'t, '_>) -> Result<(), FieldError> + 'h,
     ) -> Result<&mut Self, BindError> {
         let bound = DynBinding::new(self.trace.metadata(), spec)?.into_bound();
-        let call: Call<'t, 'h> = Box::new(move |record, class| match class {
+        let call: Call<'t, 'h> = Box::new(move |record, class, _| match class {
             Some(class) => handler(Context { record }, &BoundFields::new(record, class)),
             None => Ok(()),
         });
-        self.add(spec.name().into(), Some(bound), call);
+        self.add(spec.name().into(), Some(bound), call, None);
         Ok(self)
     }
 
     /// Calls `handler` with every event, as an [`Event`] (dynamic access).
     pub fn on_every_event(&mut self, mut handler: impl FnMut(&Event<'t>) + 'h) -> &mut Self {
-        let call: Call<'t, 'h> = Box::new(move |record, _| {
+        let call: Call<'t, 'h> = Box::new(move |record, _, _| {
             handler(&Event::new(*record));
             Ok(())
         });
-        self.add("*".into(), None, call);
+        self.add("*".into(), None, call, None);
         self
     }
 
@@ -310,9 +357,11 @@ impl<'t, 'h> Dispatcher<'t, 'h> {
         // A handler's call and its summary side by side: one lookup per record delivered.
         let mut running = Vec::with_capacity(handlers.len());
         let mut bounds = Vec::with_capacity(handlers.len());
-        for Handler { bound, call, summary } in handlers {
+        let mut aheads = Vec::with_capacity(handlers.len());
+        for Handler { bound, call, ahead, summary } in handlers {
             running.push((call, summary));
             bounds.push(bound);
+            aheads.push(ahead);
         }
         // `routes[slot]`: the handlers of that event class. Most classes have one handler or
         // none, which the route holds inline: a record then costs one lookup and one call.
@@ -340,14 +389,26 @@ impl<'t, 'h> Dispatcher<'t, 'h> {
                 _ => Route::Many(list),
             })
             .collect();
+        // In a time-ordered run with workers, they decode the typed handlers' values too.
+        let plan = if window.is_none() && only_stream.is_none() && workers > 0 {
+            let handlers = bounds.iter().zip(&aheads);
+            AheadPlan::new(
+                trace.metadata(),
+                handlers.filter_map(|(bound, ahead)| Some((bound.as_ref()?, &**ahead.as_ref()?))),
+            )
+        } else {
+            None
+        };
+        let decoding_ahead = plan.is_some();
         let mut events = 0u64;
         let mut diagnostics = 0u64;
-        let mut deliver = |record: &RawRecord<'t>| {
+        let mut deliver = |record: &RawRecord<'t>, source: usize| {
             events += 1;
+            let source = decoding_ahead.then_some(source);
             let mut call_one = |target: &Target<'_, 't>| {
                 let Some((call, summary)) = running.get_mut(target.handler) else { return };
                 summary.delivered += 1;
-                if let Err(error) = call(record, target.class) {
+                if let Err(error) = call(record, target.class, source) {
                     failed(summary, bounds.get(target.handler), record, error);
                 }
             };
@@ -371,19 +432,15 @@ impl<'t, 'h> Dispatcher<'t, 'h> {
                 if only_stream.is_none() { map.opening_diagnostics() } else { (&[][..], &[][..]) };
             set_aside.into_iter().chain(prelude).for_each(&mut report);
             // The packets at the window's edges hold events outside it.
-            let mut in_window = |record: &RawRecord<'t>| {
+            let mut in_window = |record: &RawRecord<'t>, source: usize| {
                 if record.clock.is_some_and(|clock| (from..=to).contains(&clock.to_unix_ns(record.timestamp)))
                 {
-                    deliver(record);
+                    deliver(record, source);
                 }
             };
             drain(Merger::new(cursors), &mut in_window, &mut report);
             trailing.iter().for_each(&mut report);
-            return RunSummary {
-                events,
-                diagnostics,
-                handlers: running.into_iter().map(|(_, summary)| summary).collect(),
-            };
+            return RunSummary { events, diagnostics, handlers: summaries(running, &aheads) };
         }
         let streams = trace.stream_indexes();
         if let Some(id) = only_stream {
@@ -394,11 +451,7 @@ impl<'t, 'h> Dispatcher<'t, 'h> {
                 .filter(|stream| stream.id == id)
                 .map(|stream| StreamCursor::new(trace.source(), stream));
             drain(Merger::new(cursors), &mut deliver, &mut report);
-            return RunSummary {
-                events,
-                diagnostics,
-                handlers: running.into_iter().map(|(_, summary)| summary).collect(),
-            };
+            return RunSummary { events, diagnostics, handlers: summaries(running, &aheads) };
         }
         let (prelude, trailing) = trace.opening_diagnostics();
         prelude.iter().for_each(&mut report);
@@ -406,7 +459,8 @@ impl<'t, 'h> Dispatcher<'t, 'h> {
             let cursors = streams.iter().map(|stream| StreamCursor::new(trace.source(), stream));
             drain(Merger::new(cursors), &mut deliver, &mut report);
         } else {
-            pipeline::run(trace.source(), streams, workers, |pipeline| {
+            let follow_up = plan.as_ref().map(|plan| plan as &dyn pipeline::FollowUp<'t>);
+            pipeline::run(trace.source(), streams, workers, follow_up, |pipeline| {
                 let cursors = streams
                     .iter()
                     .map(|stream| StreamCursor::new(trace.source(), stream).with_pipeline(pipeline));
@@ -414,10 +468,6 @@ impl<'t, 'h> Dispatcher<'t, 'h> {
             });
         }
         trailing.iter().for_each(&mut report);
-        RunSummary {
-            events,
-            diagnostics,
-            handlers: running.into_iter().map(|(_, summary)| summary).collect(),
-        }
+        RunSummary { events, diagnostics, handlers: summaries(running, &aheads) }
     }
 }

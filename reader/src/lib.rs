@@ -81,6 +81,7 @@
 // Lets the derive's `::tracemark_reader::…` paths resolve inside this crate's own tests.
 extern crate self as tracemark_reader;
 
+mod ahead;
 mod batch;
 pub mod bind;
 pub mod compat;

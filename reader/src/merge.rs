@@ -104,6 +104,13 @@ impl<'t, 'p> Merger<'t, 'p> {
 
     #[inline(always)]
     pub(crate) fn next(&mut self) -> Option<Merged<'t>> {
+        self.next_from().map(|(merged, _)| merged)
+    }
+
+    /// [`Merger::next`], with the position of the cursor it came from among those the merger
+    /// was given.
+    #[inline(always)]
+    pub(crate) fn next_from(&mut self) -> Option<(Merged<'t>, usize)> {
         if !self.started {
             self.start();
         }
@@ -111,7 +118,7 @@ impl<'t, 'p> Merger<'t, 'p> {
             if let Some(index) = self.current {
                 if let Some(cursor) = self.cursors.get_mut(index) {
                     if let Some(diagnostic) = cursor.take_diagnostic() {
-                        return Some(Err(Box::new(diagnostic)));
+                        return Some((Err(Box::new(diagnostic)), index));
                     }
                     if let Some((record, key)) = cursor.take_and_peek() {
                         match key {
@@ -128,7 +135,7 @@ impl<'t, 'p> Merger<'t, 'p> {
                             }
                             None => self.current = None,
                         }
-                        return Some(Ok(record));
+                        return Some((Ok(record), index));
                     }
                 }
                 // Only diagnostics were left, and they are delivered.

@@ -14,16 +14,42 @@ use std::sync::{
     Condvar, Mutex, PoisonError,
 };
 
-use crate::{batch::Batch, records::Entry, source::PacketSource, stream_index::StreamIndex};
+use crate::{
+    batch::Batch,
+    records::Entry,
+    source::PacketSource,
+    stream_index::{PacketEntry, StreamIndex},
+};
 
 /// Bytes of packets the workers may decode ahead of the consumer's latest request (at least
 /// one packet, whatever its size). A batch takes about one and a half times its packet's
 /// size, so this bounds the pipeline's memory.
 const LOOKAHEAD_BYTES: u64 = 512 << 10;
 
+/// How many times its own bytes a job must be ahead of the consumer for a worker to follow it
+/// up ([`Pipeline::has_slack`]).
+const FOLLOW_UP_SLACK: u64 = 2;
+
+/// The least slack for a follow-up, in bytes of packets ([`Pipeline::has_slack`]).
+const FOLLOW_UP_MIN_SLACK_BYTES: u64 = 64 << 10;
+
 const PENDING: u8 = 0;
 const CLAIMED: u8 = 1;
 const DONE: u8 = 2;
+
+/// More work for a worker on each batch it decodes, done before the consumer can take the
+/// batch: the typed dispatcher decodes its handlers' values there ([`crate::ahead`]).
+pub(crate) trait FollowUp<'t>: Sync {
+    /// `entries` are the records a worker found in the first slice of `packet` of `stream`,
+    /// whose records are `content`.
+    fn batch_decoded(
+        &self,
+        stream: &'t StreamIndex,
+        packet: &'t PacketEntry,
+        content: &'t [u8],
+        entries: &[Entry],
+    );
+}
 
 /// One packet to decode.
 #[derive(Debug)]
@@ -118,13 +144,24 @@ impl<'t> Pipeline<'t> {
         Batch::decode(self.source, &entry.raw, spare)
     }
 
+    fn follow_up(&self, job: &Job, batch: &Batch, follow_up: &dyn FollowUp<'t>) {
+        let streams = self.streams;
+        let Some(stream) = streams.get(job.stream) else { return };
+        let Some(packet) = stream.packets.get(job.packet) else { return };
+        // A packet whose records cannot be had has no entries either.
+        if let Ok(content) = self.source.records_of(&packet.raw) {
+            follow_up.batch_decoded(stream, packet, content, &batch.entries);
+        }
+    }
+
     fn notify(&self) {
         let _guard = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
         self.changed.notify_all();
     }
 
-    /// A worker's loop: decodes jobs in order until all are done or [`Pipeline::stop`].
-    pub(crate) fn work(&self) {
+    /// A worker's loop: decodes jobs in order, each followed by `follow_up`, until all are
+    /// done or [`Pipeline::stop`].
+    pub(crate) fn work(&self, follow_up: Option<&dyn FollowUp<'t>>) {
         loop {
             if self.stop.load(Ordering::Acquire) {
                 return;
@@ -152,6 +189,9 @@ impl<'t> Pipeline<'t> {
             }
             let spare = self.spares.lock().unwrap_or_else(PoisonError::into_inner).pop().unwrap_or_default();
             let batch = self.decode(job, spare);
+            if let Some(follow_up) = follow_up.filter(|_| self.has_slack(index)) {
+                self.follow_up(job, &batch, follow_up);
+            }
             *job.batch.lock().unwrap_or_else(PoisonError::into_inner) = Some(batch);
             job.state.store(DONE, Ordering::SeqCst);
             // Paired with the consumer's SeqCst store of `consumer_waiting` and load of the state.
@@ -171,6 +211,24 @@ impl<'t> Pipeline<'t> {
         let start = self.before.get(wanted).copied().unwrap_or(0);
         let end = self.before.get(index.saturating_add(1)).copied().unwrap_or(u64::MAX);
         end.saturating_sub(start) > lookahead
+    }
+
+    /// Whether the consumer is far enough behind job `index` for a worker to do more than
+    /// decode it: the jobs between the one the consumer is on and it hold at least
+    /// [`FOLLOW_UP_SLACK`] times its bytes, and [`FOLLOW_UP_MIN_SLACK_BYTES`]. A follow-up slows
+    /// the worker, and a consumer that reaches a job in progress sleeps until it is done (tens
+    /// of microseconds to wake on a virtual machine, longer than a small packet takes): with
+    /// the slack, the worker follows up while it is ahead and only decodes when the consumer is
+    /// close, the consumer then doing the rest itself, so both keep busy and neither waits.
+    fn has_slack(&self, index: usize) -> bool {
+        let wanted = self.wanted.load(Ordering::SeqCst);
+        let (Some(&start), Some(&end), Some(&consumer)) =
+            (self.before.get(index), self.before.get(index.saturating_add(1)), self.before.get(wanted))
+        else {
+            return false;
+        };
+        let slack = end.saturating_sub(start).saturating_mul(FOLLOW_UP_SLACK).max(FOLLOW_UP_MIN_SLACK_BYTES);
+        index > wanted && start.saturating_sub(consumer) >= slack
     }
 
     /// Stops the workers.
@@ -217,12 +275,13 @@ impl<'t> Pipeline<'t> {
     }
 }
 
-/// Runs `consume` with a pipeline over `trace` served by `workers` threads, which stop when
-/// `consume` returns (or unwinds).
+/// Runs `consume` with a pipeline over `trace` served by `workers` threads, which follow
+/// each batch they decode with `follow_up` and stop when `consume` returns (or unwinds).
 pub(crate) fn run<'t, R>(
     source: PacketSource<'t>,
     streams: &'t [StreamIndex],
     workers: usize,
+    follow_up: Option<&dyn FollowUp<'t>>,
     consume: impl FnOnce(&Pipeline<'t>) -> R,
 ) -> R {
     let pipeline = Pipeline::new(source, streams);
@@ -235,7 +294,7 @@ pub(crate) fn run<'t, R>(
     }
     std::thread::scope(|scope| {
         for _ in 0..workers {
-            scope.spawn(|| pipeline.work());
+            scope.spawn(|| pipeline.work(follow_up));
         }
         let _stop = StopOnDrop(&pipeline);
         consume(&pipeline)

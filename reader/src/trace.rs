@@ -399,7 +399,7 @@ impl Trace {
         if workers == 0 {
             return read(self.events());
         }
-        pipeline::run(self.source(), self.stream_indexes(), workers, |pipeline| {
+        pipeline::run(self.source(), self.stream_indexes(), workers, None, |pipeline| {
             let (prelude, trailing) = self.opening_diagnostics();
             let cursors = self
                 .stream_indexes()

@@ -20,7 +20,10 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("streams", &["stream_index", "stream", "raw_record", "merge", "pipeline", "packet_map", "progress"]),
     (
         "the trace, events and analyses",
-        &["trace", "events", "event", "packets", "index", "count", "summary", "bind", "dispatch", "compat"],
+        &[
+            "trace", "events", "event", "packets", "index", "count", "summary", "bind", "ahead", "dispatch",
+            "compat",
+        ],
     ),
 ];
 
