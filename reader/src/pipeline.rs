@@ -51,13 +51,14 @@ pub(crate) trait FollowUp<'t>: Sync {
     );
 }
 
-/// One packet to decode.
+/// One packet to decode. There is one per packet of the trace, so it is kept small: the batch
+/// is boxed (a 1 GB trace has 16,000 jobs, which took 2.5 MB with the batch inline).
 #[derive(Debug)]
 struct Job {
     stream: usize,
     packet: usize,
     state: AtomicU8,
-    batch: Mutex<Option<Batch>>,
+    batch: Mutex<Option<Box<Batch>>>,
 }
 
 /// The packets of a trace, decoded ahead by worker threads; see the module documentation.
@@ -90,13 +91,12 @@ pub(crate) struct Pipeline<'t> {
 
 impl<'t> Pipeline<'t> {
     pub(crate) fn new(source: PacketSource<'t>, streams: &'t [StreamIndex]) -> Pipeline<'t> {
-        let mut order: Vec<(u64, usize, usize, u64)> = streams
+        let mut order: Vec<(u64, usize, usize)> = streams
             .iter()
             .enumerate()
             .flat_map(|(stream, index)| {
-                index.packets.iter().enumerate().map(move |(packet, entry)| {
-                    (entry.raw.header.timestamp_begin, stream, packet, entry.raw.available as u64)
-                })
+                (index.packets.iter().enumerate())
+                    .map(move |(packet, entry)| (entry.raw.header.timestamp_begin, stream, packet))
             })
             .collect();
         order.sort_unstable();
@@ -104,15 +104,16 @@ impl<'t> Pipeline<'t> {
             streams.iter().map(|stream| vec![usize::MAX; stream.packets.len()]).collect();
         let mut before = Vec::with_capacity(order.len().saturating_add(1));
         let mut total = 0u64;
-        for &(_, _, _, size) in &order {
+        for &(_, stream, packet) in &order {
             before.push(total);
-            total = total.saturating_add(size);
+            let entry = streams.get(stream).and_then(|stream| stream.packets.get(packet));
+            total = total.saturating_add(entry.map_or(0, |entry| entry.raw.available as u64));
         }
         before.push(total);
         let jobs = order
             .into_iter()
             .enumerate()
-            .map(|(job, (_, stream, packet, _))| {
+            .map(|(job, (_, stream, packet))| {
                 if let Some(slot) = job_of.get_mut(stream).and_then(|packets| packets.get_mut(packet)) {
                     *slot = job;
                 }
@@ -192,7 +193,7 @@ impl<'t> Pipeline<'t> {
             if let Some(follow_up) = follow_up.filter(|_| self.has_slack(index)) {
                 self.follow_up(job, &batch, follow_up);
             }
-            *job.batch.lock().unwrap_or_else(PoisonError::into_inner) = Some(batch);
+            *job.batch.lock().unwrap_or_else(PoisonError::into_inner) = Some(Box::new(batch));
             job.state.store(DONE, Ordering::SeqCst);
             // Paired with the consumer's SeqCst store of `consumer_waiting` and load of the state.
             if self.consumer_waiting.load(Ordering::SeqCst) {
@@ -264,7 +265,11 @@ impl<'t> Pipeline<'t> {
             }
             self.consumer_waiting.store(false, Ordering::SeqCst);
         }
-        job.batch.lock().unwrap_or_else(PoisonError::into_inner).take().unwrap_or_default()
+        job.batch
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+            .map_or_else(Batch::default, |batch| *batch)
     }
 
     fn decode_here(&self, stream: &StreamIndex, packet: usize, spare: Vec<Entry>) -> Batch {
@@ -299,4 +304,13 @@ pub(crate) fn run<'t, R>(
         let _stop = StopOnDrop(&pipeline);
         consume(&pipeline)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_job_takes_a_few_words() {
+        // One per packet of the trace, for the whole read: a 1 GB trace has 16,000.
+        assert!(std::mem::size_of::<super::Job>() <= 48, "{} bytes", std::mem::size_of::<super::Job>());
+    }
 }
