@@ -3,7 +3,8 @@
 //! A [`Dispatcher`] takes handlers — one per event type an analysis needs, bound when added —
 //! and runs them over every record in time order (§10.8). It is the fastest way to read a trace:
 //! records go from the decoded packets to the handlers with no intermediate item, fields are
-//! read at offsets resolved at binding, and worker threads decode packets ahead of the merge.
+//! read at offsets resolved at binding, and worker threads decode packets ahead of the merge,
+//! and the typed handlers' values with them ([`Dispatcher::on`]).
 //!
 //! A handler that does not bind is refused when added ([`Dispatcher::on`] returns the
 //! [`BindError`]), and the others run as usual: an analysis whose events changed is the only

@@ -17,8 +17,8 @@
 //!   a missing event, a missing or renamed field or a changed type is a [`BindError`] that
 //!   names the event, the field and both types, and disables that analysis only (§12).
 //! - [`Dispatcher`]: several typed analyses over one time-ordered pass, records handed from
-//!   the decoded packets straight to the handlers, packets decoded by worker threads. An
-//!   analysis that needs no order across streams runs one dispatcher per stream
+//!   the decoded packets straight to the handlers, packets and typed values decoded by worker
+//!   threads. An analysis that needs no order across streams runs one dispatcher per stream
 //!   ([`Dispatcher::only_stream`]), streams side by side on every core ([`Trace::map_streams`]).
 //! - [`Trace::count_events`]: events per class, packets decoded in parallel on every core.
 //!
